@@ -1,0 +1,194 @@
+//! What the engine holds for each table: its Parquet files by hour, its checkpoints, and its memtable.
+//! One lock covers all three, so a query's snapshot never sees a row twice or misses one mid-flush.
+
+use std::collections::{BTreeMap, HashMap};
+
+use arrow::array::RecordBatch;
+use object_store::path::Path;
+use sonde_schema::{ALL_TABLES, TableDef};
+
+use crate::parquet_io::time_range;
+use crate::paths::{CheckpointPath, EventFilePath, Hour};
+use crate::wal::Durable;
+
+/// An event file known to the catalog.
+#[derive(Debug, Clone)]
+pub(crate) struct EventFile {
+    pub path: EventFilePath,
+    pub size: u64,
+}
+
+/// Acknowledged rows not yet in Parquet.
+#[derive(Debug, Clone)]
+pub(crate) struct MemBatch {
+    pub segment: u64,
+    pub batch: RecordBatch,
+    pub min_ts: i64,
+    pub max_ts: i64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct TableState {
+    pub files: BTreeMap<Hour, Vec<EventFile>>,
+    /// Checkpoint hour → file size.
+    pub checkpoints: BTreeMap<Hour, u64>,
+    pub mem: Vec<MemBatch>,
+    pub mem_rows: usize,
+}
+
+impl TableState {
+    /// The oldest timestamp still only in the memtable.
+    pub fn mem_min_ts(&self) -> Option<i64> {
+        self.mem.iter().map(|m| m.min_ts).min()
+    }
+
+    /// The newest checkpoint usable for a state at `t`: at or before `t`, and not newer than any
+    /// row still in the memtable (a checkpoint only covers what was in files when it was made).
+    pub fn checkpoint_for(&self, t: i64) -> Option<Hour> {
+        let limit = self.mem_min_ts().map_or(t, |m| m.min(t));
+        self.checkpoints
+            .range(..=Hour::containing(limit))
+            .next_back()
+            .map(|(h, _)| *h)
+            .filter(|h| h.start() <= limit)
+    }
+
+    pub fn event_bytes(&self) -> u64 {
+        self.files.values().flatten().map(|f| f.size).sum()
+    }
+
+    pub fn checkpoint_bytes(&self) -> u64 {
+        self.checkpoints.values().sum()
+    }
+}
+
+/// Files and batches a scan reads, taken under the lock.
+#[derive(Debug, Default)]
+pub(crate) struct ScanSnapshot {
+    pub files: Vec<(Path, u64)>,
+    pub batches: Vec<RecordBatch>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Catalog {
+    tables: HashMap<&'static str, TableState>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog {
+            tables: ALL_TABLES
+                .iter()
+                .map(|t| (t.name, TableState::default()))
+                .collect(),
+        }
+    }
+}
+
+impl Catalog {
+    pub fn table(&self, table: &TableDef) -> &TableState {
+        self.tables
+            .get(table.name)
+            .expect("every table has a state")
+    }
+
+    pub fn table_mut(&mut self, table: &TableDef) -> &mut TableState {
+        self.tables
+            .get_mut(table.name)
+            .expect("every table has a state")
+    }
+
+    pub fn insert_durable(&mut self, durables: Vec<Durable>) {
+        for Durable {
+            segment,
+            table,
+            batch,
+        } in durables
+        {
+            let Some((min_ts, max_ts)) = time_range(&batch) else {
+                continue;
+            };
+            let state = self.table_mut(table);
+            state.mem_rows += batch.num_rows();
+            state.mem.push(MemBatch {
+                segment,
+                batch,
+                min_ts,
+                max_ts,
+            });
+        }
+    }
+
+    pub fn mem_rows(&self) -> usize {
+        self.tables.values().map(|t| t.mem_rows).sum()
+    }
+
+    /// Memtable batches of segments up to `sealed`, per table.
+    pub fn sealed_batches(&self, sealed: u64) -> Vec<(&'static TableDef, Vec<RecordBatch>)> {
+        ALL_TABLES
+            .iter()
+            .map(|t| {
+                let batches = self
+                    .table(t)
+                    .mem
+                    .iter()
+                    .filter(|m| m.segment <= sealed)
+                    .map(|m| m.batch.clone())
+                    .collect();
+                (*t, batches)
+            })
+            .filter(|(_, b): &(_, Vec<_>)| !b.is_empty())
+            .collect()
+    }
+
+    /// Publishes flushed files and drops the memtable batches they hold. Returns the checkpoints
+    /// that late rows made stale (they no longer include every earlier row).
+    pub fn publish_flush(
+        &mut self,
+        sealed: u64,
+        files: Vec<(EventFile, i64)>,
+    ) -> Vec<CheckpointPath> {
+        let mut stale = Vec::new();
+        for state in self.tables.values_mut() {
+            state.mem.retain(|m| m.segment > sealed);
+            state.mem_rows = state.mem.iter().map(|m| m.batch.num_rows()).sum();
+        }
+        for (file, min_ts) in files {
+            let state = self
+                .tables
+                .get_mut(file.path.table.as_str())
+                .expect("known table");
+            let invalid: Vec<Hour> = state
+                .checkpoints
+                .keys()
+                .filter(|h| h.start() > min_ts)
+                .copied()
+                .collect();
+            for hour in invalid {
+                state.checkpoints.remove(&hour);
+                stale.push(CheckpointPath::new(&file.path.table, hour));
+            }
+            state.files.entry(file.path.hour).or_default().push(file);
+        }
+        stale
+    }
+
+    /// Takes what a scan of `table` over `[lo, hi]` needs to read.
+    pub fn snapshot(&self, table: &TableDef, lo: Option<i64>, hi: Option<i64>) -> ScanSnapshot {
+        let state = self.table(table);
+        let first = Hour::containing(lo.unwrap_or(i64::MIN / 2));
+        let last = Hour::containing(hi.unwrap_or(i64::MAX / 2));
+        let files = state
+            .files
+            .range(first..=last)
+            .flat_map(|(_, files)| files.iter().map(|f| (f.path.path(), f.size)))
+            .collect();
+        let batches = state
+            .mem
+            .iter()
+            .filter(|m| lo.is_none_or(|lo| m.max_ts >= lo) && hi.is_none_or(|hi| m.min_ts <= hi))
+            .map(|m| m.batch.clone())
+            .collect();
+        ScanSnapshot { files, batches }
+    }
+}

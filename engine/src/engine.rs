@@ -1,0 +1,538 @@
+//! The engine: opens a store, replays the WAL, takes appends, flushes, compacts and answers queries.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use futures::future::try_join_all;
+use parking_lot::{Mutex, RwLock};
+use sonde_schema::{ALL_TABLES, TableDef, conform_batch};
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::catalog::{Catalog, EventFile};
+use crate::error::{EngineError, Result};
+use crate::maintenance::Intents;
+use crate::parquet_io;
+use crate::paths::{EventFilePath, FileOrigin, Hour};
+use crate::provider::{EventTable, Shared, Source};
+use crate::store::{S3Options, Store, StoreLocation};
+use crate::timetravel::{self, ChangesFunction, StateAtFunction};
+use crate::wal::{self, Durable, WalWriter};
+
+/// How the engine is set up. `EngineConfig::local(dir)` is the embedded default.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub store: StoreLocation,
+    pub s3: S3Options,
+    /// The WAL is always on local disk, whatever the store.
+    pub wal_dir: PathBuf,
+    /// Flush the memtable once it holds this many rows…
+    pub flush_rows: usize,
+    /// …or once its oldest row waited this long.
+    pub flush_interval: Duration,
+    /// How often compaction, checkpoints and retention run.
+    pub maintenance_interval: Duration,
+    /// Partitions older than this are dropped; `None` keeps everything.
+    pub retention: Option<Duration>,
+    /// A checkpoint is written once the events since the previous one weigh this many times the
+    /// checkpoint: checkpoints then add at most 1/factor of the event log's bytes.
+    pub checkpoint_factor: f64,
+    /// Open without replaying into the WAL's files, taking the lock or writing anything.
+    pub read_only: bool,
+}
+
+impl EngineConfig {
+    /// A store in a local directory, with its WAL in `<dir>/wal`.
+    pub fn local(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        EngineConfig {
+            wal_dir: dir.join("wal"),
+            store: StoreLocation::Local(dir),
+            s3: S3Options::default(),
+            flush_rows: 1_000_000,
+            flush_interval: Duration::from_secs(60),
+            maintenance_interval: Duration::from_secs(300),
+            retention: None,
+            checkpoint_factor: 4.0,
+            read_only: false,
+        }
+    }
+}
+
+/// What one flush wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FlushStats {
+    pub rows: usize,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// What one maintenance pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MaintenanceStats {
+    pub files_merged: usize,
+    pub files_written: usize,
+    pub checkpoints_written: usize,
+    pub files_dropped: usize,
+}
+
+/// Sizes of one table in the store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableStats {
+    pub event_files: usize,
+    pub event_bytes: u64,
+    pub checkpoints: usize,
+    pub checkpoint_bytes: u64,
+    pub memtable_rows: usize,
+}
+
+/// The event store. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", self.inner.store.location())
+            .finish()
+    }
+}
+
+struct Inner {
+    config: EngineConfig,
+    store: Store,
+    shared: Arc<Shared>,
+    ctx: SessionContext,
+    wal: Mutex<Option<WalWriter>>,
+    intents: Option<Intents>,
+    /// Serialises flushes and maintenance: both rewrite the catalog's file lists.
+    rewrite: tokio::sync::Mutex<()>,
+    /// Woken when the memtable passes `flush_rows`, and after each flush.
+    flush_wanted: Notify,
+    flushed: Notify,
+    oldest_unflushed: Mutex<Option<Instant>>,
+    _lock: Option<std::fs::File>,
+}
+
+const STORE_URL: &str = "sonde://store/";
+
+impl Engine {
+    pub async fn open(config: EngineConfig) -> Result<Engine> {
+        let store = Store::open(&config.store, &config.s3)?;
+        let lock = if config.read_only {
+            None
+        } else {
+            Some(take_lock(&config.wal_dir)?)
+        };
+        let intents = (!config.read_only).then(|| Intents::new(config.wal_dir.clone()));
+        let mut catalog = Catalog::default();
+        crate::maintenance::load_files(&store, &mut catalog).await?;
+        let replay = if config.wal_dir.exists() {
+            wal::replay(&config.wal_dir, config.read_only)?
+        } else {
+            Default::default()
+        };
+        if let Some(intents) = &intents {
+            intents
+                .recover(&store, &mut catalog, &replay.segments)
+                .await?;
+        }
+        for (segment, bytes) in &replay.dropped {
+            warn!(segment, bytes, "dropped a torn or corrupt WAL tail");
+        }
+        let replayed_rows: usize = replay.records.iter().map(|r| r.batch.num_rows()).sum();
+        let next_segment = replay.segments.last().map_or(1, |s| s + 1);
+        catalog.insert_durable(replay.records);
+        if replayed_rows > 0 {
+            info!(
+                rows = replayed_rows,
+                segments = replay.segments.len(),
+                "replayed the WAL"
+            );
+        }
+
+        let store_url = datafusion::datasource::object_store::ObjectStoreUrl::parse(STORE_URL)?;
+        let shared = Arc::new(Shared {
+            catalog: RwLock::new(catalog),
+            store_url,
+        });
+        let ctx = session(&store, &shared)?;
+        let inner = Arc::new(Inner {
+            store,
+            shared: Arc::clone(&shared),
+            ctx,
+            wal: Mutex::new(None),
+            intents,
+            rewrite: tokio::sync::Mutex::new(()),
+            flush_wanted: Notify::new(),
+            flushed: Notify::new(),
+            oldest_unflushed: Mutex::new((replayed_rows > 0).then(Instant::now)),
+            _lock: lock,
+            config,
+        });
+        if !inner.config.read_only {
+            let on_durable: wal::OnDurable =
+                Box::new(move |durables| shared.catalog.write().insert_durable(durables));
+            let writer = WalWriter::start(inner.config.wal_dir.clone(), next_segment, on_durable)?;
+            *inner.wal.lock() = Some(writer);
+        }
+        Ok(Engine { inner })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn tables(&self) -> &'static [&'static TableDef] {
+        ALL_TABLES
+    }
+
+    pub fn table(&self, name: &str) -> Result<&'static TableDef> {
+        sonde_schema::table(name).ok_or_else(|| EngineError::UnknownTable(name.to_string()))
+    }
+
+    /// Appends a batch and returns its row count once it is durable and visible to queries.
+    pub async fn append(&self, table: &str, batch: &RecordBatch) -> Result<usize> {
+        self.submit(table, batch)?.await
+    }
+
+    /// Validates and queues a batch. The returned future resolves once it is durable, so a caller
+    /// can keep several in flight and let group commit share one fsync among them.
+    pub fn submit(
+        &self,
+        table: &str,
+        batch: &RecordBatch,
+    ) -> Result<impl Future<Output = Result<usize>> + Send + 'static + use<>> {
+        let table = self.table(table)?;
+        let batch = conform_batch(table, batch)?;
+        let rows = batch.num_rows();
+        let receiver = if rows == 0 {
+            None
+        } else {
+            let record = wal::encode_record(table, &batch)?;
+            let guard = self.inner.wal.lock();
+            let writer = guard.as_ref().ok_or(if self.inner.config.read_only {
+                EngineError::ReadOnly
+            } else {
+                EngineError::Closed
+            })?;
+            Some(writer.submit(
+                record,
+                Durable {
+                    segment: 0,
+                    table,
+                    batch,
+                },
+            )?)
+        };
+        let inner = Arc::clone(&self.inner);
+        Ok(async move {
+            let Some(receiver) = receiver else {
+                return Ok(0);
+            };
+            receiver.await.map_err(|_| EngineError::Closed)??;
+            inner.note_unflushed();
+            Ok(rows)
+        })
+    }
+
+    /// Waits while the memtable is far past its flush threshold, so a fast writer cannot outrun flushing.
+    pub async fn backpressure(&self) {
+        let limit = self.inner.config.flush_rows.saturating_mul(4);
+        while self.inner.shared.catalog.read().mem_rows() > limit {
+            self.inner.flush_wanted.notify_one();
+            let _ = tokio::time::timeout(Duration::from_millis(50), self.inner.flushed.notified())
+                .await;
+        }
+    }
+
+    /// Writes every acknowledged row to Parquet and retires the WAL segments that held them.
+    pub async fn flush(&self) -> Result<FlushStats> {
+        let _rewrite = self.inner.rewrite.lock().await;
+        let stats = self.inner.flush().await;
+        self.inner.flushed.notify_waiters();
+        stats
+    }
+
+    /// Compacts small files, writes due checkpoints and applies retention.
+    pub async fn maintain(&self) -> Result<MaintenanceStats> {
+        let _rewrite = self.inner.rewrite.lock().await;
+        let mut stats = MaintenanceStats::default();
+        for table in ALL_TABLES {
+            crate::maintenance::compact_table(self, table, &mut stats).await?;
+            crate::maintenance::checkpoint_table(self, table, &mut stats).await?;
+            if let Some(retention) = self.inner.config.retention {
+                crate::maintenance::apply_retention(self, table, retention, &mut stats).await?;
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Runs flushes and maintenance until `shutdown` resolves, then flushes once more.
+    pub async fn run_background(&self, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut next_maintenance = Instant::now() + self.inner.config.maintenance_interval;
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.inner.flush_wanted.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            if self.inner.flush_due() {
+                if let Err(e) = self.flush().await {
+                    warn!(error = %e, "flush failed; the rows stay in the WAL and will be retried");
+                }
+            }
+            if Instant::now() >= next_maintenance {
+                next_maintenance = Instant::now() + self.inner.config.maintenance_interval;
+                match self.maintain().await {
+                    Ok(stats) if stats != MaintenanceStats::default() => {
+                        info!(?stats, "maintenance")
+                    }
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "maintenance failed"),
+                }
+            }
+        }
+    }
+
+    /// Flushes and stops the WAL writer. Appends after this fail with `Closed`.
+    pub async fn close(&self) -> Result<()> {
+        if self.inner.config.read_only {
+            return Ok(());
+        }
+        self.flush().await?;
+        if let Some(mut writer) = self.inner.wal.lock().take() {
+            writer.stop();
+        }
+        Ok(())
+    }
+
+    pub fn session(&self) -> &SessionContext {
+        &self.inner.ctx
+    }
+
+    pub async fn sql(&self, query: &str) -> Result<DataFrame> {
+        Ok(self.inner.ctx.sql(query).await?)
+    }
+
+    /// Runs a plan and collects its batches.
+    pub async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+        Ok(self
+            .inner
+            .ctx
+            .execute_logical_plan(plan)
+            .await?
+            .collect()
+            .await?)
+    }
+
+    pub async fn stream(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream> {
+        Ok(self
+            .inner
+            .ctx
+            .execute_logical_plan(plan)
+            .await?
+            .execute_stream()
+            .await?)
+    }
+
+    /// State of `table` at `at` (µs since the epoch).
+    pub fn state_at(&self, table: &str, at: i64) -> Result<LogicalPlan> {
+        timetravel::state_plan(&self.inner.shared, self.table(table)?, at)
+    }
+
+    /// Changes of `table` with `from <= timestamp <= to` (µs since the epoch).
+    pub fn changes_between(&self, table: &str, from: i64, to: i64) -> Result<LogicalPlan> {
+        timetravel::changes_plan(&self.inner.shared, self.table(table)?, from, to)
+    }
+
+    pub fn table_stats(&self, table: &str) -> Result<TableStats> {
+        let def = self.table(table)?;
+        let catalog = self.inner.shared.catalog.read();
+        let state = catalog.table(def);
+        Ok(TableStats {
+            event_files: state.files.values().map(Vec::len).sum(),
+            event_bytes: state.event_bytes(),
+            checkpoints: state.checkpoints.len(),
+            checkpoint_bytes: state.checkpoint_bytes(),
+            memtable_rows: state.mem_rows,
+        })
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    pub(crate) fn intents(&self) -> Result<&Intents> {
+        self.inner.intents.as_ref().ok_or(EngineError::ReadOnly)
+    }
+
+    pub(crate) fn checkpoint_factor(&self) -> f64 {
+        self.inner.config.checkpoint_factor.max(1.0)
+    }
+}
+
+impl Inner {
+    fn note_unflushed(&self) {
+        let mut oldest = self.oldest_unflushed.lock();
+        oldest.get_or_insert_with(Instant::now);
+        drop(oldest);
+        if self.shared.catalog.read().mem_rows() >= self.config.flush_rows {
+            self.flush_wanted.notify_one();
+        }
+    }
+
+    fn flush_due(&self) -> bool {
+        let aged = self
+            .oldest_unflushed
+            .lock()
+            .is_some_and(|t| t.elapsed() >= self.config.flush_interval);
+        aged || self.shared.catalog.read().mem_rows() >= self.config.flush_rows
+    }
+
+    async fn flush(&self) -> Result<FlushStats> {
+        if self.config.read_only {
+            return Err(EngineError::ReadOnly);
+        }
+        if self.shared.catalog.read().mem_rows() == 0 {
+            return Ok(FlushStats::default());
+        }
+        let rotated = self
+            .wal
+            .lock()
+            .as_ref()
+            .ok_or(EngineError::Closed)?
+            .rotate()?;
+        let sealed = rotated.await.map_err(|_| EngineError::Closed)??;
+        *self.oldest_unflushed.lock() = None;
+        let sealed_batches = self.shared.catalog.read().sealed_batches(sealed);
+        let intents = self.intents.as_ref().ok_or(EngineError::ReadOnly)?;
+        intents.begin_flush(sealed)?;
+
+        let written = try_join_all(
+            sealed_batches
+                .into_iter()
+                .map(|(table, batches)| self.write_table(table, batches, sealed)),
+        )
+        .await?
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
+        let stats = FlushStats {
+            rows: written.iter().map(|w| w.rows).sum(),
+            files: written.len(),
+            bytes: written.iter().map(|w| w.file.size).sum(),
+        };
+        let stale = self.shared.catalog.write().publish_flush(
+            sealed,
+            written.into_iter().map(|w| (w.file, w.min_ts)).collect(),
+        );
+        for checkpoint in stale {
+            self.store.delete(&checkpoint.path()).await?;
+        }
+        for segment in wal::list_segments(&self.config.wal_dir)?
+            .into_iter()
+            .filter(|s| *s <= sealed)
+        {
+            let path = wal::segment_path(&self.config.wal_dir, segment);
+            std::fs::remove_file(&path).map_err(|e| EngineError::io(path.display(), e))?;
+        }
+        intents.end_flush(sealed)?;
+        Ok(stats)
+    }
+
+    /// Encodes one table's sealed rows into one file per hour and stores them.
+    async fn write_table(
+        &self,
+        table: &'static TableDef,
+        batches: Vec<RecordBatch>,
+        sealed: u64,
+    ) -> Result<Vec<Written>> {
+        let encoded = tokio::task::spawn_blocking(
+            move || -> Result<Vec<(Hour, bytes::Bytes, usize, i64)>> {
+                parquet_io::split_by_hour(&batches)?
+                    .into_iter()
+                    .map(|(hour, parts)| {
+                        let rows = parquet_io::row_count(&parts);
+                        let min_ts = parts
+                            .iter()
+                            .filter_map(parquet_io::time_range)
+                            .map(|r| r.0)
+                            .min()
+                            .unwrap_or(hour.start());
+                        Ok((
+                            hour,
+                            parquet_io::encode_sorted(table, &parts)?,
+                            rows,
+                            min_ts,
+                        ))
+                    })
+                    .collect()
+            },
+        )
+        .await
+        .map_err(|e| EngineError::Wal(format!("flush task failed: {e}")))??;
+        let mut written = Vec::with_capacity(encoded.len());
+        for (hour, bytes, rows, min_ts) in encoded {
+            let path = EventFilePath::new(table.name, hour, FileOrigin::Flush(sealed));
+            let size = self.store.put_durable(&path.path(), bytes).await?;
+            written.push(Written {
+                file: EventFile { path, size },
+                rows,
+                min_ts,
+            });
+        }
+        Ok(written)
+    }
+}
+
+struct Written {
+    file: EventFile,
+    rows: usize,
+    min_ts: i64,
+}
+
+fn session(store: &Store, shared: &Arc<Shared>) -> Result<SessionContext> {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("sonde", "public");
+    let ctx = SessionContext::new_with_config(config);
+    let url = url::Url::parse(STORE_URL).map_err(|e| EngineError::Wal(e.to_string()))?;
+    ctx.register_object_store(&url, store.object_store());
+    for table in ALL_TABLES {
+        ctx.register_table(
+            table.name,
+            Arc::new(EventTable::new(table, Arc::clone(shared), Source::Events)),
+        )?;
+    }
+    ctx.register_udtf("state_at", Arc::new(StateAtFunction(Arc::clone(shared))));
+    ctx.register_udtf("changes", Arc::new(ChangesFunction(Arc::clone(shared))));
+    Ok(ctx)
+}
+
+/// Takes the store's write lock: one writing server per WAL directory.
+fn take_lock(wal_dir: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(wal_dir).map_err(|e| EngineError::io(wal_dir.display(), e))?;
+    let path = wal_dir.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| EngineError::io(path.display(), e))?;
+    file.try_lock()
+        .map_err(|_| EngineError::Locked(path.display().to_string()))?;
+    Ok(file)
+}

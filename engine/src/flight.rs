@@ -1,0 +1,367 @@
+//! The Arrow Flight server: DoPut appends batches to the table a path descriptor names and
+//! answers one `PutResult` per batch once it is durable; DoGet runs a SQL ticket and streams the
+//! result; ListFlights, GetFlightInfo and GetSchema describe the tables; the `flush` and
+//! `maintain` actions run those jobs now. With a token configured, every call must carry
+//! `authorization: Bearer <token>`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_descriptor::DescriptorType;
+use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
+use arrow_flight::{
+    Action, ActionType, Criteria, Empty, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo,
+    HandshakeRequest, HandshakeResponse, PollInfo, PutResult, SchemaAsIpc, SchemaResult, Ticket,
+};
+use futures::stream::{BoxStream, FuturesOrdered};
+use futures::{StreamExt, TryStreamExt};
+use sonde_schema::TableDef;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tonic::service::interceptor::InterceptedService;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// Largest Flight message accepted: one record batch of a DoPut.
+const MAX_MESSAGE_BYTES: usize = 256 << 20;
+/// Batches of one DoPut stream waiting for their fsync at once.
+const PUTS_IN_FLIGHT: usize = 32;
+
+/// Serves one engine over Arrow Flight.
+#[derive(Debug, Clone)]
+pub struct FlightServer {
+    engine: Engine,
+    token: Option<String>,
+}
+
+impl FlightServer {
+    pub fn new(engine: Engine, token: Option<String>) -> Self {
+        FlightServer {
+            engine,
+            token: token.filter(|t| !t.is_empty()),
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` resolves.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), tonic::transport::Error> {
+        let token = self.token.clone();
+        let service = FlightServiceServer::new(self)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let service = InterceptedService::new(service, move |request: Request<()>| {
+            check_token(token.as_deref(), request)
+        });
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .await
+    }
+}
+
+fn check_token(expected: Option<&str>, request: Request<()>) -> Result<Request<()>, Status> {
+    let Some(expected) = expected else {
+        return Ok(request);
+    };
+    let presented = request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+        Ok(request)
+    } else {
+        Err(Status::unauthenticated(
+            "a valid token is required (authorization: Bearer <token>)",
+        ))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Maps engine errors to gRPC statuses: the caller's mistakes apart from server faults.
+pub fn status(error: EngineError) -> Status {
+    match &error {
+        EngineError::UnknownTable(_) => Status::not_found(error.to_string()),
+        EngineError::Query(
+            datafusion::error::DataFusionError::Plan(_)
+            | datafusion::error::DataFusionError::SchemaError(..),
+        ) => Status::invalid_argument(error.to_string()),
+        e if e.is_user_error() => Status::invalid_argument(error.to_string()),
+        EngineError::Closed => Status::unavailable(error.to_string()),
+        _ => Status::internal(error.to_string()),
+    }
+}
+
+impl FlightServer {
+    fn table_of(&self, descriptor: &FlightDescriptor) -> Result<&'static TableDef, Status> {
+        if descriptor.r#type() != DescriptorType::Path || descriptor.path.len() != 1 {
+            return Err(Status::invalid_argument(
+                "expected a path descriptor naming one table, e.g. [\"bgp\"]",
+            ));
+        }
+        self.engine.table(&descriptor.path[0]).map_err(status)
+    }
+
+    fn table_info(&self, table: &TableDef) -> Result<FlightInfo, Status> {
+        let ticket = Ticket::new(format!("SELECT * FROM {}", table.name));
+        Ok(FlightInfo::new()
+            .try_with_schema(&table.schema())
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_descriptor(FlightDescriptor::new_path(vec![table.name.to_string()]))
+            .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
+            .with_total_records(-1))
+    }
+
+    async fn query_info(&self, descriptor: FlightDescriptor) -> Result<FlightInfo, Status> {
+        let query = std::str::from_utf8(&descriptor.cmd)
+            .map_err(|_| Status::invalid_argument("the command is not UTF-8"))?;
+        let frame = self.engine.sql(query).await.map_err(status)?;
+        let schema = frame.schema().as_arrow().clone();
+        Ok(FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(descriptor.cmd.clone())))
+            .with_descriptor(descriptor))
+    }
+}
+
+type Stream<T> = Pin<Box<dyn futures::Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl FlightService for FlightServer {
+    type HandshakeStream = Stream<HandshakeResponse>;
+    type ListFlightsStream = Stream<FlightInfo>;
+    type DoGetStream = Stream<FlightData>;
+    type DoPutStream = Stream<PutResult>;
+    type DoExchangeStream = Stream<FlightData>;
+    type DoActionStream = Stream<arrow_flight::Result>;
+    type ListActionsStream = Stream<ActionType>;
+
+    async fn handshake(
+        &self,
+        _: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Self::HandshakeStream>, Status> {
+        Err(Status::unimplemented(
+            "no handshake: send the token as `authorization: Bearer <token>`",
+        ))
+    }
+
+    async fn list_flights(
+        &self,
+        _: Request<Criteria>,
+    ) -> Result<Response<Self::ListFlightsStream>, Status> {
+        let infos: Vec<_> = self
+            .engine
+            .tables()
+            .iter()
+            .map(|t| self.table_info(t))
+            .collect();
+        Ok(Response::new(Box::pin(futures::stream::iter(infos))))
+    }
+
+    async fn get_flight_info(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let descriptor = request.into_inner();
+        let info = match descriptor.r#type() {
+            DescriptorType::Cmd => self.query_info(descriptor).await?,
+            _ => self.table_info(self.table_of(&descriptor)?)?,
+        };
+        Ok(Response::new(info))
+    }
+
+    async fn poll_flight_info(
+        &self,
+        _: Request<FlightDescriptor>,
+    ) -> Result<Response<PollInfo>, Status> {
+        Err(Status::unimplemented(
+            "queries run synchronously: use GetFlightInfo or DoGet",
+        ))
+    }
+
+    async fn get_schema(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<SchemaResult>, Status> {
+        let table = self.table_of(&request.into_inner())?;
+        let options = arrow::ipc::writer::IpcWriteOptions::default();
+        let result = SchemaAsIpc::new(&table.schema(), &options)
+            .try_into()
+            .map_err(|e: arrow::error::ArrowError| Status::internal(e.to_string()))?;
+        Ok(Response::new(result))
+    }
+
+    async fn do_get(
+        &self,
+        request: Request<Ticket>,
+    ) -> Result<Response<Self::DoGetStream>, Status> {
+        let ticket = request.into_inner();
+        let query = std::str::from_utf8(&ticket.ticket)
+            .map_err(|_| Status::invalid_argument("the ticket is not UTF-8 SQL"))?;
+        let frame = self.engine.sql(query).await.map_err(status)?;
+        let batches = frame.execute_stream().await.map_err(|e| status(e.into()))?;
+        let batches = batches.map_err(|e| FlightError::from_external_error(Box::new(e)));
+        let encoded = FlightDataEncoderBuilder::new()
+            .build(batches)
+            .map_err(|e| Status::internal(e.to_string()));
+        Ok(Response::new(Box::pin(encoded)))
+    }
+
+    async fn do_put(
+        &self,
+        request: Request<Streaming<FlightData>>,
+    ) -> Result<Response<Self::DoPutStream>, Status> {
+        let mut input = request.into_inner();
+        let first = input
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("empty DoPut stream"))?;
+        let descriptor = first.flight_descriptor.clone().ok_or_else(|| {
+            Status::invalid_argument(
+                "DoPut needs a path descriptor naming the table, e.g. [\"bgp\"]",
+            )
+        })?;
+        let table = self.table_of(&descriptor)?;
+        let data = futures::stream::once(async { Ok(first) })
+            .chain(input)
+            .map_err(|s| FlightError::Tonic(Box::new(s)))
+            .boxed();
+        let (tx, rx) = mpsc::channel(PUTS_IN_FLIGHT * 2);
+        tokio::spawn(append_stream(self.engine.clone(), table, data, tx));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn do_exchange(
+        &self,
+        _: Request<Streaming<FlightData>>,
+    ) -> Result<Response<Self::DoExchangeStream>, Status> {
+        Err(Status::unimplemented("DoExchange is not supported"))
+    }
+
+    async fn do_action(
+        &self,
+        request: Request<Action>,
+    ) -> Result<Response<Self::DoActionStream>, Status> {
+        let action = request.into_inner();
+        let body = match action.r#type.as_str() {
+            "flush" => {
+                let stats = self.engine.flush().await.map_err(status)?;
+                serde_json::json!({"rows": stats.rows, "files": stats.files, "bytes": stats.bytes})
+            }
+            "maintain" => {
+                let stats = self.engine.maintain().await.map_err(status)?;
+                serde_json::json!({
+                    "files_merged": stats.files_merged,
+                    "files_written": stats.files_written,
+                    "checkpoints_written": stats.checkpoints_written,
+                    "files_dropped": stats.files_dropped,
+                })
+            }
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown action `{other}` (flush, maintain)"
+                )));
+            }
+        };
+        let result = arrow_flight::Result {
+            body: body.to_string().into(),
+        };
+        Ok(Response::new(Box::pin(futures::stream::iter([Ok(result)]))))
+    }
+
+    async fn list_actions(
+        &self,
+        _: Request<Empty>,
+    ) -> Result<Response<Self::ListActionsStream>, Status> {
+        let actions = [
+            ("flush", "write every acknowledged row to Parquet now"),
+            (
+                "maintain",
+                "compact small files, write due checkpoints, apply retention",
+            ),
+        ]
+        .map(|(name, description)| {
+            Ok(ActionType {
+                r#type: name.into(),
+                description: description.into(),
+            })
+        });
+        Ok(Response::new(Box::pin(futures::stream::iter(actions))))
+    }
+}
+
+/// Appends every batch of a DoPut stream, keeping up to `PUTS_IN_FLIGHT` waiting for their fsync,
+/// and answers each with a `PutResult` in order. On a bad batch the acks of the batches before it
+/// are still sent, then the error.
+async fn append_stream(
+    engine: Engine,
+    table: &'static TableDef,
+    data: BoxStream<'static, Result<FlightData, FlightError>>,
+    tx: mpsc::Sender<Result<PutResult, Status>>,
+) {
+    let mut batches = FlightRecordBatchStream::new_from_flight_data(data);
+    let mut in_flight = FuturesOrdered::new();
+    let mut failure = None;
+    loop {
+        tokio::select! {
+            biased;
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
+                if !send_ack(&tx, table, done).await {
+                    return;
+                }
+            }
+            next = batches.next(), if in_flight.len() < PUTS_IN_FLIGHT && failure.is_none() => match next {
+                None => break,
+                Some(Ok(batch)) => {
+                    engine.backpressure().await;
+                    match engine.submit(table.name, &batch) {
+                        Ok(ack) => in_flight.push_back(ack),
+                        Err(e) => failure = Some(status(e)),
+                    }
+                }
+                Some(Err(e)) => failure = Some(Status::invalid_argument(format!("cannot decode the batch: {e}"))),
+            },
+            else => break,
+        }
+        if failure.is_some() && in_flight.is_empty() {
+            break;
+        }
+    }
+    while let Some(done) = in_flight.next().await {
+        if !send_ack(&tx, table, done).await {
+            return;
+        }
+    }
+    if let Some(failure) = failure {
+        let _ = tx.send(Err(failure)).await;
+    }
+}
+
+async fn send_ack(
+    tx: &mpsc::Sender<Result<PutResult, Status>>,
+    table: &TableDef,
+    done: crate::Result<usize>,
+) -> bool {
+    let message = done.map(|rows| PutResult {
+        app_metadata: serde_json::json!({"table": table.name, "rows": rows})
+            .to_string()
+            .into(),
+    });
+    let failed = message.is_err();
+    let sent = tx.send(message.map_err(status)).await.is_ok();
+    sent && !failed
+}

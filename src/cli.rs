@@ -1,0 +1,117 @@
+//! Command-line arguments, with the groups several commands share.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use sonde_engine::{EngineConfig, S3Options, StoreLocation};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sonde",
+    version,
+    about = "Network telemetry server and query engine"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: the event store and its Arrow Flight endpoint.
+    Serve(ServeArgs),
+    /// Run one SQL query over a store and print the result.
+    Sql(SqlArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Local directory of the store (Parquet tree and WAL).
+    #[arg(long, env = "SONDE_DATA_DIR", default_value = "./sonde-data")]
+    pub data_dir: PathBuf,
+    /// Store the Parquet tree elsewhere: `s3://bucket/prefix` or a directory. The WAL stays under --wal-dir.
+    #[arg(long, env = "SONDE_STORE")]
+    pub store: Option<String>,
+    /// WAL directory (default: `<data-dir>/wal`).
+    #[arg(long, env = "SONDE_WAL_DIR")]
+    pub wal_dir: Option<PathBuf>,
+    /// S3 endpoint, for S3-compatible servers.
+    #[arg(long, env = "SONDE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long, env = "SONDE_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// S3 access key id (default: AWS_ACCESS_KEY_ID).
+    #[arg(long, env = "SONDE_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key (default: AWS_SECRET_ACCESS_KEY).
+    #[arg(long, env = "SONDE_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    /// Allow plain-HTTP S3 endpoints.
+    #[arg(long, env = "SONDE_S3_ALLOW_HTTP")]
+    pub s3_allow_http: bool,
+}
+
+impl StoreArgs {
+    pub fn engine_config(&self) -> anyhow::Result<EngineConfig> {
+        let mut config = EngineConfig::local(&self.data_dir);
+        if let Some(store) = &self.store {
+            config.store = StoreLocation::parse(store)?;
+        }
+        if let Some(wal) = &self.wal_dir {
+            config.wal_dir = wal.clone();
+        }
+        config.s3 = S3Options {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.clone(),
+            allow_http: self.s3_allow_http,
+        };
+        Ok(config)
+    }
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    netql::time::parse_duration(text).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address of the Arrow Flight endpoint (port 0 picks a free port).
+    #[arg(long, env = "SONDE_FLIGHT_ADDR", default_value = "127.0.0.1:50051")]
+    pub flight_addr: String,
+    /// Token every Flight call must present as `authorization: Bearer <token>`.
+    #[arg(long, env = "SONDE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Flush the memtable to Parquet once it holds this many rows.
+    #[arg(long, env = "SONDE_FLUSH_ROWS", default_value_t = 1_000_000)]
+    pub flush_rows: usize,
+    /// Flush the memtable once its oldest row is this old.
+    #[arg(long, env = "SONDE_FLUSH_INTERVAL", default_value = "60s", value_parser = duration)]
+    pub flush_interval: Duration,
+    /// How often to compact, checkpoint and apply retention.
+    #[arg(long, env = "SONDE_MAINTENANCE_INTERVAL", default_value = "5m", value_parser = duration)]
+    pub maintenance_interval: Duration,
+    /// Drop partitions older than this (e.g. 30d); keep everything when unset.
+    #[arg(long, env = "SONDE_RETENTION", value_parser = duration)]
+    pub retention: Option<Duration>,
+    /// Write a checkpoint once the events since the last one outweigh it this many times.
+    #[arg(long, env = "SONDE_CHECKPOINT_FACTOR", default_value_t = 4.0)]
+    pub checkpoint_factor: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print JSON (timestamps in µs since the epoch) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The query, e.g. "SELECT * FROM state_at('bgp', '2026-11-20T10:00:00Z')".
+    pub query: String,
+}

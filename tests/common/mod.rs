@@ -1,0 +1,227 @@
+//! Shared fixtures: a server process on a free port, Flight clients, and BGP batches.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow_flight::FlightClient;
+use tonic::transport::Channel;
+
+pub const HOUR: i64 = 3_600_000_000;
+/// 2026-11-01T00:00:00Z in µs.
+pub const T0: i64 = 1_793_491_200_000_000;
+
+/// One BGP session row as the tests write it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Bgp {
+    pub ts: i64,
+    pub host: String,
+    pub peer: String,
+    pub state: String,
+    pub asn: u32,
+    pub active: bool,
+}
+
+impl Bgp {
+    pub fn new(ts: i64, host: &str, peer: &str, state: &str, asn: u32, active: bool) -> Self {
+        Bgp {
+            ts,
+            host: host.into(),
+            peer: peer.into(),
+            state: state.into(),
+            asn,
+            active,
+        }
+    }
+}
+
+/// A batch with the BGP columns the tests use; the engine fills the other value columns with nulls.
+pub fn bgp_batch(rows: &[Bgp]) -> RecordBatch {
+    let schema = Schema::new(vec![
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("hostname", DataType::Utf8, false),
+        Field::new("vrf", DataType::Utf8, false),
+        Field::new("peer", DataType::Utf8, false),
+        Field::new("state", DataType::Utf8, true),
+        Field::new("asn", DataType::UInt32, true),
+        Field::new("active", DataType::Boolean, false),
+    ]);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(
+            TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.ts))
+                .with_timezone("UTC"),
+        ),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.host.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|_| "default"),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.peer.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.state.as_str()),
+        )),
+        Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.asn))),
+        Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.active)))),
+    ];
+    RecordBatch::try_new(Arc::new(schema), columns).expect("valid test batch")
+}
+
+/// Reads (timestamp µs, hostname, peer, state, asn, active) rows back from query results, sorted.
+pub fn bgp_rows(batches: &[RecordBatch]) -> Vec<Bgp> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{TimestampMicrosecondType, UInt32Type};
+    let mut rows = Vec::new();
+    for b in batches {
+        let col = |name: &str| {
+            b.column_by_name(name)
+                .unwrap_or_else(|| panic!("column {name}"))
+                .clone()
+        };
+        let (ts, host, peer, state, asn, active) = (
+            col("timestamp"),
+            col("hostname"),
+            col("peer"),
+            col("state"),
+            col("asn"),
+            col("active"),
+        );
+        for i in 0..b.num_rows() {
+            rows.push(Bgp {
+                ts: ts.as_primitive::<TimestampMicrosecondType>().value(i),
+                host: host.as_string::<i32>().value(i).to_string(),
+                peer: peer.as_string::<i32>().value(i).to_string(),
+                state: state.as_string::<i32>().value(i).to_string(),
+                asn: asn.as_primitive::<UInt32Type>().value(i),
+                active: active.as_boolean().value(i),
+            });
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// A `sonde serve` child process; killed (SIGKILL) when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--flight-addr", "127.0.0.1:0"])
+            .args(extra)
+            .env("SONDE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sonde serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("server prints its address");
+        let addr = line
+            .trim()
+            .strip_prefix("sonde: Flight listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    /// SIGKILL: no flush, no goodbye.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..600 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server did not stop within 30 s of SIGTERM");
+    }
+
+    pub async fn client(&self, token: Option<&str>) -> FlightClient {
+        let channel = Channel::from_shared(format!("http://{}", self.addr))
+            .expect("valid uri")
+            .connect()
+            .await
+            .expect("connects to the server");
+        let mut client = FlightClient::new(channel);
+        if let Some(token) = token {
+            client
+                .add_header("authorization", &format!("Bearer {token}"))
+                .expect("valid header");
+        }
+        client
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs a SQL ticket over Flight and collects the batches.
+pub async fn flight_sql(
+    client: &mut FlightClient,
+    query: &str,
+) -> Result<Vec<RecordBatch>, arrow_flight::error::FlightError> {
+    use futures::TryStreamExt;
+    let stream = client
+        .do_get(arrow_flight::Ticket::new(query.to_string()))
+        .await?;
+    stream.try_collect().await
+}
+
+/// Runs the `sonde` binary to completion.
+pub fn sonde(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(args)
+        .env("SONDE_LOG", "warn")
+        .output()
+        .expect("sonde runs")
+}
+
+/// Runs a Python script (DuckDB and pyarrow are installed by .ci/run) and returns its stdout.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "python failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

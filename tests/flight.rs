@@ -1,0 +1,173 @@
+//! The Flight endpoint: tokens, table listing, DoGet, and the final flush on SIGTERM.
+
+use arrow_flight::FlightDescriptor;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use futures::TryStreamExt;
+
+use crate::common::{Bgp, Server, T0, bgp_batch, flight_sql, sonde};
+
+async fn put(
+    client: &mut arrow_flight::FlightClient,
+    table: &str,
+    batch: arrow::array::RecordBatch,
+) -> Result<usize, String> {
+    let data = FlightDataEncoderBuilder::new()
+        .with_flight_descriptor(Some(FlightDescriptor::new_path(vec![table.into()])))
+        .build(futures::stream::iter([Ok(batch)]));
+    let acks: Vec<_> = client
+        .do_put(data)
+        .await
+        .map_err(|e| e.to_string())?
+        .try_collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(acks.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_is_required_when_configured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &["--token", "s3cret"]);
+    let batch = bgp_batch(&[Bgp::new(T0, "spine01", "swp1", "Established", 65020, true)]);
+
+    let mut anonymous = server.client(None).await;
+    let refused = put(&mut anonymous, "bgp", batch.clone())
+        .await
+        .expect_err("no token, no write");
+    assert!(refused.contains("token"), "{refused}");
+    let mut wrong = server.client(Some("guess")).await;
+    assert!(
+        flight_sql(&mut wrong, "SELECT 1").await.is_err(),
+        "a wrong token cannot read"
+    );
+
+    let mut client = server.client(Some("s3cret")).await;
+    assert_eq!(put(&mut client, "bgp", batch).await.expect("accepted"), 1);
+    let rows = flight_sql(&mut client, "SELECT count(*) FROM bgp")
+        .await
+        .expect("reads");
+    assert_eq!(
+        rows[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .expect("count")
+            .value(0),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_tables_and_flushes_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[]);
+    let mut client = server.client(None).await;
+
+    let infos: Vec<_> = client
+        .list_flights("")
+        .await
+        .expect("lists")
+        .try_collect()
+        .await
+        .expect("lists");
+    let names: Vec<String> = infos
+        .iter()
+        .filter_map(|i| i.flight_descriptor.as_ref())
+        .map(|d| d.path.join("."))
+        .collect();
+    for table in [
+        "agents",
+        "interfaces",
+        "bgp",
+        "routes",
+        "int_reports",
+        "ztp_dhcp",
+        "events",
+    ] {
+        assert!(
+            names.iter().any(|n| n == table),
+            "ListFlights names {table}: {names:?}"
+        );
+    }
+    let schema = client
+        .get_schema(FlightDescriptor::new_path(vec!["bgp".into()]))
+        .await
+        .expect("schema");
+    assert!(schema.field_with_name("peer_asn").is_ok());
+
+    let rows: Vec<Bgp> = (0..10)
+        .map(|i| {
+            Bgp::new(
+                T0 + i,
+                "leaf01",
+                &format!("swp{i}"),
+                "Established",
+                65011,
+                true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        put(&mut client, "bgp", bgp_batch(&rows))
+            .await
+            .expect("accepted"),
+        1
+    );
+    assert!(server.stop().success());
+
+    let files: Vec<_> = walk(&dir.path().join("bgp"));
+    assert!(
+        files.iter().any(|f| f.ends_with(".parquet")),
+        "SIGTERM flushed to Parquet: {files:?}"
+    );
+    let wal_segments = walk(&dir.path().join("wal"))
+        .into_iter()
+        .filter(|f| f.ends_with(".wal"))
+        .count();
+    assert!(wal_segments <= 1, "flushed segments are retired");
+
+    let out = sonde(&[
+        "sql",
+        "--data-dir",
+        dir.path().to_str().expect("utf-8"),
+        "SELECT hostname, count(*) AS n FROM bgp GROUP BY hostname",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["leaf01", "10"]),
+        "{text}"
+    );
+    let json = sonde(&[
+        "sql",
+        "--json",
+        "--data-dir",
+        dir.path().to_str().expect("utf-8"),
+        "SELECT timestamp, peer FROM bgp ORDER BY peer LIMIT 1",
+    ]);
+    let json = String::from_utf8_lossy(&json.stdout);
+    assert!(
+        json.contains(&format!("\"timestamp\":{T0}")),
+        "JSON timestamps are µs: {json}"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path.display().to_string());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the whole binary and the engine: real sockets, real readers.
+
+mod common;
+
+mod bad_input;
+mod crash;
+mod flight;
+mod readers;
+mod time_travel;
