@@ -6,4 +6,5 @@ mod bad_input;
 mod crash;
 mod flight;
 mod readers;
+mod s3;
 mod time_travel;
