@@ -115,14 +115,7 @@ fn main() {
         );
         let background = {
             let engine = engine.clone();
-            let (_keep, never) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(async move {
-                engine
-                    .run_background(async {
-                        let _ = never.await;
-                    })
-                    .await
-            })
+            tokio::spawn(async move { engine.run_background(std::future::pending()).await })
         };
         let start = Instant::now();
         let (a, b) = tokio::join!(

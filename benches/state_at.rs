@@ -90,6 +90,7 @@ import duckdb, json, sys, time
 root, times = sys.argv[1], [int(t) for t in sys.argv[2:]]
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
+con.execute("SET enable_progress_bar = false")
 src = f"read_parquet('{root}/bgp/**/*.parquet', hive_partitioning = true)"
 forms = {
     "arg_max": "SELECT count(*) FROM (SELECT arg_max(b, b.timestamp) AS r FROM {src} b "
@@ -174,7 +175,8 @@ fn main() {
         println!("  DuckDB: not run (pip install duckdb)");
         return;
     };
-    let duck: serde_json::Value = serde_json::from_str(duck.trim()).expect("duckdb json");
+    let duck: serde_json::Value =
+        serde_json::from_str(duck.lines().last().unwrap_or_default()).expect("duckdb json");
     println!("  same question, DuckDB over the same files (median of 5):");
     for form in ["arg_max", "row_number"] {
         for (label, t, ours) in [

@@ -149,10 +149,12 @@ pub fn interfaces_batch(start_ts: i64, first: u64, n: usize) -> RecordBatch {
     let columns: Vec<(&str, ArrayRef)> = vec![
         (
             "timestamp",
-            Arc::new(TimestampMicrosecondArray::from_iter_values(
-                ids.iter().map(|i| start_ts + *i as i64),
-            ))
-            .with_timezone("UTC"),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(
+                    ids.iter().map(|i| start_ts + *i as i64),
+                )
+                .with_timezone("UTC"),
+            ),
         ),
         (
             "hostname",

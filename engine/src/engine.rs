@@ -114,9 +114,8 @@ struct Inner {
     intents: Option<Intents>,
     /// Serialises flushes and maintenance: both rewrite the catalog's file lists.
     rewrite: tokio::sync::Mutex<()>,
-    /// Woken when the memtable passes `flush_rows`, and after each flush.
+    /// Woken when the memtable passes `flush_rows`.
     flush_wanted: Notify,
-    flushed: Notify,
     oldest_unflushed: Mutex<Option<Instant>>,
     _lock: Option<std::fs::File>,
 }
@@ -131,7 +130,7 @@ impl Engine {
         } else {
             Some(take_lock(&config.wal_dir)?)
         };
-        let intents = (!config.read_only).then(|| Intents::new(config.wal_dir.clone()));
+        let intents = Intents::new(config.wal_dir.clone());
         let mut catalog = Catalog::default();
         crate::maintenance::load_files(&store, &mut catalog).await?;
         let replay = if config.wal_dir.exists() {
@@ -139,11 +138,9 @@ impl Engine {
         } else {
             Default::default()
         };
-        if let Some(intents) = &intents {
-            intents
-                .recover(&store, &mut catalog, &replay.segments)
-                .await?;
-        }
+        intents
+            .recover(&store, &mut catalog, &replay.segments, config.read_only)
+            .await?;
         for (segment, bytes) in &replay.dropped {
             warn!(segment, bytes, "dropped a torn or corrupt WAL tail");
         }
@@ -169,10 +166,9 @@ impl Engine {
             shared: Arc::clone(&shared),
             ctx,
             wal: Mutex::new(None),
-            intents,
+            intents: (!config.read_only).then_some(intents),
             rewrite: tokio::sync::Mutex::new(()),
             flush_wanted: Notify::new(),
-            flushed: Notify::new(),
             oldest_unflushed: Mutex::new((replayed_rows > 0).then(Instant::now)),
             _lock: lock,
             config,
@@ -243,22 +239,22 @@ impl Engine {
         })
     }
 
-    /// Waits while the memtable is far past its flush threshold, so a fast writer cannot outrun flushing.
+    /// Flushes while the memtable is far past its flush threshold, so that a fast writer cannot
+    /// outrun flushing, whether or not a background task is running.
     pub async fn backpressure(&self) {
         let limit = self.inner.config.flush_rows.saturating_mul(4);
         while self.inner.shared.catalog.read().mem_rows() > limit {
-            self.inner.flush_wanted.notify_one();
-            let _ = tokio::time::timeout(Duration::from_millis(50), self.inner.flushed.notified())
-                .await;
+            if let Err(e) = self.flush().await {
+                warn!(error = %e, "flush under backpressure failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
     }
 
     /// Writes every acknowledged row to Parquet and retires the WAL segments that held them.
     pub async fn flush(&self) -> Result<FlushStats> {
         let _rewrite = self.inner.rewrite.lock().await;
-        let stats = self.inner.flush().await;
-        self.inner.flushed.notify_waiters();
-        stats
+        self.inner.flush().await
     }
 
     /// Compacts small files, writes due checkpoints and applies retention.

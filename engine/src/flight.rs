@@ -93,12 +93,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Maps engine errors to gRPC statuses: the caller's mistakes apart from server faults.
 pub fn status(error: EngineError) -> Status {
+    use datafusion::error::DataFusionError as Df;
     match &error {
         EngineError::UnknownTable(_) => Status::not_found(error.to_string()),
-        EngineError::Query(
-            datafusion::error::DataFusionError::Plan(_)
-            | datafusion::error::DataFusionError::SchemaError(..),
-        ) => Status::invalid_argument(error.to_string()),
+        EngineError::Query(e)
+            if matches!(
+                e.find_root(),
+                Df::SQL(..) | Df::Plan(_) | Df::SchemaError(..) | Df::NotImplemented(_)
+            ) =>
+        {
+            Status::invalid_argument(error.to_string())
+        }
         e if e.is_user_error() => Status::invalid_argument(error.to_string()),
         EngineError::Closed => Status::unavailable(error.to_string()),
         _ => Status::internal(error.to_string()),

@@ -120,13 +120,16 @@ impl Intents {
         self.remove(&self.compaction_path(id))
     }
 
-    /// Finishes or undoes the rewrites a crash interrupted.
+    /// Finishes or undoes the rewrites a crash interrupted. A read-only reader only corrects its
+    /// catalog, so that it too sees every event once, and leaves the store and the intents alone.
     pub async fn recover(
         &self,
         store: &Store,
         catalog: &mut Catalog,
         wal_segments: &[u64],
+        read_only: bool,
     ) -> Result<()> {
+        let store = (!read_only).then_some(store);
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return Ok(());
         };
@@ -140,12 +143,15 @@ impl Intents {
                 if wal_segments.iter().any(|s| *s <= segment) {
                     undo_flush(store, catalog, segment).await?;
                 }
-                self.remove(&path)?;
             } else if intent_id(&name, "compact-").is_some() {
                 let bytes = std::fs::read(&path).map_err(|e| EngineError::io(path.display(), e))?;
                 if let Ok(intent) = serde_json::from_slice::<CompactionIntent>(&bytes) {
                     finish_compaction(store, catalog, intent).await?;
                 }
+            } else {
+                continue;
+            }
+            if !read_only {
                 self.remove(&path)?;
             }
         }
@@ -160,7 +166,7 @@ fn intent_id(name: &str, prefix: &str) -> Option<u64> {
         .ok()
 }
 
-async fn undo_flush(store: &Store, catalog: &mut Catalog, segment: u64) -> Result<()> {
+async fn undo_flush(store: Option<&Store>, catalog: &mut Catalog, segment: u64) -> Result<()> {
     for table in ALL_TABLES {
         let state = catalog.table_mut(table);
         let mut doomed = Vec::new();
@@ -175,20 +181,27 @@ async fn undo_flush(store: &Store, catalog: &mut Catalog, segment: u64) -> Resul
         }
         state.files.retain(|_, files| !files.is_empty());
         for path in doomed {
-            tracing::warn!(%path, "removing a file of an interrupted flush; the WAL replays its rows");
-            store.delete(&path).await?;
+            if let Some(store) = store {
+                tracing::warn!(%path, "removing a file of an interrupted flush; the WAL replays its rows");
+                store.delete(&path).await?;
+            }
         }
     }
     Ok(())
 }
 
 async fn finish_compaction(
-    store: &Store,
+    store: Option<&Store>,
     catalog: &mut Catalog,
     intent: CompactionIntent,
 ) -> Result<()> {
     let output = Path::from(intent.output.as_str());
-    if !store.exists(&output).await? {
+    let output_in_catalog = EventFilePath::parse(&output).is_some_and(|out| {
+        sonde_schema::table(&out.table)
+            .and_then(|t| catalog.table(t).files.get(&out.hour))
+            .is_some_and(|files| files.iter().any(|f| f.path == out))
+    });
+    if !output_in_catalog {
         return Ok(());
     }
     for input in &intent.inputs {
@@ -199,7 +212,9 @@ async fn finish_compaction(
         {
             files.retain(|f| f.path != parsed);
         }
-        store.delete(&input).await?;
+        if let Some(store) = store {
+            store.delete(&input).await?;
+        }
     }
     Ok(())
 }

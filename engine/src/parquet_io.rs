@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, RecordBatch, TimestampMicrosecondArray, UInt32Array};
-use arrow::compute::{
-    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
-};
+use arrow::array::{ArrayRef, RecordBatch, TimestampMicrosecondArray, UInt32Array};
+use arrow::compute::{concat_batches, take_record_batch};
+use arrow::row::{RowConverter, SortField};
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -65,28 +64,34 @@ pub(crate) fn split_by_hour(batches: &[RecordBatch]) -> Result<BTreeMap<Hour, Ve
     Ok(out)
 }
 
-/// Concatenates and sorts batches by the table's key columns, then time.
+/// Concatenates and sorts batches by the table's key columns, then time. Sorting compares rows in
+/// Arrow's row format, which is much cheaper than comparing several string columns one by one.
 pub(crate) fn sorted(table: &TableDef, batches: &[RecordBatch]) -> Result<RecordBatch> {
     let batch = concat_batches(&table.schema(), batches)?;
     if batch.num_rows() <= 1 {
         return Ok(batch);
     }
-    let columns: Vec<SortColumn> = table
-        .sort_columns()
+    let names = table.sort_columns();
+    let columns: Vec<ArrayRef> = names
         .iter()
-        .map(|name| SortColumn {
-            values: batch
+        .map(|name| {
+            batch
                 .column_by_name(name)
                 .expect("conformed batch has every column")
-                .clone(),
-            options: Some(SortOptions {
-                descending: false,
-                nulls_first: false,
-            }),
+                .clone()
         })
         .collect();
-    let indices = lexsort_to_indices(&columns, None)?;
-    Ok(take_record_batch(&batch, &indices)?)
+    let fields = columns
+        .iter()
+        .map(|c| SortField::new(c.data_type().clone()))
+        .collect();
+    let rows = RowConverter::new(fields)?.convert_columns(&columns)?;
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    order.sort_unstable_by(|a, b| rows.row(*a as usize).cmp(&rows.row(*b as usize)));
+    if order.windows(2).all(|w| w[0] < w[1]) {
+        return Ok(batch);
+    }
+    Ok(take_record_batch(&batch, &UInt32Array::from(order))?)
 }
 
 fn writer_properties(table: &TableDef) -> WriterProperties {

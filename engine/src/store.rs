@@ -145,14 +145,6 @@ impl Store {
         Ok(self.inner.get(path).await?.bytes().await?)
     }
 
-    pub async fn exists(&self, path: &Path) -> Result<bool> {
-        match self.inner.head(path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// Deletes an object; an object already gone is not an error.
     pub async fn delete(&self, path: &Path) -> Result<()> {
         match self.inner.delete(path).await {
