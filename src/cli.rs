@@ -12,9 +12,28 @@ use sonde_engine::{EngineConfig, S3Options, StoreLocation};
     version,
     about = "Network telemetry server and query engine"
 )]
+#[command(
+    allow_external_subcommands = true,
+    args_conflicts_with_subcommands = false
+)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
+/// Where NetQL statements are answered (`sonde <netql…>` and the REPL).
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Ask this server over Arrow Flight (host:port) instead of opening a local store.
+    #[arg(long, env = "SONDE_SERVER")]
+    pub server: Option<String>,
+    /// Token for the server (`authorization: Bearer <token>`).
+    #[arg(long, env = "SONDE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -23,6 +42,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run one SQL query over a store and print the result.
     Sql(SqlArgs),
+    /// Any other words are one NetQL statement: `sonde spine01 check bgp around 10h`.
+    #[command(external_subcommand)]
+    Netql(Vec<String>),
 }
 
 /// Where the data lives.

@@ -1,6 +1,8 @@
-//! The `sonde` binary: the server and the command-line front ends of the event store.
+//! The `sonde` binary: the server, NetQL one-shot and REPL front ends, and `sonde sql`.
 
 mod cli;
+mod query;
+mod repl;
 mod serve;
 mod sql;
 
@@ -17,8 +19,10 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        cli::Command::Serve(args) => serve::run(args).await,
-        cli::Command::Sql(args) => sql::run(args).await,
+        Some(cli::Command::Serve(args)) => serve::run(args).await,
+        Some(cli::Command::Sql(args)) => sql::run(args).await,
+        Some(cli::Command::Netql(words)) => query::run(cli.query, words).await,
+        None => repl::run(cli.query).await,
     };
     match result {
         Ok(code) => code,

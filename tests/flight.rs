@@ -1,28 +1,9 @@
 //! The Flight endpoint: tokens, table listing, DoGet, and the final flush on SIGTERM.
 
 use arrow_flight::FlightDescriptor;
-use arrow_flight::encode::FlightDataEncoderBuilder;
 use futures::TryStreamExt;
 
-use crate::common::{Bgp, Server, T0, bgp_batch, flight_sql, sonde};
-
-async fn put(
-    client: &mut arrow_flight::FlightClient,
-    table: &str,
-    batch: arrow::array::RecordBatch,
-) -> Result<usize, String> {
-    let data = FlightDataEncoderBuilder::new()
-        .with_flight_descriptor(Some(FlightDescriptor::new_path(vec![table.into()])))
-        .build(futures::stream::iter([Ok(batch)]));
-    let acks: Vec<_> = client
-        .do_put(data)
-        .await
-        .map_err(|e| e.to_string())?
-        .try_collect()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(acks.len())
-}
+use crate::common::{Bgp, Server, T0, bgp_batch, flight_sql, put, sonde};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_is_required_when_configured() {

@@ -1,10 +1,15 @@
 //! Integration tests of the whole binary and the engine: real sockets, real readers.
 
 mod common;
+#[path = "common/fabric.rs"]
+mod fabric;
 
 mod bad_input;
 mod crash;
 mod flight;
+mod netql_cli;
+mod netql_parse;
+mod netql_plans;
 mod readers;
 mod s3;
 mod time_travel;

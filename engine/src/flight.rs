@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::encode::FlightDataEncoderBuilder;
@@ -92,6 +93,19 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Maps engine errors to gRPC statuses: the caller's mistakes apart from server faults.
+/// A DoGet ticket starting with this runs the rest as NetQL; the answer's schema carries how to print it.
+pub const NETQL_TICKET: &str = "netql:";
+
+/// A NetQL error as a Flight status: the user's mistakes, rendered with the offending words
+/// underlined, are invalid arguments.
+fn netql_status(error: &netql::Error, statement: &str) -> Status {
+    if error.is_user_error() {
+        Status::invalid_argument(error.render(statement))
+    } else {
+        Status::internal(error.to_string())
+    }
+}
+
 pub fn status(error: EngineError) -> Status {
     use datafusion::error::DataFusionError as Df;
     match &error {
@@ -140,6 +154,26 @@ impl FlightServer {
             .map_err(|e| Status::internal(e.to_string()))?
             .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(descriptor.cmd.clone())))
             .with_descriptor(descriptor))
+    }
+
+    /// Runs a NetQL statement and streams its answer, the reading in the schema's metadata.
+    async fn netql(&self, statement: &str) -> Result<Response<Stream<FlightData>>, Status> {
+        let now = chrono::Utc::now().timestamp_micros();
+        let answer = netql::run(&self.engine, statement, now)
+            .await
+            .map_err(|e| netql_status(&e, statement))?;
+        let schema = answer.schema_with_metadata();
+        let with_metadata = Arc::clone(&schema);
+        let batches = answer.batches.into_iter().map(move |batch| {
+            batch
+                .with_schema(Arc::clone(&with_metadata))
+                .map_err(FlightError::from)
+        });
+        let encoded = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .build(futures::stream::iter(batches))
+            .map_err(|e| Status::internal(e.to_string()));
+        Ok(Response::new(Box::pin(encoded)))
     }
 }
 
@@ -217,6 +251,9 @@ impl FlightService for FlightServer {
         let ticket = request.into_inner();
         let query = std::str::from_utf8(&ticket.ticket)
             .map_err(|_| Status::invalid_argument("the ticket is not UTF-8 SQL"))?;
+        if let Some(statement) = query.strip_prefix(NETQL_TICKET) {
+            return self.netql(statement).await;
+        }
         let frame = self.engine.sql(query).await.map_err(status)?;
         let batches = frame.execute_stream().await.map_err(|e| status(e.into()))?;
         let batches = batches.map_err(|e| FlightError::from_external_error(Box::new(e)));

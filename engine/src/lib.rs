@@ -26,6 +26,7 @@ mod engine;
 mod error;
 pub mod flight;
 mod maintenance;
+mod netql_catalog;
 mod parquet_io;
 pub mod paths;
 mod provider;

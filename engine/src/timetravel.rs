@@ -48,6 +48,11 @@ fn scan(
     )?)
 }
 
+/// Every event of `table`, memtable and files.
+pub(crate) fn events_plan(shared: &Arc<Shared>, table: &'static TableDef) -> Result<LogicalPlan> {
+    Ok(scan(shared, table, Source::Events, table.name.to_string())?.build()?)
+}
+
 /// State of `table` at `at` (µs): newest row per key with `timestamp <= at`, active rows only.
 pub(crate) fn state_plan(
     shared: &Arc<Shared>,

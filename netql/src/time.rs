@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Why a time could not be read.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum TimeError {
     #[error("`{0}` is not a duration (use a number and one of s, m, h, d, w: 30s, 10m, 2d)")]
     Duration(String),

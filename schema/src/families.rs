@@ -4,13 +4,16 @@ pub mod addresses;
 pub mod agents;
 pub mod bgp;
 pub mod clag;
+pub mod docker;
 pub mod events;
 pub mod evpn;
 pub mod int;
 pub mod interfaces;
 pub mod inventory;
+pub mod kubernetes;
 pub mod license;
 pub mod lldp;
+pub mod lnv;
 pub mod macs;
 pub mod neighbors;
 pub mod ntp;
@@ -44,6 +47,9 @@ pub static ALL_TABLES: &[&TableDef] = &[
     &services::TABLE,
     &inventory::TABLE,
     &license::TABLE,
+    &docker::TABLE,
+    &kubernetes::TABLE,
+    &lnv::TABLE,
     &int::REPORTS,
     &int::HOPS,
     &int::DROPS,

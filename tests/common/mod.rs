@@ -188,6 +188,28 @@ impl Drop for Server {
     }
 }
 
+/// Appends one batch to `table` through DoPut; the number of acknowledgements.
+pub async fn put(
+    client: &mut FlightClient,
+    table: &str,
+    batch: RecordBatch,
+) -> Result<usize, String> {
+    use futures::TryStreamExt;
+    let data = arrow_flight::encode::FlightDataEncoderBuilder::new()
+        .with_flight_descriptor(Some(arrow_flight::FlightDescriptor::new_path(vec![
+            table.into(),
+        ])))
+        .build(futures::stream::iter([Ok(batch)]));
+    let acks: Vec<_> = client
+        .do_put(data)
+        .await
+        .map_err(|e| e.to_string())?
+        .try_collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(acks.len())
+}
+
 /// Runs a SQL ticket over Flight and collects the batches.
 pub async fn flight_sql(
     client: &mut FlightClient,

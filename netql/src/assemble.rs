@@ -1,0 +1,627 @@
+//! The grammar's actions: raw words to AST nodes, with the checks a context-free grammar cannot
+//! make.
+//!
+//! The grammar reads `show`'s tail as a flat run of words, because no LR(1) grammar can tell
+//! `show interfaces swp1 type swp` (a target, then a filter) from `show interfaces type swp` (a
+//! filter) one word at a time. The rule used here: after the family (two words for `ip …` and
+//! `ipv6 …`), an odd number of words starts with a bare target; the rest pair up as
+//! `<field> <value>`. Fields are not checked against the schema here; the planner does that.
+//!
+//! Choices the design leaves open, made here:
+//! - Families, field, column and table names and keywords are case-insensitive and stored in
+//!   lower case; hostnames and values keep the case typed.
+//! - Hostnames may prefix `check`, `show …`, `show changes` and `show events`; `trace` (which has
+//!   `from`), `select` (which has `where`), `describe` and `show tables` take none.
+//!   `describe` and `show tables` take no time either.
+//! - A quoted value is a literal string, never a glob; globs are unquoted.
+//! - `trace` takes `vrf` and `vlan` before or after `from` (NetQ writes `vlan` before it).
+//! - An option may not be given twice, nor a filter field.
+
+use std::net::IpAddr;
+
+use chrono::DateTime;
+
+use crate::ast::*;
+use crate::parser::ParseError;
+use crate::time::{TimeError, parse_duration};
+
+/// A word of the statement before it has a meaning: bare (`leaf01`, `10.0.0.1`) or quoted.
+#[derive(Debug, Clone)]
+pub(crate) struct RawWord {
+    /// The text without quotes or escapes.
+    pub text: String,
+    pub quoted: bool,
+    pub span: Span,
+}
+
+impl RawWord {
+    pub fn bare(text: &str, span: Span) -> RawWord {
+        RawWord {
+            text: text.to_string(),
+            quoted: false,
+            span,
+        }
+    }
+
+    /// A `"…"` or `'…'` token: drops the quotes, and the backslash of each `\x` escape.
+    pub fn quoted(token: &str, span: Span) -> RawWord {
+        let inner = token
+            .get(1..token.len().saturating_sub(1))
+            .unwrap_or_default();
+        let mut text = String::with_capacity(inner.len());
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            text.push(if c == '\\' {
+                chars.next().unwrap_or(c)
+            } else {
+                c
+            });
+        }
+        RawWord {
+            text,
+            quoted: true,
+            span,
+        }
+    }
+
+    /// The word as it was typed, near enough for an error message.
+    fn shown(&self) -> String {
+        if self.quoted {
+            format!("{:?}", self.text)
+        } else {
+            self.text.clone()
+        }
+    }
+
+    fn lowercase(&self) -> String {
+        self.text.to_ascii_lowercase()
+    }
+
+    fn unexpected(&self, expected: &str) -> ParseError {
+        ParseError::Unexpected {
+            span: self.span,
+            found: self.shown(),
+            expected: expected.to_string(),
+        }
+    }
+}
+
+/// Checks that the command takes the hostnames and time it was given.
+pub(crate) fn query(
+    hosts: Option<Hosts>,
+    command: Command,
+    time: Option<TimeClause>,
+    json: bool,
+    span: Span,
+) -> Result<Query, ParseError> {
+    if let Some(hosts) = &hosts
+        && !takes_hosts(&command)
+    {
+        return Err(ParseError::NotAllowed {
+            span: hosts.span,
+            what: "hostnames",
+            command: command.keyword(),
+        });
+    }
+    if let Some(time) = &time
+        && !takes_time(&command)
+    {
+        return Err(ParseError::NotAllowed {
+            span: time.span(),
+            what: "a time",
+            command: command.keyword(),
+        });
+    }
+    Ok(Query {
+        hosts,
+        command,
+        time,
+        json,
+        span,
+    })
+}
+
+fn takes_hosts(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Check(_) | Command::Show(_) | Command::ShowChanges(_) | Command::ShowEvents(_)
+    )
+}
+
+fn takes_time(command: &Command) -> bool {
+    !matches!(command, Command::Describe(_) | Command::ShowTables(_))
+}
+
+/// `check <family>`.
+pub(crate) fn check(family: RawWord, span: Span) -> Result<Check, ParseError> {
+    let name = bare_word(&family, "a family to check")?;
+    let family = find_family(
+        &name,
+        family.span,
+        CHECK_FAMILIES,
+        "check family",
+        CHECK_FAMILIES.to_vec(),
+    )?;
+    Ok(Check { family, span })
+}
+
+/// `show <words…> [changes]`: `show tables`, `show events …`, or `show <family> …`.
+pub(crate) fn show(
+    words: Vec<RawWord>,
+    changes: Option<Span>,
+    span: Span,
+) -> Result<Command, ParseError> {
+    let mut cursor = Cursor::new(&words);
+    let (name, name_span) = family_words(&mut cursor, "a family to show")?;
+    let rest = cursor.rest();
+    match name.as_str() {
+        "tables" => show_tables(rest, changes, span).map(Command::ShowTables),
+        "events" => show_events(rest, changes, span).map(Command::ShowEvents),
+        _ => {
+            let family = find_family(
+                &name,
+                name_span,
+                SHOW_FAMILIES,
+                "show family",
+                show_topics(),
+            )?;
+            let (target, filters) = target_and_filters(rest)?;
+            Ok(Command::Show(Show {
+                family,
+                target,
+                filters,
+                changes: changes.is_some(),
+                span,
+            }))
+        }
+    }
+}
+
+/// What may follow `show`: the families, then the other topics.
+fn show_topics() -> Vec<&'static str> {
+    let mut topics = SHOW_FAMILIES.to_vec();
+    topics.extend(["changes", "events", "tables"]);
+    topics
+}
+
+fn show_tables(
+    rest: &[RawWord],
+    changes: Option<Span>,
+    span: Span,
+) -> Result<ShowTables, ParseError> {
+    if let Some(extra) = rest.first() {
+        return Err(extra.unexpected("nothing after `show tables`"));
+    }
+    reject_changes(changes, "show tables")?;
+    Ok(ShowTables { span })
+}
+
+fn reject_changes(changes: Option<Span>, command: &'static str) -> Result<(), ParseError> {
+    match changes {
+        Some(span) => Err(ParseError::NotAllowed {
+            span,
+            what: "`changes`",
+            command,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `show changes [type <family>]`.
+pub(crate) fn show_changes(words: Vec<RawWord>, span: Span) -> Result<ShowChanges, ParseError> {
+    let mut family = None;
+    let mut cursor = Cursor::new(&words);
+    while let Some(option) = cursor.next() {
+        match option_name(option, "show changes option", &["type"])? {
+            "type" => set_once(&mut family, option, type_family(&mut cursor, option)?)?,
+            _ => return Err(option.unexpected("`type`")),
+        }
+    }
+    Ok(ShowChanges { family, span })
+}
+
+/// `show events [type <family>] [level <severity>]`, options in any order.
+fn show_events(
+    rest: &[RawWord],
+    changes: Option<Span>,
+    span: Span,
+) -> Result<ShowEvents, ParseError> {
+    reject_changes(changes, "show events")?;
+    let (mut family, mut level) = (None, None);
+    let mut cursor = Cursor::new(rest);
+    while let Some(option) = cursor.next() {
+        match option_name(option, "show events option", &["type", "level"])? {
+            "type" => set_once(&mut family, option, type_family(&mut cursor, option)?)?,
+            "level" => set_once(&mut level, option, event_level(&mut cursor, option)?)?,
+            _ => return Err(option.unexpected("`type` or `level`")),
+        }
+    }
+    Ok(ShowEvents {
+        family,
+        level,
+        span,
+    })
+}
+
+/// The option's name if it is one of `known`.
+fn option_name(
+    option: &RawWord,
+    what: &'static str,
+    known: &'static [&'static str],
+) -> Result<&'static str, ParseError> {
+    let name = option.lowercase();
+    match known.iter().copied().find(|k| *k == name) {
+        Some(known_name) if !option.quoted => Ok(known_name),
+        _ => Err(unknown(what, option, known.to_vec())),
+    }
+}
+
+fn set_once<T>(slot: &mut Option<T>, option: &RawWord, value: T) -> Result<(), ParseError> {
+    if slot.is_some() {
+        return Err(ParseError::Duplicate {
+            span: option.span,
+            option: option.lowercase(),
+        });
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// The family after `type`.
+fn type_family(cursor: &mut Cursor<'_>, option: &RawWord) -> Result<Family, ParseError> {
+    if cursor.peek().is_none() {
+        return Err(missing_after(option, "a family"));
+    }
+    let (name, span) = family_words(cursor, "a family")?;
+    find_family(&name, span, SHOW_FAMILIES, "family", SHOW_FAMILIES.to_vec())
+}
+
+/// The severity after `level`.
+fn event_level(cursor: &mut Cursor<'_>, option: &RawWord) -> Result<Level, ParseError> {
+    let word = cursor
+        .next()
+        .ok_or_else(|| missing_after(option, "a severity (info, warning, error, critical)"))?;
+    match Severity::from_name(&word.text) {
+        Some(severity) if !word.quoted => Ok(Level {
+            severity,
+            span: word.span,
+        }),
+        _ => Err(unknown("event level", word, EVENT_LEVELS.to_vec())),
+    }
+}
+
+/// Reads a family name: one word, or two for `ip …` and `ipv6 …`. Lower-cased.
+fn family_words(cursor: &mut Cursor<'_>, expected: &str) -> Result<(String, Span), ParseError> {
+    let Some(first) = cursor.next() else {
+        return Err(ParseError::UnexpectedEnd {
+            span: Span::default(),
+            expected: expected.to_string(),
+        });
+    };
+    let name = bare_word(first, expected)?;
+    if name != "ip" && name != "ipv6" {
+        return Ok((name, first.span));
+    }
+    let second = cursor
+        .next()
+        .ok_or_else(|| missing_after(first, "`addresses`, `routes` or `neighbors`"))?;
+    let kind = bare_word(second, "`addresses`, `routes` or `neighbors`")?;
+    Ok((format!("{name} {kind}"), first.span.to(second.span)))
+}
+
+fn find_family(
+    name: &str,
+    span: Span,
+    families: &'static [&'static str],
+    what: &'static str,
+    known: Vec<&'static str>,
+) -> Result<Family, ParseError> {
+    match families.iter().copied().find(|family| *family == name) {
+        Some(family) => Ok(Family { name: family, span }),
+        None => Err(ParseError::Unknown {
+            span,
+            what,
+            found: name.to_string(),
+            suggestion: closest(name, &known),
+            known,
+        }),
+    }
+}
+
+fn unknown(what: &'static str, word: &RawWord, known: Vec<&'static str>) -> ParseError {
+    let found = word.shown();
+    ParseError::Unknown {
+        span: word.span,
+        what,
+        suggestion: closest(&word.lowercase(), &known),
+        found,
+        known,
+    }
+}
+
+fn missing_after(word: &RawWord, expected: &str) -> ParseError {
+    ParseError::Missing {
+        span: Span::new(word.span.end, word.span.end),
+        after: word.shown(),
+        expected: expected.to_string(),
+    }
+}
+
+/// The known name within two edits of `name`, if there is one.
+pub(crate) fn closest(name: &str, known: &[&'static str]) -> Option<&'static str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), *k))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// An unquoted word, lower-cased; a quoted one is an error naming `expected`.
+fn bare_word(word: &RawWord, expected: &str) -> Result<String, ParseError> {
+    if word.quoted {
+        return Err(word.unexpected(expected));
+    }
+    Ok(word.lowercase())
+}
+
+/// Splits `show`'s words after the family into a bare target (when their count is odd) and
+/// `<field> <value>` pairs.
+fn target_and_filters(words: &[RawWord]) -> Result<(Option<Value>, Vec<Filter>), ParseError> {
+    let (target, pairs) = match words {
+        [first, rest @ ..] if words.len() % 2 == 1 => (Some(value(first.clone())), rest),
+        _ => (None, words),
+    };
+    if let ([first, ..], Some(last)) = (pairs, pairs.last())
+        && target.is_none()
+        && !is_identifier(&first.text)
+    {
+        // `show ip routes 10.0.0.0/24 vrf`: a target, then a field without its value.
+        return Err(missing_after(last, "a value"));
+    }
+    let mut filters: Vec<Filter> = Vec::new();
+    for pair in pairs.chunks_exact(2) {
+        let filter = filter(&pair[0], &pair[1])?;
+        if filters.iter().any(|f| f.field == filter.field) {
+            return Err(ParseError::Duplicate {
+                span: filter.field.span,
+                option: filter.field.text,
+            });
+        }
+        filters.push(filter);
+    }
+    Ok((target, filters))
+}
+
+fn filter(field: &RawWord, value_word: &RawWord) -> Result<Filter, ParseError> {
+    let field = name_with(field, "a field name such as `vrf`, `asn` or `state`")?;
+    let value = value(value_word.clone());
+    let span = field.span.to(value.span);
+    Ok(Filter { field, value, span })
+}
+
+/// `trace <destination> {option} from <source> {option}`.
+pub(crate) fn trace(
+    destination: RawWord,
+    before: Vec<(RawWord, RawWord)>,
+    source: RawWord,
+    after: Vec<(RawWord, RawWord)>,
+    span: Span,
+) -> Result<Trace, ParseError> {
+    let destination = trace_destination(destination)?;
+    let source = trace_source(source)?;
+    let (mut vrf, mut vlan) = (None, None);
+    for (option, argument) in before.iter().chain(&after) {
+        match option_name(option, "trace option", &["vrf", "vlan"])? {
+            "vrf" => set_once(&mut vrf, option, value(argument.clone()))?,
+            "vlan" => set_once(&mut vlan, option, vlan_id(argument)?)?,
+            _ => return Err(option.unexpected("`vrf` or `vlan`")),
+        }
+    }
+    Ok(Trace {
+        destination,
+        source,
+        vrf,
+        vlan,
+        span,
+    })
+}
+
+fn trace_destination(word: RawWord) -> Result<Value, ParseError> {
+    let destination = value(word.clone());
+    match destination.kind {
+        ValueKind::Ip(_) | ValueKind::Mac(_) => Ok(destination),
+        _ => Err(word.unexpected("an IP or MAC address to trace")),
+    }
+}
+
+fn trace_source(word: RawWord) -> Result<Value, ParseError> {
+    let source = value(word.clone());
+    match source.kind {
+        ValueKind::Ip(_) | ValueKind::Word(_) => Ok(source),
+        _ => Err(word.unexpected("a hostname or IP address to trace from")),
+    }
+}
+
+fn vlan_id(word: &RawWord) -> Result<Number, ParseError> {
+    const EXPECTED: &str = "a VLAN id from 1 to 4094";
+    let id = number_with(word, EXPECTED)?;
+    if !(1..=4094).contains(&id.value) {
+        return Err(word.unexpected(EXPECTED));
+    }
+    Ok(id)
+}
+
+/// A field, column or table name: an unquoted identifier, lower-cased.
+pub(crate) fn name(word: RawWord) -> Result<Name, ParseError> {
+    name_with(&word, "a name (letters, digits and `_`)")
+}
+
+fn name_with(word: &RawWord, expected: &str) -> Result<Name, ParseError> {
+    if word.quoted || !is_identifier(&word.text) {
+        return Err(word.unexpected(expected));
+    }
+    Ok(Name {
+        text: word.lowercase(),
+        span: word.span,
+    })
+}
+
+fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A whole number, as after `limit`.
+pub(crate) fn number(word: RawWord) -> Result<Number, ParseError> {
+    number_with(&word, "a number")
+}
+
+fn number_with(word: &RawWord, expected: &str) -> Result<Number, ParseError> {
+    match value(word.clone()).kind {
+        ValueKind::Number(value) => Ok(Number {
+            value,
+            span: word.span,
+        }),
+        _ => Err(word.unexpected(expected)),
+    }
+}
+
+/// Classifies a word; see [`ValueKind`] for the order.
+pub(crate) fn value(word: RawWord) -> Value {
+    let kind = if word.quoted {
+        ValueKind::Str(word.text)
+    } else {
+        classify(word.text)
+    };
+    Value {
+        kind,
+        span: word.span,
+    }
+}
+
+fn classify(text: String) -> ValueKind {
+    if is_glob(&text) {
+        return ValueKind::Glob(text);
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.parse() {
+            Ok(n) => ValueKind::Number(n),
+            Err(_) => ValueKind::Word(text),
+        };
+    }
+    if let Some(mac) = parse_mac(&text) {
+        return ValueKind::Mac(mac);
+    }
+    if let Ok(addr) = text.parse::<IpAddr>() {
+        return ValueKind::Ip(addr);
+    }
+    match parse_prefix(&text) {
+        Some((addr, len)) => ValueKind::Prefix { addr, len },
+        None => ValueKind::Word(text),
+    }
+}
+
+/// `44:38:39:00:00:01`: six pairs of hex digits.
+fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut groups = text.split(':');
+    for byte in &mut mac {
+        let group = groups.next()?;
+        if group.len() != 2 {
+            return None;
+        }
+        *byte = u8::from_str_radix(group, 16).ok()?;
+    }
+    groups.next().is_none().then_some(mac)
+}
+
+/// `10.0.0.0/24`, `2001:db8::/32`: an address and a length that fits it.
+fn parse_prefix(text: &str) -> Option<(IpAddr, u8)> {
+    let (addr, len) = text.split_once('/')?;
+    let addr: IpAddr = addr.parse().ok()?;
+    if !len.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let len: u8 = len.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    (len <= max).then_some((addr, len))
+}
+
+/// `now`, a duration ago (`10h`, `1d4h`), or an RFC 3339 instant. Not resolved against the clock.
+pub(crate) fn when(word: RawWord) -> Result<When, ParseError> {
+    let span = word.span;
+    let kind = when_kind(&word).map_err(|source| ParseError::InvalidTime { span, source })?;
+    Ok(When { kind, span })
+}
+
+fn when_kind(word: &RawWord) -> Result<WhenKind, TimeError> {
+    let text = word.text.as_str();
+    if word.quoted {
+        return Err(TimeError::Instant(word.shown()));
+    }
+    if text.eq_ignore_ascii_case("now") {
+        return Ok(WhenKind::Now);
+    }
+    if let Ok(duration) = parse_duration(text) {
+        return Ok(WhenKind::Ago(duration));
+    }
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Ok(WhenKind::At(instant.timestamp_micros()));
+    }
+    if looks_like_date(text) {
+        Err(TimeError::Instant(text.to_string()))
+    } else {
+        Err(TimeError::Duration(text.to_string()))
+    }
+}
+
+/// Starts like `2026-…`: meant as an instant, so the error should talk about instants.
+fn looks_like_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() > 4 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-'
+}
+
+/// Walks a run of words one at a time.
+struct Cursor<'a> {
+    words: &'a [RawWord],
+    next: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(words: &'a [RawWord]) -> Cursor<'a> {
+        Cursor { words, next: 0 }
+    }
+
+    fn next(&mut self) -> Option<&'a RawWord> {
+        let word = self.words.get(self.next)?;
+        self.next += 1;
+        Some(word)
+    }
+
+    fn peek(&self) -> Option<&'a RawWord> {
+        self.words.get(self.next)
+    }
+
+    fn rest(&self) -> &'a [RawWord] {
+        self.words.get(self.next..).unwrap_or_default()
+    }
+}

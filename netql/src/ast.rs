@@ -1,0 +1,866 @@
+//! The syntax tree of one NetQL statement, as the parser builds it and the planner reads it.
+//!
+//! Every node carries the [`Span`] of the text it came from, so that later stages (the planner,
+//! a check that finds no such field) can point at the offending words as the parser does.
+//!
+//! Every node implements `Display`, printing canonical NetQL: lower-case keywords, families and
+//! field names, one space between words, hostnames joined by `,` and values as typed (addresses
+//! and durations normalised). Parsing that text again gives back an equal tree.
+//!
+//! **Equality ignores spans.** `a == b` holds when two trees mean the same statement, wherever
+//! their words stood; that is what the `parse(ast.to_string()) == ast` round trip needs. Compare
+//! the `span` fields themselves to test positions. [`Span`] alone compares its offsets.
+
+use std::fmt::{self, Display, Formatter};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The families `check` validates (NetQ 1.4's check column).
+pub const CHECK_FAMILIES: &[&str] = &[
+    "agents",
+    "bgp",
+    "clag",
+    "evpn",
+    "interfaces",
+    "license",
+    "lnv",
+    "mtu",
+    "ntp",
+    "ospf",
+    "sensors",
+    "vlan",
+    "vxlan",
+];
+
+/// The families `show` lists: NetQ 1.4's show column, then the INT and ZTP tables.
+pub const SHOW_FAMILIES: &[&str] = &[
+    "agents",
+    "bgp",
+    "clag",
+    "docker",
+    "evpn",
+    "interfaces",
+    "inventory",
+    "ip addresses",
+    "ipv6 addresses",
+    "ip routes",
+    "ipv6 routes",
+    "ip neighbors",
+    "ipv6 neighbors",
+    "kubernetes",
+    "license",
+    "lldp",
+    "lnv",
+    "macs",
+    "mtu",
+    "ntp",
+    "ospf",
+    "sensors",
+    "services",
+    "vlan",
+    "vxlan",
+    "int_reports",
+    "int_hops",
+    "int_drops",
+    "int_queues",
+    "int_flows",
+    "ztp_dhcp",
+    "ztp_http",
+];
+
+/// The severities `show events level …` accepts, least severe first.
+pub const EVENT_LEVELS: &[&str] = &["info", "warning", "error", "critical"];
+
+/// The reserved words of NetQL, matched case-insensitively. Any other word is a name or a value.
+pub const KEYWORDS: &[&str] = &[
+    "around", "and", "asc", "between", "by", "changes", "check", "count", "desc", "describe",
+    "distinct", "explain", "from", "group", "json", "limit", "order", "select", "show", "trace",
+    "where",
+];
+
+/// Byte offsets `start..end` of a node in the statement's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// The span from the start of `self` to the end of `other`.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// Implements `PartialEq` and `Eq` comparing every field but `span`. The destructuring is
+/// exhaustive, so a field added to the struct and forgotten here does not compile.
+macro_rules! eq_ignoring_span {
+    ($ty:ident { $($field:ident),* }) => {
+        impl PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                let $ty { $($field,)* span: _ } = self;
+                let _ = other;
+                true $(&& $field == &other.$field)*
+            }
+        }
+
+        impl Eq for $ty {}
+    };
+}
+
+/// One NetQL statement: a query, or `explain` and a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Statement {
+    Query(Query),
+    Explain(Explain),
+}
+
+impl Statement {
+    /// The query asked, or explained.
+    pub fn query(&self) -> &Query {
+        match self {
+            Statement::Query(query) => query,
+            Statement::Explain(explain) => &explain.query,
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        match self {
+            Statement::Query(query) => query.span,
+            Statement::Explain(explain) => explain.span,
+        }
+    }
+}
+
+/// `explain <query>`: show the plan instead of running it.
+#[derive(Debug, Clone)]
+pub struct Explain {
+    pub query: Query,
+    pub span: Span,
+}
+eq_ignoring_span!(Explain { query });
+
+/// `[hostnames] <command> [around <when> | between <when> and <when>] [json]`.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub hosts: Option<Hosts>,
+    pub command: Command,
+    pub time: Option<TimeClause>,
+    pub json: bool,
+    pub span: Span,
+}
+eq_ignoring_span!(Query {
+    hosts,
+    command,
+    time,
+    json
+});
+
+/// The hostnames a query is limited to: `leaf01`, `leaf01,leaf02`, `spine0[12]`.
+#[derive(Debug, Clone)]
+pub struct Hosts {
+    pub patterns: Vec<HostPattern>,
+    pub span: Span,
+}
+eq_ignoring_span!(Hosts { patterns });
+
+/// One hostname, or a glob over hostnames (`leaf*`, `exit?`, `spine0[12]`), as typed.
+#[derive(Debug, Clone)]
+pub struct HostPattern {
+    pub text: String,
+    pub span: Span,
+}
+eq_ignoring_span!(HostPattern { text });
+
+impl HostPattern {
+    /// Whether the pattern holds glob characters (`*`, `?`, `[`).
+    pub fn is_glob(&self) -> bool {
+        is_glob(&self.text)
+    }
+}
+
+/// Whether `text` holds a glob character: `*`, `?` or `[`.
+pub fn is_glob(text: &str) -> bool {
+    text.contains(['*', '?', '['])
+}
+
+/// What a query does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Check(Check),
+    Show(Show),
+    ShowChanges(ShowChanges),
+    ShowEvents(ShowEvents),
+    ShowTables(ShowTables),
+    Describe(Describe),
+    Trace(Trace),
+    Select(Select),
+}
+
+impl Command {
+    /// The command's words, as errors name it: `check`, `show`, `show changes`, ….
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Command::Check(_) => "check",
+            Command::Show(_) => "show",
+            Command::ShowChanges(_) => "show changes",
+            Command::ShowEvents(_) => "show events",
+            Command::ShowTables(_) => "show tables",
+            Command::Describe(_) => "describe",
+            Command::Trace(_) => "trace",
+            Command::Select(_) => "select",
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        match self {
+            Command::Check(c) => c.span,
+            Command::Show(c) => c.span,
+            Command::ShowChanges(c) => c.span,
+            Command::ShowEvents(c) => c.span,
+            Command::ShowTables(c) => c.span,
+            Command::Describe(c) => c.span,
+            Command::Trace(c) => c.span,
+            Command::Select(c) => c.span,
+        }
+    }
+}
+
+/// A family, one of [`CHECK_FAMILIES`] or [`SHOW_FAMILIES`], in its canonical spelling.
+#[derive(Debug, Clone)]
+pub struct Family {
+    pub name: &'static str,
+    pub span: Span,
+}
+eq_ignoring_span!(Family { name });
+
+/// `check <family>`.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub family: Family,
+    pub span: Span,
+}
+eq_ignoring_span!(Check { family });
+
+/// `show <family> [target] {<field> <value>} [changes]`.
+#[derive(Debug, Clone)]
+pub struct Show {
+    pub family: Family,
+    /// The bare value right after the family: an interface, address, prefix or MAC.
+    pub target: Option<Value>,
+    pub filters: Vec<Filter>,
+    /// `changes`: list the rows that changed in the window instead of the state at a time.
+    pub changes: bool,
+    pub span: Span,
+}
+eq_ignoring_span!(Show {
+    family,
+    target,
+    filters,
+    changes
+});
+
+/// `<field> <value>`, as in `vrf default` or `asn 65020`.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub field: Name,
+    pub value: Value,
+    pub span: Span,
+}
+eq_ignoring_span!(Filter { field, value });
+
+/// `show changes [type <family>]`: the fabric-wide change log.
+#[derive(Debug, Clone)]
+pub struct ShowChanges {
+    pub family: Option<Family>,
+    pub span: Span,
+}
+eq_ignoring_span!(ShowChanges { family });
+
+/// `show events [type <family>] [level <level>]`.
+#[derive(Debug, Clone)]
+pub struct ShowEvents {
+    pub family: Option<Family>,
+    pub level: Option<Level>,
+    pub span: Span,
+}
+eq_ignoring_span!(ShowEvents { family, level });
+
+/// An event severity, one of [`EVENT_LEVELS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Severity {
+    /// Reads a severity name, ignoring case.
+    pub fn from_name(name: &str) -> Option<Severity> {
+        match name.to_ascii_lowercase().as_str() {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// `level <severity>` in `show events`.
+#[derive(Debug, Clone)]
+pub struct Level {
+    pub severity: Severity,
+    pub span: Span,
+}
+eq_ignoring_span!(Level { severity });
+
+/// `show tables`.
+#[derive(Debug, Clone)]
+pub struct ShowTables {
+    pub span: Span,
+}
+eq_ignoring_span!(ShowTables {});
+
+/// `describe <table>`.
+#[derive(Debug, Clone)]
+pub struct Describe {
+    pub table: Name,
+    pub span: Span,
+}
+eq_ignoring_span!(Describe { table });
+
+/// `trace <ip|mac> from <host|ip> [vrf <vrf>] [vlan <id>]`.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// An IP or MAC address.
+    pub destination: Value,
+    /// A hostname or an IP address.
+    pub source: Value,
+    pub vrf: Option<Value>,
+    /// A VLAN id, 1 to 4094.
+    pub vlan: Option<Number>,
+    pub span: Span,
+}
+eq_ignoring_span!(Trace {
+    destination,
+    source,
+    vrf,
+    vlan
+});
+
+/// `select <items> from <table> [where …] [group by …] [order by …] [limit <n>]`: NetQ's
+/// early-access query form.
+#[derive(Debug, Clone)]
+pub struct Select {
+    pub items: Vec<SelectItem>,
+    pub table: Name,
+    /// Conditions joined by `and`; empty without `where`.
+    pub conditions: Vec<Condition>,
+    pub group_by: Vec<Name>,
+    pub order_by: Vec<OrderKey>,
+    pub limit: Option<Number>,
+    pub span: Span,
+}
+eq_ignoring_span!(Select {
+    items,
+    table,
+    conditions,
+    group_by,
+    order_by,
+    limit
+});
+
+/// One item of a `select` list.
+#[derive(Debug, Clone)]
+pub struct SelectItem {
+    pub kind: SelectItemKind,
+    pub span: Span,
+}
+eq_ignoring_span!(SelectItem { kind });
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectItemKind {
+    /// `*`
+    All,
+    /// `<column>`
+    Column(Name),
+    /// `count(*)`
+    CountAll,
+    /// `count(<column>)`
+    Count(Name),
+    /// `count(distinct <column>)`
+    CountDistinct(Name),
+}
+
+/// `<column> = <value>` or `<column> != <value>`; an unquoted value with `*`, `?` or `[` is a glob.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub column: Name,
+    pub op: CompareOp,
+    pub value: Value,
+    pub span: Span,
+}
+eq_ignoring_span!(Condition { column, op, value });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompareOp {
+    Eq,
+    NotEq,
+}
+
+/// `<column> [asc|desc]` in `order by`.
+#[derive(Debug, Clone)]
+pub struct OrderKey {
+    pub column: Name,
+    pub descending: bool,
+    pub span: Span,
+}
+eq_ignoring_span!(OrderKey { column, descending });
+
+/// A lower-case identifier: a field, column or table name.
+#[derive(Debug, Clone)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+eq_ignoring_span!(Name { text });
+
+/// A whole number, as in `limit 10` or `vlan 20`.
+#[derive(Debug, Clone)]
+pub struct Number {
+    pub value: u64,
+    pub span: Span,
+}
+eq_ignoring_span!(Number { value });
+
+/// A value in a filter, condition or trace.
+#[derive(Debug, Clone)]
+pub struct Value {
+    pub kind: ValueKind,
+    pub span: Span,
+}
+eq_ignoring_span!(Value { kind });
+
+/// What a value looked like. Unquoted words are classified in this order: glob, number, MAC,
+/// IP address, prefix, else a plain word. Quoted text is always a [`ValueKind::Str`], never a glob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueKind {
+    /// `65020`
+    Number(u64),
+    /// `10.0.0.1`, `fe80::1`
+    Ip(IpAddr),
+    /// `10.0.0.0/24`, `2001:db8::/32` (host bits kept as typed)
+    Prefix { addr: IpAddr, len: u8 },
+    /// `44:38:39:00:00:01`
+    Mac([u8; 6]),
+    /// `leaf*`, `exit?`, `spine0[12]`
+    Glob(String),
+    /// `swp1`, `default`, `Established`
+    Word(String),
+    /// `"any text"` or `'any text'`, unescaped
+    Str(String),
+}
+
+/// `around <when>` or `between <when> and <when>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeClause {
+    Around(Around),
+    Between(Between),
+}
+
+impl TimeClause {
+    pub fn span(&self) -> Span {
+        match self {
+            TimeClause::Around(around) => around.span,
+            TimeClause::Between(between) => between.span,
+        }
+    }
+}
+
+/// `around <when>`: the state at that time.
+#[derive(Debug, Clone)]
+pub struct Around {
+    pub at: When,
+    pub span: Span,
+}
+eq_ignoring_span!(Around { at });
+
+/// `between <when> and <when>`: the window, in the order typed.
+#[derive(Debug, Clone)]
+pub struct Between {
+    pub from: When,
+    pub to: When,
+    pub span: Span,
+}
+eq_ignoring_span!(Between { from, to });
+
+/// A time as typed, not yet resolved against the clock.
+#[derive(Debug, Clone)]
+pub struct When {
+    pub kind: WhenKind,
+    pub span: Span,
+}
+eq_ignoring_span!(When { kind });
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WhenKind {
+    /// `now`
+    Now,
+    /// `10h`, `1d4h`: that long before now (whole seconds).
+    Ago(Duration),
+    /// An RFC 3339 instant, in µs since the epoch (UTC).
+    At(i64),
+}
+
+impl Display for Statement {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Statement::Query(query) => query.fmt(f),
+            Statement::Explain(explain) => explain.fmt(f),
+        }
+    }
+}
+
+impl Display for Explain {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "explain {}", self.query)
+    }
+}
+
+impl Display for Query {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let Some(hosts) = &self.hosts {
+            write!(f, "{hosts} ")?;
+        }
+        write!(f, "{}", self.command)?;
+        if let Some(time) = &self.time {
+            write!(f, " {time}")?;
+        }
+        if self.json {
+            f.write_str(" json")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Hosts {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write_separated(f, &self.patterns, ",")
+    }
+}
+
+impl Display for HostPattern {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Display for Command {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Check(c) => c.fmt(f),
+            Command::Show(c) => c.fmt(f),
+            Command::ShowChanges(c) => c.fmt(f),
+            Command::ShowEvents(c) => c.fmt(f),
+            Command::ShowTables(c) => c.fmt(f),
+            Command::Describe(c) => c.fmt(f),
+            Command::Trace(c) => c.fmt(f),
+            Command::Select(c) => c.fmt(f),
+        }
+    }
+}
+
+impl Display for Family {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Display for Check {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "check {}", self.family)
+    }
+}
+
+impl Display for Show {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "show {}", self.family)?;
+        if let Some(target) = &self.target {
+            write!(f, " {target}")?;
+        }
+        for filter in &self.filters {
+            write!(f, " {filter}")?;
+        }
+        if self.changes {
+            f.write_str(" changes")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Filter {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.field, self.value)
+    }
+}
+
+impl Display for ShowChanges {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("show changes")?;
+        if let Some(family) = &self.family {
+            write!(f, " type {family}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for ShowEvents {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("show events")?;
+        if let Some(family) = &self.family {
+            write!(f, " type {family}")?;
+        }
+        if let Some(level) = &self.level {
+            write!(f, " level {level}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Severity {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Display for Level {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        self.severity.fmt(f)
+    }
+}
+
+impl Display for ShowTables {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("show tables")
+    }
+}
+
+impl Display for Describe {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "describe {}", self.table)
+    }
+}
+
+impl Display for Trace {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "trace {} from {}", self.destination, self.source)?;
+        if let Some(vrf) = &self.vrf {
+            write!(f, " vrf {vrf}")?;
+        }
+        if let Some(vlan) = &self.vlan {
+            write!(f, " vlan {vlan}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Select {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("select ")?;
+        write_separated(f, &self.items, ", ")?;
+        write!(f, " from {}", self.table)?;
+        if !self.conditions.is_empty() {
+            f.write_str(" where ")?;
+            write_separated(f, &self.conditions, " and ")?;
+        }
+        if !self.group_by.is_empty() {
+            f.write_str(" group by ")?;
+            write_separated(f, &self.group_by, ", ")?;
+        }
+        if !self.order_by.is_empty() {
+            f.write_str(" order by ")?;
+            write_separated(f, &self.order_by, ", ")?;
+        }
+        if let Some(limit) = &self.limit {
+            write!(f, " limit {limit}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for SelectItem {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            SelectItemKind::All => f.write_str("*"),
+            SelectItemKind::Column(column) => column.fmt(f),
+            SelectItemKind::CountAll => f.write_str("count(*)"),
+            SelectItemKind::Count(column) => write!(f, "count({column})"),
+            SelectItemKind::CountDistinct(column) => write!(f, "count(distinct {column})"),
+        }
+    }
+}
+
+impl Display for Condition {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.column, self.op, self.value)
+    }
+}
+
+impl Display for CompareOp {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CompareOp::Eq => "=",
+            CompareOp::NotEq => "!=",
+        })
+    }
+}
+
+impl Display for OrderKey {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        self.column.fmt(f)?;
+        if self.descending {
+            f.write_str(" desc")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Name {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Display for Number {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+impl Display for Value {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl Display for ValueKind {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueKind::Number(n) => n.fmt(f),
+            ValueKind::Ip(addr) => addr.fmt(f),
+            ValueKind::Prefix { addr, len } => write!(f, "{addr}/{len}"),
+            ValueKind::Mac(bytes) => write_mac(f, bytes),
+            ValueKind::Glob(text) | ValueKind::Word(text) => f.write_str(text),
+            ValueKind::Str(text) => write_quoted(f, text),
+        }
+    }
+}
+
+impl Display for TimeClause {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeClause::Around(around) => around.fmt(f),
+            TimeClause::Between(between) => between.fmt(f),
+        }
+    }
+}
+
+impl Display for Around {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "around {}", self.at)
+    }
+}
+
+impl Display for Between {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "between {} and {}", self.from, self.to)
+    }
+}
+
+impl Display for When {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            WhenKind::Now => f.write_str("now"),
+            WhenKind::Ago(duration) => write_duration(f, *duration),
+            WhenKind::At(micros) => write_instant(f, *micros),
+        }
+    }
+}
+
+fn write_separated<T: Display>(f: &mut Formatter<'_>, items: &[T], separator: &str) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(separator)?;
+        }
+        item.fmt(f)?;
+    }
+    Ok(())
+}
+
+fn write_mac(f: &mut Formatter<'_>, bytes: &[u8; 6]) -> fmt::Result {
+    for (i, byte) in bytes.iter().enumerate() {
+        if i > 0 {
+            f.write_str(":")?;
+        }
+        write!(f, "{byte:02x}")?;
+    }
+    Ok(())
+}
+
+/// Double-quotes `text`, escaping `"` and `\` with a backslash.
+fn write_quoted(f: &mut Formatter<'_>, text: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
+}
+
+/// Whole seconds in the largest units first: `1w1d`, `1d4h`, `90s` as `1m30s`; zero as `0s`.
+fn write_duration(f: &mut Formatter<'_>, duration: Duration) -> fmt::Result {
+    const UNITS: [(&str, u64); 5] = [
+        ("w", 604_800),
+        ("d", 86_400),
+        ("h", 3600),
+        ("m", 60),
+        ("s", 1),
+    ];
+    let mut secs = duration.as_secs();
+    if secs == 0 {
+        return f.write_str("0s");
+    }
+    for (unit, size) in UNITS {
+        if secs >= size {
+            write!(f, "{}{unit}", secs / size)?;
+            secs %= size;
+        }
+    }
+    Ok(())
+}
+
+/// RFC 3339 in UTC with as many fraction digits as needed: `2026-11-20T10:00:00Z`. The parser
+/// only makes instants chrono can print; one built by hand beyond them prints as its µs count.
+fn write_instant(f: &mut Formatter<'_>, micros: i64) -> fmt::Result {
+    match chrono::DateTime::from_timestamp_micros(micros) {
+        Some(time) => f.write_str(&time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        None => write!(f, "{micros}"),
+    }
+}

@@ -1,0 +1,115 @@
+//! Statements to DataFusion plans, in the style of DataFusion's `SqlToRel`: one [`Planner`], one
+//! file per command family, one dispatch `match` in [`Planner::plan`].
+//!
+//! The planner reads tables only through [`Catalog`], which the engine implements: a scan of a
+//! table's events, the state of a table at a time, and the changes in a window. `around` uses the
+//! state primitive, `between` and `changes` the changes primitive. Times resolve against the
+//! planner's `now`, fixed when the planner is made, so one statement sees one instant.
+
+mod check;
+mod expr;
+mod select;
+mod show;
+mod tables;
+mod time;
+
+use arrow::array::RecordBatch;
+use async_trait::async_trait;
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use sonde_schema::TableDef;
+
+use crate::answer::AnswerKind;
+use crate::ast::{Command, Query, Statement};
+use crate::error::{Error, Result};
+
+pub use check::CheckKind;
+pub use time::Window;
+
+/// What the planner needs from the store: the tables, and the two time-travel primitives.
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// Every table, with its columns and their documentation.
+    fn tables(&self) -> &'static [&'static TableDef];
+    /// Every event of `table`, in the table's schema.
+    fn scan(&self, table: &str) -> DfResult<LogicalPlan>;
+    /// For each key the newest row with `timestamp <= at` (µs), active rows only.
+    fn state_at(&self, table: &str, at: i64) -> DfResult<LogicalPlan>;
+    /// The rows with `from <= timestamp <= to`, oldest first, with an Add/Del `change` column.
+    fn changes(&self, table: &str, from: i64, to: i64) -> DfResult<LogicalPlan>;
+    /// Runs a plan to completion.
+    async fn execute(&self, plan: LogicalPlan) -> DfResult<Vec<RecordBatch>>;
+}
+
+/// A statement ready to run: its plan and how its rows are to be read.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub plan: LogicalPlan,
+    pub kind: AnswerKind,
+}
+
+/// Turns statements into plans over one catalog, at one instant.
+pub struct Planner<'a> {
+    catalog: &'a dyn Catalog,
+    now: i64,
+}
+
+impl<'a> Planner<'a> {
+    /// A planner whose relative times (`10h`, `now`) count back from `now` (µs since the epoch).
+    pub fn new(catalog: &'a dyn Catalog, now: i64) -> Self {
+        Planner { catalog, now }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    pub fn plan(&self, statement: &Statement) -> Result<Planned> {
+        match statement {
+            Statement::Query(query) => self.plan_query(query),
+            Statement::Explain(explain) => {
+                let planned = self.plan_query(&explain.query)?;
+                let plan = LogicalPlanBuilder::from(planned.plan)
+                    .explain(false, false)?
+                    .build()?;
+                Ok(Planned {
+                    plan,
+                    kind: AnswerKind::Explain,
+                })
+            }
+        }
+    }
+
+    fn plan_query(&self, query: &Query) -> Result<Planned> {
+        match &query.command {
+            Command::Check(check) => self.plan_check(query, check),
+            Command::Show(show) => self.plan_show(query, show),
+            Command::ShowChanges(changes) => self.plan_show_changes(query, changes),
+            Command::ShowEvents(events) => self.plan_show_events(query, events),
+            Command::ShowTables(_) => self.plan_show_tables(),
+            Command::Describe(describe) => self.plan_describe(describe),
+            Command::Select(select) => self.plan_select(query, select),
+            Command::Trace(trace) => Err(Error::Unsupported {
+                span: trace.span,
+                what: "trace",
+            }),
+        }
+    }
+
+    fn table(&self, name: &str) -> Option<&'static TableDef> {
+        self.catalog
+            .tables()
+            .iter()
+            .copied()
+            .find(|t| t.name == name)
+    }
+
+    fn state(&self, table: &str, at: i64) -> Result<LogicalPlanBuilder> {
+        Ok(LogicalPlanBuilder::from(self.catalog.state_at(table, at)?))
+    }
+
+    /// The state of `table` at `at`, under the relation name `alias`.
+    fn state_as(&self, table: &str, at: i64, alias: &str) -> Result<LogicalPlan> {
+        Ok(self.state(table, at)?.alias(alias)?.build()?)
+    }
+}

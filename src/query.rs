@@ -1,0 +1,150 @@
+//! `sonde <netql…>`: one NetQL statement, against a server over Arrow Flight (`--server`) or a
+//! local store opened read-only; exits 1 when a check fails, 2 when the statement is wrong.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::{FlightClient, Ticket};
+use futures::TryStreamExt;
+use netql::Answer;
+use sonde_engine::Engine;
+use sonde_engine::flight::NETQL_TICKET;
+use tonic::Code;
+
+use crate::cli::QueryArgs;
+
+/// Where statements are answered.
+pub enum Backend {
+    Local(Engine),
+    Remote(FlightClient),
+}
+
+/// Why a statement got no answer: the user's mistake (already rendered) or a failure.
+pub enum Failure {
+    Statement(String),
+    Other(anyhow::Error),
+}
+
+impl Backend {
+    pub async fn connect(args: &QueryArgs) -> anyhow::Result<Backend> {
+        match &args.server {
+            Some(server) => {
+                let uri = if server.contains("://") {
+                    server.clone()
+                } else {
+                    format!("http://{server}")
+                };
+                let channel = tonic::transport::Channel::from_shared(uri)?
+                    .connect()
+                    .await
+                    .with_context(|| format!("cannot reach the server at {server}"))?;
+                let mut client = FlightClient::new(channel);
+                if let Some(token) = &args.token {
+                    client.add_header("authorization", &format!("Bearer {token}"))?;
+                }
+                Ok(Backend::Remote(client))
+            }
+            None => {
+                let mut config = args.store.engine_config()?;
+                config.read_only = true;
+                Ok(Backend::Local(
+                    Engine::open(config)
+                        .await
+                        .context("cannot open the store")?,
+                ))
+            }
+        }
+    }
+
+    pub async fn ask(&mut self, statement: &str) -> Result<Answer, Failure> {
+        match self {
+            Backend::Local(engine) => {
+                let now = chrono::Utc::now().timestamp_micros();
+                netql::run(engine, statement, now).await.map_err(|error| {
+                    if error.is_user_error() {
+                        Failure::Statement(error.render(statement))
+                    } else {
+                        Failure::Other(error.into())
+                    }
+                })
+            }
+            Backend::Remote(client) => ask_remote(client, statement).await,
+        }
+    }
+
+    /// The hostnames the store knows, for completion.
+    pub async fn hostnames(&mut self) -> Vec<String> {
+        let Ok(answer) = self
+            .ask("select hostname from agents group by hostname")
+            .await
+        else {
+            return Vec::new();
+        };
+        let mut names = Vec::new();
+        for batch in &answer.batches {
+            if let Some(column) = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+            {
+                names.extend(column.iter().flatten().map(str::to_string));
+            }
+        }
+        names
+    }
+}
+
+async fn ask_remote(client: &mut FlightClient, statement: &str) -> Result<Answer, Failure> {
+    let ticket = Ticket::new(format!("{NETQL_TICKET}{statement}"));
+    let mut stream: FlightRecordBatchStream =
+        client.do_get(ticket).await.map_err(remote_failure)?;
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.try_next().await.map_err(remote_failure)? {
+        batches.push(batch);
+    }
+    let schema = stream
+        .schema()
+        .cloned()
+        .ok_or_else(|| Failure::Other(anyhow::anyhow!("the server sent no schema")))?;
+    Answer::from_batches(schema, batches).map_err(|e| Failure::Other(e.into()))
+}
+
+fn remote_failure(error: arrow_flight::error::FlightError) -> Failure {
+    if let arrow_flight::error::FlightError::Tonic(status) = &error
+        && status.code() == Code::InvalidArgument
+    {
+        return Failure::Statement(status.message().to_string());
+    }
+    Failure::Other(error.into())
+}
+
+/// Prints an answer as text, or JSON when the statement asked for it.
+pub fn print_answer(answer: &Answer, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", answer.render_json()?);
+    } else {
+        print!("{}", answer.render_text()?);
+    }
+    Ok(())
+}
+
+pub async fn run(args: QueryArgs, words: Vec<String>) -> anyhow::Result<ExitCode> {
+    let statement = words.join(" ");
+    let mut backend = Backend::connect(&args).await?;
+    match backend.ask(&statement).await {
+        Ok(answer) => {
+            print_answer(&answer, netql::wants_json(&statement))?;
+            Ok(if answer.failed() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Err(Failure::Statement(message)) => {
+            eprintln!("{message}");
+            Ok(ExitCode::from(2))
+        }
+        Err(Failure::Other(error)) => Err(error),
+    }
+}

@@ -1,0 +1,144 @@
+//! The interactive NetQL shell: history, tab completion of commands, families, hostnames and
+//! field names, multi-line input (end a line with `\`), `help`, and errors that never end the session.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::Validator;
+use rustyline::{Context, Editor, Helper};
+
+use crate::cli::QueryArgs;
+use crate::query::{Backend, Failure, print_answer};
+
+const HELP: &str = "\
+NetQL: [hostnames] <command> [around <when> | between <when> and <when>] [json]
+  check <family>            agents bgp clag evpn interfaces license lnv mtu ntp ospf sensors vlan vxlan
+  show <family> [filters]   bgp interfaces lldp macs ip routes … ; add `changes` for what changed
+  show changes [type <f>]   the fabric's change log (default: the last hour)
+  show events [type <f>] [level <l>]
+  show tables | describe <table> | explain <statement>
+  select … from <table> [where c = v and …] [group by …] [order by …] [limit n]
+  <when>: now, 30s 10m 10h 2d 1w, or an RFC 3339 time.  Examples:
+    check bgp            spine01 check bgp around 10h        show bgp
+    show changes between 11h and 9h                          check mtu json
+End a line with \\ to continue it. Tab completes. `quit` or Ctrl-D leaves.
+";
+
+struct NetqlHelper {
+    hostnames: Vec<String>,
+}
+
+impl Completer for NetqlHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let before = &line[..pos];
+        let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let words = netql::complete::candidates(before, &self.hostnames, sonde_schema::ALL_TABLES);
+        Ok((
+            start,
+            words
+                .into_iter()
+                .map(|w| Pair {
+                    display: w.clone(),
+                    replacement: w,
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Hinter for NetqlHelper {
+    type Hint = String;
+}
+
+impl Highlighter for NetqlHelper {
+    fn highlight<'l>(&self, line: &'l str, _: usize) -> Cow<'l, str> {
+        Cow::Borrowed(line)
+    }
+}
+
+impl Validator for NetqlHelper {}
+
+impl Helper for NetqlHelper {}
+
+/// One statement: lines ending in `\\` continue on the next.
+fn read_statement(
+    editor: &mut Editor<NetqlHelper, rustyline::history::DefaultHistory>,
+) -> rustyline::Result<String> {
+    let mut statement = String::new();
+    let mut prompt = "sonde> ";
+    loop {
+        let line = editor.readline(prompt)?;
+        match line.trim_end().strip_suffix('\\') {
+            Some(start) => {
+                statement.push_str(start);
+                statement.push(' ');
+                prompt = "   ...> ";
+            }
+            None => {
+                statement.push_str(&line);
+                return Ok(statement.trim().to_string());
+            }
+        }
+    }
+}
+
+fn history_path() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".sonde_history"))
+}
+
+pub async fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
+    let mut backend = Backend::connect(&args).await?;
+    let hostnames = backend.hostnames().await;
+    let mut editor: Editor<NetqlHelper, rustyline::history::DefaultHistory> = Editor::new()?;
+    editor.set_helper(Some(NetqlHelper { hostnames }));
+    let history = history_path();
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    println!("Sonde NetQL. `help` lists the commands; Tab completes; Ctrl-D leaves.");
+    loop {
+        let statement = match read_statement(&mut editor) {
+            Ok(statement) => statement,
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(error) => return Err(error.into()),
+        };
+        if statement.is_empty() {
+            continue;
+        }
+        let _ = editor.add_history_entry(&statement);
+        match statement.as_str() {
+            "quit" | "exit" => break,
+            "help" | "?" => {
+                print!("{HELP}");
+                continue;
+            }
+            _ => {}
+        }
+        match backend.ask(&statement).await {
+            Ok(answer) => {
+                if let Err(error) = print_answer(&answer, netql::wants_json(&statement)) {
+                    eprintln!("error: {error:#}");
+                }
+            }
+            Err(Failure::Statement(message)) => eprintln!("{message}"),
+            Err(Failure::Other(error)) => eprintln!("error: {error:#}"),
+        }
+    }
+    if let Some(path) = &history {
+        let _ = editor.save_history(path);
+    }
+    Ok(ExitCode::SUCCESS)
+}

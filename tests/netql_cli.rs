@@ -1,0 +1,163 @@
+//! `sonde <netql…>` against a server over Flight and against a local store, and the REPL on a pipe:
+//! answers, exit codes (1 for a failed check, 2 for a wrong statement), JSON, and errors that
+//! point at the offending word without ending the session.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::common::{Server, put, python, sonde};
+use crate::fabric;
+
+/// The outage of the fixture: ten hours before its `now`.
+const OUTAGE: &str = "2026-11-20T02:00:00Z";
+
+/// pandas through pyarrow's Flight client, as the README tells users to do it.
+const PANDAS: &str = r#"
+import sys, pyarrow.flight as flight
+client = flight.connect(f"grpc://{sys.argv[1]}")
+options = flight.FlightCallOptions(headers=[(b"authorization", b"Bearer t0ken")])
+frame = client.do_get(flight.Ticket(sys.argv[2].encode()), options).read_pandas()
+print("rows", len(frame))
+print(frame.to_string())
+"#;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netql_one_shot_over_flight_and_locally() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &["--token", "t0ken"]);
+    let mut client = server.client(Some("t0ken")).await;
+    for (table, batch) in fabric::reference_fabric(fabric::NOW).batches() {
+        put(&mut client, table, batch)
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"));
+    }
+    let remote = ["--server", server.addr.as_str(), "--token", "t0ken"];
+    let ask = |words: &str| {
+        let mut args: Vec<&str> = remote.to_vec();
+        args.extend(words.split(' '));
+        sonde(&args)
+    };
+
+    let failed = ask(&format!("spine01 check bgp around {OUTAGE}"));
+    let out = text(&failed.stdout);
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "a failed check exits 1\n{out}"
+    );
+    assert!(out.starts_with("Total Nodes: "), "{out}");
+    assert!(
+        out.contains("leaf03") && out.contains("Interface down"),
+        "{out}"
+    );
+    assert!(
+        out.contains("spine01") && out.contains("Hold Timer Expired"),
+        "{out}"
+    );
+
+    let json = ask(&format!("spine01 check bgp around {OUTAGE} json"));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("check json");
+    assert_eq!(
+        value["failedNodes"].as_array().map(Vec::len),
+        Some(2),
+        "{value}"
+    );
+    assert!(
+        value["failedNodes"][0]["time"].is_i64(),
+        "times are µs: {value}"
+    );
+    assert!(
+        value["summary"]["totalSessionCount"].as_u64() > Some(2),
+        "{value}"
+    );
+
+    let shown = ask(&format!("leaf03 show bgp around {OUTAGE}"));
+    assert_eq!(shown.status.code(), Some(0));
+    let out = text(&shown.stdout);
+    assert!(out.starts_with("Matching bgp records:"), "{out}");
+    assert!(
+        out.contains("NotEstd"),
+        "the session down at the time: {out}"
+    );
+
+    let pandas = python(
+        PANDAS,
+        &[
+            &server.addr,
+            &format!("netql:leaf03 show bgp around {OUTAGE}"),
+        ],
+    );
+    assert!(
+        pandas.contains("rows 2") && pandas.contains("NotEstd"),
+        "{pandas}"
+    );
+
+    let wrong = ask("chek bgp");
+    assert_eq!(wrong.status.code(), Some(2));
+    let err = text(&wrong.stderr);
+    assert!(err.contains("chek") && err.contains('^'), "{err}");
+
+    let anonymous = sonde(&["--server", server.addr.as_str(), "show", "tables"]);
+    assert!(!anonymous.status.success());
+    assert!(
+        text(&anonymous.stderr).contains("token"),
+        "{}",
+        text(&anonymous.stderr)
+    );
+
+    assert!(server.stop().success());
+    let data_dir = dir.path().to_str().expect("utf-8 path");
+    let local = sonde(&[
+        "--data-dir",
+        data_dir,
+        "spine01",
+        "check",
+        "bgp",
+        "around",
+        OUTAGE,
+    ]);
+    assert_eq!(local.status.code(), Some(1), "{}", text(&local.stderr));
+    assert!(text(&local.stdout).contains("Hold Timer Expired"));
+}
+
+#[test]
+fn netql_repl_keeps_going_after_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().to_str().expect("utf-8 path");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["--data-dir", data_dir])
+        .env("SONDE_LOG", "warn")
+        .env("HOME", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the REPL starts");
+    let script = "help\nshow bgpp\ndescribe \\\nbgp\nshow tables\nquit\n";
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("script");
+    let output = child.wait_with_output().expect("the REPL ends");
+    let (out, err) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{err}");
+    assert!(out.contains("check <family>"), "help: {out}");
+    assert!(
+        err.contains("bgpp") && err.contains("did you mean `bgp`"),
+        "{err}"
+    );
+    assert!(
+        out.contains("peer_asn"),
+        "describe after a continued line: {out}"
+    );
+    assert!(
+        out.contains("interfaces"),
+        "show tables after the error: {out}"
+    );
+}

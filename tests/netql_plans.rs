@@ -1,0 +1,87 @@
+//! NetQL's planner: snapshots of a representative plan per command, and random statements that
+//! must never panic the planner or the engine running what it planned.
+
+use netql::{Planner, parse};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sonde_engine::{Engine, EngineConfig};
+
+use crate::fabric;
+use crate::netql_parse::{mutated_statement, random_statement};
+
+async fn fabric_engine(dir: &std::path::Path) -> Engine {
+    let engine = Engine::open(EngineConfig::local(dir))
+        .await
+        .expect("engine");
+    for (table, batch) in fabric::reference_fabric(fabric::NOW).batches() {
+        engine.append(table, &batch).await.expect("fixture rows");
+    }
+    engine
+}
+
+fn plan_text(engine: &Engine, statement: &str) -> String {
+    let parsed = parse(statement).unwrap_or_else(|e| panic!("{}", e.render(statement)));
+    let planned = Planner::new(engine, fabric::NOW)
+        .plan(&parsed)
+        .unwrap_or_else(|e| panic!("{}", e.render(statement)));
+    planned.plan.display_indent_schema().to_string()
+}
+
+#[tokio::test]
+async fn netql_plans_snapshots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = fabric_engine(dir.path()).await;
+    let statements = [
+        ("check_bgp", "spine01 check bgp around 10h"),
+        ("check_mtu", "check mtu"),
+        ("show_bgp_around", "show bgp around 10h"),
+        (
+            "show_changes_between",
+            "show changes type bgp between 2d and 1d",
+        ),
+        (
+            "show_interfaces_filter",
+            "leaf0* show interfaces swp51 state down",
+        ),
+        (
+            "select_group_by",
+            "select hostname, count(*) from bgp where state != Established group by hostname",
+        ),
+        ("describe", "describe lldp"),
+    ];
+    for (name, statement) in statements {
+        insta::assert_snapshot!(name, plan_text(&engine, statement), statement);
+    }
+    engine.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn netql_random_statements_never_panic_the_planner() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = fabric_engine(dir.path()).await;
+    let mut rng = StdRng::seed_from_u64(0x706c_616e);
+    let (mut planned, mut executed) = (0, 0);
+    for round in 0..3000 {
+        let input = if round % 3 == 0 {
+            random_statement(&mut rng)
+        } else {
+            mutated_statement(&mut rng)
+        };
+        let Ok(statement) = parse(&input) else {
+            continue;
+        };
+        let Ok(plan) = Planner::new(&engine, fabric::NOW).plan(&statement) else {
+            continue;
+        };
+        planned += 1;
+        if rng.random_range(0..10) == 0 {
+            // Running may fail (a comparison DataFusion refuses) but must not panic.
+            let _ = netql::run(&engine, &input, fabric::NOW).await;
+            executed += 1;
+        }
+        drop(plan);
+    }
+    assert!(planned > 200, "only {planned} random statements planned");
+    assert!(executed > 10, "only {executed} random statements ran");
+    engine.close().await.expect("close");
+}
