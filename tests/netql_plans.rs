@@ -47,7 +47,13 @@ async fn netql_plans_snapshots() {
             "select_group_by",
             "select hostname, count(*) from bgp where state != Established group by hostname",
         ),
+        (
+            "show_events",
+            "leaf03 show events type bgp level error between 1d and now",
+        ),
+        ("show_tables", "show tables"),
         ("describe", "describe lldp"),
+        ("explain", "explain spine01 check ntp around 2h"),
     ];
     for (name, statement) in statements {
         insta::assert_snapshot!(name, plan_text(&engine, statement), statement);
