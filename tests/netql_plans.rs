@@ -91,3 +91,23 @@ async fn netql_random_statements_never_panic_the_planner() {
     assert!(executed > 10, "only {executed} random statements ran");
     engine.close().await.expect("close");
 }
+
+#[test]
+fn netql_completion_offers_commands_families_hosts_and_fields() {
+    let hosts = vec!["spine01".to_string(), "leaf01".to_string()];
+    let complete = |line: &str| netql::complete::candidates(line, &hosts, sonde_schema::ALL_TABLES);
+    assert_eq!(complete("che"), ["check"]);
+    assert!(complete("").contains(&"spine01".to_string()));
+    assert_eq!(complete("spine01 check b"), ["bgp"]);
+    assert_eq!(complete("show ip r"), ["routes"]);
+    assert!(
+        complete("show bgp v").contains(&"vrf".to_string()),
+        "{:?}",
+        complete("show bgp v")
+    );
+    assert_eq!(complete("describe lld"), ["lldp"]);
+    assert_eq!(
+        complete("check bgp around 1"),
+        ["10h", "10m", "1d", "1h", "1w"]
+    );
+}
