@@ -380,14 +380,13 @@ impl Planner<'_> {
         if let Some(condition) = conditions.into_iter().reduce(Expr::and) {
             rows = rows.filter(condition)?;
         }
-        let order = if changes {
-            vec![c(TIMESTAMP).sort(true, false)]
-        } else {
-            table
-                .key_columns()
-                .map(|k| c(k).sort(true, false))
-                .collect()
-        };
+        let mut order: Vec<_> = table
+            .key_columns()
+            .map(|k| c(k).sort(true, false))
+            .collect();
+        if changes {
+            order.insert(0, c(TIMESTAMP).sort(true, false));
+        }
         let mut projection = columns(show.family.name, table, at);
         if changes {
             projection.insert(projection.len() - 1, header("DbState", c(CHANGE)));
@@ -436,10 +435,11 @@ impl Planner<'_> {
         }
         let union = union.ok_or_else(|| Error::Internal("no tables to list changes of".into()))?;
         let plan = union
-            .sort(vec![
-                ident("Last Changed").sort(true, false),
-                ident("Hostname").sort(true, false),
-            ])?
+            .sort(
+                ["Last Changed", "Hostname", "Type", "Object", "DbState"]
+                    .map(|column| ident(column).sort(true, false))
+                    .to_vec(),
+            )?
             .build()?;
         Ok(Planned {
             plan,
@@ -483,7 +483,12 @@ impl Planner<'_> {
             rows = rows.filter(condition)?;
         }
         let plan = rows
-            .sort(vec![c(TIMESTAMP).sort(false, false)])?
+            .sort(vec![
+                c(TIMESTAMP).sort(false, false),
+                c(HOSTNAME).sort(true, false),
+                c("type").sort(true, false),
+                c("id").sort(true, false),
+            ])?
             .project(vec![
                 header("Hostname", c(HOSTNAME)),
                 header("Type", c("type")),
