@@ -120,11 +120,12 @@ fn remote_failure(error: arrow_flight::error::FlightError) -> Failure {
 }
 
 /// Prints an answer as text, or JSON when the statement asked for it.
-pub fn print_answer(answer: &Answer, json: bool) -> anyhow::Result<()> {
-    if json {
-        println!("{}", answer.render_json()?);
+pub fn print_answer(answer: &Answer) -> anyhow::Result<()> {
+    let text = answer.render()?;
+    if answer.json {
+        println!("{text}")
     } else {
-        print!("{}", answer.render_text()?);
+        print!("{text}")
     }
     Ok(())
 }
@@ -134,7 +135,7 @@ pub async fn run(args: QueryArgs, words: Vec<String>) -> anyhow::Result<ExitCode
     let mut backend = Backend::connect(&args).await?;
     match backend.ask(&statement).await {
         Ok(answer) => {
-            print_answer(&answer, netql::wants_json(&statement))?;
+            print_answer(&answer)?;
             Ok(if answer.failed() {
                 ExitCode::from(1)
             } else {

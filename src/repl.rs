@@ -129,7 +129,7 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
         }
         match backend.ask(&statement).await {
             Ok(answer) => {
-                if let Err(error) = print_answer(&answer, netql::wants_json(&statement)) {
+                if let Err(error) = print_answer(&answer) {
                     eprintln!("error: {error:#}");
                 }
             }

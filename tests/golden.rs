@@ -93,10 +93,7 @@ async fn load_fixture(name: &str, dir: &Path) -> Result<Engine, String> {
 /// What a statement prints: its answer (JSON when asked for), or its error.
 async fn output(engine: &Engine, statement: &str) -> Vec<String> {
     let text = match netql::run(engine, statement, fabric::NOW).await {
-        Ok(answer) if netql::wants_json(statement) => {
-            answer.render_json().unwrap_or_else(|e| e.to_string())
-        }
-        Ok(answer) => answer.render_text().unwrap_or_else(|e| e.to_string()),
+        Ok(answer) => answer.render().unwrap_or_else(|e| e.to_string()),
         Err(error) => error.render(statement),
     };
     text.lines().map(|l| l.trim_end().to_string()).collect()

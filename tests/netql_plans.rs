@@ -76,16 +76,15 @@ async fn netql_random_statements_never_panic_the_planner() {
         let Ok(statement) = parse(&input) else {
             continue;
         };
-        let Ok(plan) = Planner::new(&engine, fabric::NOW).plan(&statement) else {
+        if Planner::new(&engine, fabric::NOW).plan(&statement).is_err() {
             continue;
-        };
+        }
         planned += 1;
         if rng.random_range(0..10) == 0 {
             // Running may fail (a comparison DataFusion refuses) but must not panic.
             let _ = netql::run(&engine, &input, fabric::NOW).await;
             executed += 1;
         }
-        drop(plan);
     }
     assert!(planned > 200, "only {planned} random statements planned");
     assert!(executed > 10, "only {executed} random statements ran");

@@ -1,4 +1,4 @@
-//! The engine as NetQL's catalog: its tables, its scans and its two time-travel primitives.
+//! The engine as NetQL's catalog: its tables and its two time-travel primitives.
 
 use arrow::array::RecordBatch;
 use async_trait::async_trait;
@@ -8,7 +8,6 @@ use sonde_schema::TableDef;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::timetravel;
 
 fn to_datafusion(error: EngineError) -> DataFusionError {
     match error {
@@ -21,11 +20,6 @@ fn to_datafusion(error: EngineError) -> DataFusionError {
 impl netql::Catalog for Engine {
     fn tables(&self) -> &'static [&'static TableDef] {
         Engine::tables(self)
-    }
-
-    fn scan(&self, table: &str) -> DfResult<LogicalPlan> {
-        let table = self.table(table).map_err(to_datafusion)?;
-        timetravel::events_plan(self.shared(), table).map_err(to_datafusion)
     }
 
     fn state_at(&self, table: &str, at: i64) -> DfResult<LogicalPlan> {

@@ -24,8 +24,8 @@ use crate::error::{EngineError, Result};
 use crate::provider::{EventTable, Shared, Source};
 
 const ROW_NUMBER: &str = "__sonde_rn";
-/// Name of the Add/Del column of a changes plan.
-pub const CHANGE: &str = "change";
+/// Name of the Add/Del column of a changes plan, as NetQL's catalog contract names it.
+pub use netql::plan::CHANGE;
 
 pub(crate) fn timestamp_literal(micros: i64) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(
@@ -46,11 +46,6 @@ fn scan(
         provider_as_source(provider),
         None,
     )?)
-}
-
-/// Every event of `table`, memtable and files.
-pub(crate) fn events_plan(shared: &Arc<Shared>, table: &'static TableDef) -> Result<LogicalPlan> {
-    Ok(scan(shared, table, Source::Events, table.name.to_string())?.build()?)
 }
 
 /// State of `table` at `at` (µs): newest row per key with `timestamp <= at`, active rows only.

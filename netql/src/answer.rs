@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::{cast, filter_record_batch, is_not_null};
-use arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 
 use crate::error::{Error, Result};
+use crate::output::{layout, micros};
 use crate::time::format_span;
 
 /// Schema metadata key holding the [`AnswerMeta`] as JSON.
@@ -57,6 +58,8 @@ struct AnswerMeta {
     kind: AnswerKind,
     now: i64,
     summary: Option<CheckSummary>,
+    #[serde(default)]
+    json: bool,
 }
 
 /// The rows a statement produced, ready to print.
@@ -67,6 +70,8 @@ pub struct Answer {
     pub now: i64,
     /// For checks: the counts over every checked object.
     pub summary: Option<CheckSummary>,
+    /// The statement asked for JSON.
+    pub json: bool,
     /// For checks: the failures only; otherwise every row.
     pub batches: Vec<RecordBatch>,
     pub schema: SchemaRef,
@@ -82,6 +87,7 @@ impl Answer {
     pub fn new(
         kind: AnswerKind,
         now: i64,
+        json: bool,
         schema: SchemaRef,
         batches: Vec<RecordBatch>,
     ) -> Result<Answer> {
@@ -96,6 +102,7 @@ impl Answer {
             kind,
             now,
             summary,
+            json,
             batches,
             schema,
         })
@@ -117,6 +124,7 @@ impl Answer {
             kind: self.kind.clone(),
             now: self.now,
             summary: self.summary,
+            json: self.json,
         };
         let mut metadata = self.schema.metadata().clone();
         metadata.insert(
@@ -142,9 +150,19 @@ impl Answer {
             kind: meta.kind,
             now: meta.now,
             summary: meta.summary,
+            json: meta.json,
             batches,
             schema,
         })
+    }
+
+    /// JSON when the statement asked for it, else text.
+    pub fn render(&self) -> Result<String> {
+        if self.json {
+            self.render_json()
+        } else {
+            self.render_text()
+        }
     }
 
     /// NetQ's text form.
@@ -340,42 +358,12 @@ impl TextTable {
     }
 
     fn render(&self) -> String {
-        let widths: Vec<usize> = (0..self.headers.len())
-            .map(|i| {
-                self.rows
-                    .iter()
-                    .map(|r| r[i].chars().count())
-                    .chain([self.headers[i].chars().count()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut out = String::new();
-        push_line(&mut out, &self.headers, &widths);
-        push_line(
-            &mut out,
-            &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
-            &widths,
-        );
-        for row in &self.rows {
-            push_line(&mut out, row, &widths);
-        }
-        out
+        layout(&self.headers, &self.rows, "  ")
     }
 }
 
-fn push_line(out: &mut String, cells: &[String], widths: &[usize]) {
-    let line: Vec<String> = cells
-        .iter()
-        .zip(widths)
-        .map(|(cell, w)| format!("{cell:<w$}"))
-        .collect();
-    out.push_str(line.join("  ").trim_end());
-    out.push('\n');
-}
-
 fn time_cells(column: &Arc<dyn Array>, style: TimeStyle, now: i64) -> Result<Vec<String>> {
-    let values = as_micros(column)?;
+    let values = micros(column)?;
     let values = values.as_primitive::<arrow::datatypes::Int64Type>();
     Ok((0..values.len())
         .map(|row| {
@@ -390,11 +378,6 @@ fn time_cells(column: &Arc<dyn Array>, style: TimeStyle, now: i64) -> Result<Vec
             }
         })
         .collect())
-}
-
-fn as_micros(column: &Arc<dyn Array>) -> Result<Arc<dyn Array>> {
-    let naive = cast(column, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
-    Ok(cast(&naive, &DataType::Int64)?)
 }
 
 /// `explain` prints each plan under its kind.
@@ -491,7 +474,7 @@ fn json_values(column: &Arc<dyn Array>) -> Result<Vec<Json>> {
         return Ok(Vec::new());
     }
     let column = match column.data_type() {
-        DataType::Timestamp(..) => as_micros(column)?,
+        DataType::Timestamp(..) => micros(column)?,
         _ => Arc::clone(column),
     };
     let batch = RecordBatch::try_from_iter([("v", column)])?;

@@ -31,10 +31,5 @@ pub async fn run(catalog: &dyn Catalog, text: &str, now: i64) -> Result<Answer> 
     let planned = Planner::new(catalog, now).plan(&statement)?;
     let schema = planned.plan.schema().inner().clone();
     let batches = catalog.execute(planned.plan).await?;
-    Answer::new(planned.kind, now, schema, batches)
-}
-
-/// Whether the text asks for JSON (its statement ends with `json`); false when it does not parse.
-pub fn wants_json(text: &str) -> bool {
-    parse(text).is_ok_and(|statement| statement.query().json)
+    Answer::new(planned.kind, now, statement.query().json, schema, batches)
 }

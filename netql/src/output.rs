@@ -31,6 +31,11 @@ pub fn aligned_table(batches: &[RecordBatch]) -> Result<String, ArrowError> {
             );
         }
     }
+    Ok(layout(&headers, &rows, " "))
+}
+
+/// Header, dashed rule and rows, each column as wide as its widest cell, columns `gap` apart.
+pub(crate) fn layout(headers: &[String], rows: &[Vec<String>], gap: &str) -> String {
     let widths: Vec<usize> = headers
         .iter()
         .enumerate()
@@ -42,31 +47,30 @@ pub fn aligned_table(batches: &[RecordBatch]) -> Result<String, ArrowError> {
                 .unwrap_or(0)
         })
         .collect();
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
     let mut out = String::new();
-    push_line(&mut out, headers.iter().map(String::as_str), &widths);
-    push_line(
-        &mut out,
-        widths
+    for line in [headers, rule.as_slice()]
+        .into_iter()
+        .chain(rows.iter().map(Vec::as_slice))
+    {
+        let cells: Vec<String> = line
             .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str),
-        &widths,
-    );
-    for row in &rows {
-        push_line(&mut out, row.iter().map(String::as_str), &widths);
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join(gap).trim_end());
+        out.push('\n');
     }
-    Ok(out)
+    out
 }
 
-fn push_line<'a>(out: &mut String, cells: impl Iterator<Item = &'a str>, widths: &[usize]) {
-    let line: Vec<String> = cells
-        .zip(widths)
-        .map(|(cell, w)| format!("{cell:<w$}"))
-        .collect();
-    out.push_str(line.join(" ").trim_end());
-    out.push('\n');
+/// A timestamp column as µs since the epoch.
+pub(crate) fn micros(column: &Arc<dyn Array>) -> Result<Arc<dyn Array>, ArrowError> {
+    let naive = cast(
+        column,
+        &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+    )?;
+    cast(&naive, &DataType::Int64)
 }
 
 /// Renders batches as a JSON array of objects; timestamps become µs since the epoch, as NetQ's JSON has them.
@@ -91,13 +95,7 @@ fn timestamps_as_micros(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> 
     let mut columns = Vec::with_capacity(schema.fields().len());
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
         if let DataType::Timestamp(..) = field.data_type() {
-            let micros = cast(
-                &cast(
-                    column,
-                    &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
-                )?,
-                &DataType::Int64,
-            )?;
+            let micros = micros(column)?;
             fields.push(Field::new(
                 field.name(),
                 DataType::Int64,

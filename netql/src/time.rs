@@ -1,4 +1,4 @@
-//! Durations (`30s 10m 10h 2d 1w`) and instants (RFC 3339, `now`, or a duration ago).
+//! Durations (`30s 10m 10h 2d 1w`) and NetQ's relative form of a span.
 
 use std::time::Duration;
 
@@ -40,22 +40,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, TimeError> {
         return Err(invalid());
     }
     Ok(Duration::from_secs(total))
-}
-
-/// Parses an instant relative to `now_us` (µs since the epoch): `now`, a duration meaning that long
-/// ago, or an RFC 3339 time.
-pub fn parse_instant(text: &str, now_us: i64) -> Result<i64, TimeError> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("now") {
-        return Ok(now_us);
-    }
-    if let Ok(ago) = parse_duration(text) {
-        return Ok(now_us
-            - i64::try_from(ago.as_micros()).map_err(|_| TimeError::Instant(text.to_string()))?);
-    }
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp_micros())
-        .map_err(|_| TimeError::Instant(text.to_string()))
 }
 
 /// NetQ's relative form of a span: `1d:4h:55m:0s`, `4h:0m:14s`, `14.83580s`.

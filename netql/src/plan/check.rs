@@ -21,33 +21,27 @@ use crate::answer::{AnswerKind, NODE, REASON};
 use crate::ast::{Check, Query};
 use crate::error::Result;
 
-use super::expr::{host_filter, or_else, qcol, text};
+use super::expr::{host_filter, if_else, or_else, q, text};
 use super::show::agent_status;
 use super::{Planned, Planner};
 
 /// How a check's rows are headed and counted.
 #[derive(Debug, Clone, Copy)]
-pub struct CheckKind {
-    pub family: &'static str,
+struct CheckKind {
     /// What is counted besides nodes; none when the check is per node.
-    pub noun: Option<&'static str>,
+    noun: Option<&'static str>,
     /// Header of the checked object's column, if the rows name one.
-    pub object: Option<&'static str>,
+    object: Option<&'static str>,
     /// Header of the peer node's column.
-    pub peer: Option<&'static str>,
+    peer: Option<&'static str>,
     /// Header of the peer's object (its interface).
-    pub peer_object: Option<&'static str>,
+    peer_object: Option<&'static str>,
     /// What to print when nothing failed.
-    pub clean: Option<&'static str>,
+    clean: Option<&'static str>,
 }
 
-const fn kind(
-    family: &'static str,
-    noun: Option<&'static str>,
-    object: Option<&'static str>,
-) -> CheckKind {
+const fn kind(noun: Option<&'static str>, object: Option<&'static str>) -> CheckKind {
     CheckKind {
-        family,
         noun,
         object,
         peer: None,
@@ -60,12 +54,12 @@ fn check_kind(family: &'static str) -> CheckKind {
     let link = CheckKind {
         peer: Some("Peer"),
         peer_object: Some("Peer Interface"),
-        ..kind(family, Some("Link"), Some("Interface"))
+        ..kind(Some("Link"), Some("Interface"))
     };
     match family {
         "bgp" => CheckKind {
             peer: Some("Peer ID"),
-            ..kind(family, Some("Session"), Some("Neighbor"))
+            ..kind(Some("Session"), Some("Neighbor"))
         },
         "ospf" => CheckKind {
             noun: Some("Adjacency"),
@@ -82,12 +76,12 @@ fn check_kind(family: &'static str) -> CheckKind {
         "interfaces" => link,
         "clag" => CheckKind {
             peer: Some("Peer"),
-            ..kind(family, Some("Bond"), Some("Interface"))
+            ..kind(Some("Bond"), Some("Interface"))
         },
-        "evpn" | "vxlan" | "lnv" => kind(family, Some("VNI"), Some("VNI")),
-        "sensors" => kind(family, Some("Sensor"), Some("Sensor")),
-        "license" => kind(family, Some("License"), Some("License")),
-        _ => kind(family, None, None),
+        "evpn" | "vxlan" | "lnv" => kind(Some("VNI"), Some("VNI")),
+        "sensors" => kind(Some("Sensor"), Some("Sensor")),
+        "license" => kind(Some("License"), Some("License")),
+        _ => kind(None, None),
     }
 }
 
@@ -114,8 +108,9 @@ fn first_reason(cases: Vec<(Expr, Expr)>) -> Result<Expr> {
     Ok(builder.end()?)
 }
 
-fn q(relation: &str, column: &str) -> Expr {
-    qcol(relation, column)
+/// Join conditions: `left.c = right.c` for each column `c`.
+fn same(left: &str, right: &str, columns: &[&str]) -> Vec<Expr> {
+    columns.iter().map(|c| q(left, c).eq(q(right, c))).collect()
 }
 
 fn is(relation: &str, column: &str, value: &str) -> Expr {
@@ -131,24 +126,26 @@ fn differs(a: &str, b: &str, column: &str) -> Expr {
     q(a, column).not_eq(q(b, column))
 }
 
+/// The later of two times; `a` when `b` is null.
 fn newer(a: Expr, b: Expr) -> Expr {
-    when(b.clone().is_null().or(a.clone().gt_eq(b.clone())), a)
-        .otherwise(b)
-        .unwrap_or_else(|_| lit(0))
+    if_else(b.clone().is_null().or(a.clone().gt_eq(b.clone())), a, b)
 }
 
 /// `10G`, `100M`, `n/a`.
 fn speed_text(relation: &str) -> Expr {
     let speed = q(relation, "speed");
-    when(speed.clone().is_null(), lit("n/a"))
-        .when(
-            (speed.clone() % lit(1000u64))
-                .eq(lit(0u64))
-                .and(speed.clone().gt_eq(lit(1000u64))),
+    let whole_gigabits = (speed.clone() % lit(1000u64))
+        .eq(lit(0u64))
+        .and(speed.clone().gt_eq(lit(1000u64)));
+    if_else(
+        speed.clone().is_null(),
+        lit("n/a"),
+        if_else(
+            whole_gigabits,
             concat(vec![text(speed.clone() / lit(1000u64)), lit("G")]),
-        )
-        .otherwise(concat(vec![text(speed), lit("M")]))
-        .unwrap_or_else(|_| lit("n/a"))
+            concat(vec![text(speed), lit("M")]),
+        ),
+    )
 }
 
 /// `State mismatch (up, down)`.
@@ -237,31 +234,22 @@ impl Planner<'_> {
             .join_on(
                 self.state_as("interfaces", at, "i")?,
                 JoinType::Left,
-                [
-                    q("s", HOSTNAME).eq(q("i", HOSTNAME)),
-                    q("s", "ifname").eq(q("i", "ifname")),
-                ],
+                same("s", "i", &[HOSTNAME, "ifname"]),
             )?
             .join_on(
                 self.state_as("lldp", at, "l")?,
                 JoinType::Left,
-                [
-                    q("s", HOSTNAME).eq(q("l", HOSTNAME)),
-                    q("s", "ifname").eq(q("l", "ifname")),
-                ],
+                same("s", "l", &[HOSTNAME, "ifname"]),
             )?
             .join_on(
                 self.rotten(at, "a")?,
                 JoinType::Left,
-                [q("s", HOSTNAME).eq(q("a", HOSTNAME))],
+                same("s", "a", &[HOSTNAME]),
             )?
             .join_on(
                 self.duplicate_router_ids("bgp", at, "d")?,
                 JoinType::Left,
-                [
-                    q("s", "vrf").eq(q("d", "vrf")),
-                    q("s", "router_id").eq(q("d", "router_id")),
-                ],
+                same("s", "d", &["vrf", "router_id"]),
             )?
             .join_on(
                 self.state_as("bgp", at, "p")?,
@@ -313,12 +301,11 @@ impl Planner<'_> {
     }
 
     fn check_agents(&self, at: i64) -> Result<(LogicalPlanBuilder, Checked)> {
-        let rows = LogicalPlanBuilder::from(self.rotten(at, "a")?).join_on(
-            self.state_as("agents", at, "s")?,
-            JoinType::Inner,
-            [q("a", HOSTNAME).eq(q("s", HOSTNAME))],
-        )?;
-        let reason = first_reason(vec![(q("a", "rotten"), lit("Rotten Agent"))])?;
+        let rows = self.state("agents", at)?.alias("s")?;
+        let reason = first_reason(vec![(
+            agent_status(at).eq(lit("Rotten")),
+            lit("Rotten Agent"),
+        )])?;
         Ok((rows, node_check(reason)))
     }
 
@@ -326,7 +313,7 @@ impl Planner<'_> {
         let rows = LogicalPlanBuilder::from(self.state_as("ntp", at, "s")?).join_on(
             self.rotten(at, "a")?,
             JoinType::Left,
-            [q("s", HOSTNAME).eq(q("a", HOSTNAME))],
+            same("s", "a", &[HOSTNAME]),
         )?;
         let reason = first_reason(vec![
             (q("a", "rotten"), lit("Rotten Agent")),
@@ -339,7 +326,7 @@ impl Planner<'_> {
         let rows = LogicalPlanBuilder::from(self.state_as("sensors", at, "s")?).join_on(
             self.rotten(at, "a")?,
             JoinType::Left,
-            [q("s", HOSTNAME).eq(q("a", HOSTNAME))],
+            same("s", "a", &[HOSTNAME]),
         )?;
         let described = concat(vec![
             q("s", "kind"),
@@ -382,7 +369,7 @@ impl Planner<'_> {
             .join_on(
                 self.rotten(at, "a")?,
                 JoinType::Left,
-                [q("s", HOSTNAME).eq(q("a", HOSTNAME))],
+                same("s", "a", &[HOSTNAME]),
             )?
             .join_on(
                 self.state_as("clag", at, "p")?,
@@ -450,9 +437,9 @@ impl Planner<'_> {
             .join_on(
                 self.rotten(at, "a")?,
                 JoinType::Left,
-                [q("s", HOSTNAME).eq(q("a", HOSTNAME))],
+                same("s", "a", &[HOSTNAME]),
             )?
-            .join_on(vrfs, JoinType::Left, [q("s", "vni").eq(q("m", "vni"))])?;
+            .join_on(vrfs, JoinType::Left, same("s", "m", &["vni"]))?;
         let reason = first_reason(vec![
             (q("a", "rotten"), lit("Rotten Agent")),
             (is_not("s", "state", "up"), lit("vni down")),
@@ -480,9 +467,9 @@ impl Planner<'_> {
             .join_on(
                 self.rotten(at, "a")?,
                 JoinType::Left,
-                [q("s", HOSTNAME).eq(q("a", HOSTNAME))],
+                same("s", "a", &[HOSTNAME]),
             )?
-            .join_on(per_vni, JoinType::Left, [q("s", "vni").eq(q("m", "vni"))])?;
+            .join_on(per_vni, JoinType::Left, same("s", "m", &["vni"]))?;
         let vni = text(q("s", "vni"));
         let remote = cast(
             coalesce(vec![cardinality(q("s", "remote_vteps")), lit(0u64)]),
@@ -523,9 +510,9 @@ impl Planner<'_> {
             .join_on(
                 self.rotten(at, "a")?,
                 JoinType::Left,
-                [q("s", HOSTNAME).eq(q("a", HOSTNAME))],
+                same("s", "a", &[HOSTNAME]),
             )?
-            .join_on(per_vni, JoinType::Left, [q("s", "vni").eq(q("m", "vni"))])?;
+            .join_on(per_vni, JoinType::Left, same("s", "m", &["vni"]))?;
         let vni = text(q("s", "vni"));
         let reason = first_reason(vec![
             (q("a", "rotten"), lit("Rotten Agent")),
@@ -547,23 +534,17 @@ impl Planner<'_> {
             .join_on(
                 self.state_as("lldp", at, "l")?,
                 JoinType::Left,
-                [
-                    q("s", HOSTNAME).eq(q("l", HOSTNAME)),
-                    q("s", "ifname").eq(q("l", "ifname")),
-                ],
+                same("s", "l", &[HOSTNAME, "ifname"]),
             )?
             .join_on(
                 self.rotten(at, "a")?,
                 JoinType::Left,
-                [q("s", HOSTNAME).eq(q("a", HOSTNAME))],
+                same("s", "a", &[HOSTNAME]),
             )?
             .join_on(
                 self.duplicate_router_ids("ospf", at, "d")?,
                 JoinType::Left,
-                [
-                    q("s", "vrf").eq(q("d", "vrf")),
-                    q("s", "router_id").eq(q("d", "router_id")),
-                ],
+                same("s", "d", &["vrf", "router_id"]),
             )?
             .join_on(
                 self.state_as("ospf", at, "p")?,
@@ -617,10 +598,7 @@ impl Planner<'_> {
             .join_on(
                 self.state_as("interfaces", at, "i")?,
                 JoinType::Inner,
-                [
-                    q("l", HOSTNAME).eq(q("i", HOSTNAME)),
-                    q("l", "ifname").eq(q("i", "ifname")),
-                ],
+                same("l", "i", &[HOSTNAME, "ifname"]),
             )?
             .join_on(
                 self.state_as("interfaces", at, "j")?,
@@ -642,7 +620,7 @@ impl Planner<'_> {
             .join_on(
                 self.rotten(at, "a")?,
                 JoinType::Left,
-                [q("l", HOSTNAME).eq(q("a", HOSTNAME))],
+                same("l", "a", &[HOSTNAME]),
             )?
             .join_on(
                 self.rotten(at, "b")?,
@@ -718,18 +696,12 @@ impl Planner<'_> {
             .join_on(
                 self.state_as("interfaces", at, "i")?,
                 JoinType::Inner,
-                [
-                    q("s", HOSTNAME).eq(q("i", HOSTNAME)),
-                    q("s", "ifname").eq(q("i", "ifname")),
-                ],
+                same("s", "i", &[HOSTNAME, "ifname"]),
             )?
             .join_on(
                 self.state_as("interfaces", at, "j")?,
                 JoinType::Inner,
-                [
-                    q("p", HOSTNAME).eq(q("j", HOSTNAME)),
-                    q("p", "ifname").eq(q("j", "ifname")),
-                ],
+                same("p", "j", &[HOSTNAME, "ifname"]),
             )?
             .project(pair_columns(q("s", HOSTNAME), q("p", HOSTNAME), lit(false)))?
             .build()?;

@@ -3,7 +3,7 @@
 use arrow::datatypes::DataType;
 use datafusion::functions::expr_fn::{lower, regexp_like};
 use datafusion::functions_nested::expr_fn::{array_has, array_to_string};
-use datafusion::logical_expr::{Expr, cast, col, lit};
+use datafusion::logical_expr::{Case, Expr, cast, col, lit};
 
 use crate::ast::{Hosts, Value, ValueKind};
 
@@ -115,11 +115,21 @@ pub(crate) fn value_matches(column: Expr, data_type: &DataType, value: &Value) -
     }
 }
 
+/// `CASE WHEN condition THEN then ELSE otherwise END`.
+pub(crate) fn if_else(condition: Expr, then: Expr, otherwise: Expr) -> Expr {
+    Expr::Case(Case::new(
+        None,
+        vec![(Box::new(condition), Box::new(then))],
+        Some(Box::new(otherwise)),
+    ))
+}
+
 /// `value` unless null, then `fallback`.
 pub(crate) fn or_else(value: Expr, fallback: &str) -> Expr {
     datafusion::functions::expr_fn::coalesce(vec![value, lit(fallback.to_string())])
 }
 
-pub(crate) fn qcol(relation: &str, column: &str) -> Expr {
+/// `relation.column`.
+pub(crate) fn q(relation: &str, column: &str) -> Expr {
     col(format!("{relation}.{column}"))
 }

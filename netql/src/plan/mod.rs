@@ -1,8 +1,8 @@
 //! Statements to DataFusion plans, in the style of DataFusion's `SqlToRel`: one [`Planner`], one
 //! file per command family, one dispatch `match` in [`Planner::plan`].
 //!
-//! The planner reads tables only through [`Catalog`], which the engine implements: a scan of a
-//! table's events, the state of a table at a time, and the changes in a window. `around` uses the
+//! The planner reads tables only through [`Catalog`], which the engine implements: the state of a
+//! table at a time, and the changes in a window. `around` uses the
 //! state primitive, `between` and `changes` the changes primitive. Times resolve against the
 //! planner's `now`, fixed when the planner is made, so one statement sees one instant.
 
@@ -23,19 +23,19 @@ use crate::answer::AnswerKind;
 use crate::ast::{Command, Query, Statement};
 use crate::error::{Error, Result};
 
-pub use check::CheckKind;
-pub use time::Window;
+pub(crate) use time::Window;
+
+/// Column of a [`Catalog::changes`] plan saying `Add` (an active row) or `Del`.
+pub const CHANGE: &str = "change";
 
 /// What the planner needs from the store: the tables, and the two time-travel primitives.
 #[async_trait]
 pub trait Catalog: Send + Sync {
     /// Every table, with its columns and their documentation.
     fn tables(&self) -> &'static [&'static TableDef];
-    /// Every event of `table`, in the table's schema.
-    fn scan(&self, table: &str) -> DfResult<LogicalPlan>;
     /// For each key the newest row with `timestamp <= at` (µs), active rows only.
     fn state_at(&self, table: &str, at: i64) -> DfResult<LogicalPlan>;
-    /// The rows with `from <= timestamp <= to`, oldest first, with an Add/Del `change` column.
+    /// The rows with `from <= timestamp <= to`, oldest first, with an Add/Del [`CHANGE`] column.
     fn changes(&self, table: &str, from: i64, to: i64) -> DfResult<LogicalPlan>;
     /// Runs a plan to completion.
     async fn execute(&self, plan: LogicalPlan) -> DfResult<Vec<RecordBatch>>;
@@ -58,10 +58,6 @@ impl<'a> Planner<'a> {
     /// A planner whose relative times (`10h`, `now`) count back from `now` (µs since the epoch).
     pub fn new(catalog: &'a dyn Catalog, now: i64) -> Self {
         Planner { catalog, now }
-    }
-
-    pub fn now(&self) -> i64 {
-        self.now
     }
 
     pub fn plan(&self, statement: &Statement) -> Result<Planned> {

@@ -3,19 +3,16 @@
 
 use datafusion::functions::expr_fn::{coalesce, concat, concat_ws};
 use datafusion::functions_nested::expr_fn::array_to_string;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col, ident, lit, when};
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col, ident, lit};
 use sonde_schema::{HOSTNAME, TIMESTAMP, TableDef};
 
 use crate::answer::AnswerKind;
 use crate::ast::{Family, Query, Show, ShowChanges, ShowEvents, Value};
 use crate::error::{Error, Result};
 
-use super::expr::{equals_text, host_filter, micros, or_else, text, value_matches};
+use super::expr::{equals_text, host_filter, if_else, micros, or_else, text, value_matches};
 use super::time::DEFAULT_WINDOW_US;
-use super::{Planned, Planner};
-
-/// Column of a changes plan saying Add or Del.
-const CHANGE: &str = "change";
+use super::{CHANGE, Planned, Planner};
 
 /// Where a `show` family's rows come from.
 struct Source {
@@ -75,7 +72,7 @@ fn source_of(family: &'static str) -> Source {
         "kubernetes" => source("kubernetes", Some("pod")),
         "ospf" => source("ospf", Some("ifname")),
         "bgp" => source("bgp", Some("peer")),
-        table if table.starts_with("int_") || table.starts_with("ztp_") => Source {
+        table if is_event_table(table) => Source {
             events: true,
             ..source(table, None)
         },
@@ -87,24 +84,18 @@ fn header(name: &'static str, expr: Expr) -> Expr {
     expr.alias(name)
 }
 
-fn c(name: &str) -> Expr {
-    col(name)
-}
-
 fn list(name: &str) -> Expr {
     array_to_string(col(name), lit(", "))
 }
 
 fn yes_no(expr: Expr) -> Expr {
-    when(expr.clone(), lit("yes"))
-        .when(!expr, lit("no"))
-        .end()
-        .unwrap_or_else(|_| lit("n/a"))
+    let unknown = lit(datafusion::common::ScalarValue::Utf8(None));
+    if_else(expr.clone(), lit("yes"), if_else(!expr, lit("no"), unknown))
 }
 
 /// `2/-/-`: received prefixes per address family, `-` where none; `NotEstd` when not established.
 fn pfx_rx() -> Expr {
-    let count = |name: &str| or_else(text(c(name)), "-");
+    let count = |name: &str| or_else(text(col(name)), "-");
     let prefixes = concat_ws(
         lit("/"),
         vec![
@@ -113,202 +104,199 @@ fn pfx_rx() -> Expr {
             count("pfx_rx_evpn"),
         ],
     );
-    when(or_else(c("state"), "").eq(lit("Established")), prefixes)
-        .otherwise(lit("NotEstd"))
-        .unwrap_or_else(|_| lit(""))
+    if_else(
+        or_else(col("state"), "").eq(lit("Established")),
+        prefixes,
+        lit("NotEstd"),
+    )
 }
 
 /// `swp1(leaf01)`: the neighbour and the hostname it announced.
 fn neighbor() -> Expr {
-    when(c("peer_hostname").is_null(), c("peer"))
-        .otherwise(concat(vec![
-            c("peer"),
-            lit("("),
-            c("peer_hostname"),
-            lit(")"),
-        ]))
-        .unwrap_or_else(|_| c("peer"))
+    let announced = concat(vec![col("peer"), lit("("), col("peer_hostname"), lit(")")]);
+    if_else(col("peer_hostname").is_null(), col("peer"), announced)
 }
 
 /// Fresh, or Rotten when three heartbeats were missed by `at`.
 pub(super) fn agent_status(at: i64) -> Expr {
     let interval = coalesce(vec![
-        cast(c("heartbeat_interval_s"), arrow::datatypes::DataType::Int64),
+        cast(
+            col("heartbeat_interval_s"),
+            arrow::datatypes::DataType::Int64,
+        ),
         lit(30i64),
     ]);
-    let deadline = micros(c(TIMESTAMP)) + interval * lit(3_000_000i64);
-    when(deadline.lt(lit(at)), lit("Rotten"))
-        .otherwise(lit("Fresh"))
-        .unwrap_or_else(|_| lit("Fresh"))
+    let deadline = micros(col(TIMESTAMP)) + interval * lit(3_000_000i64);
+    if_else(deadline.lt(lit(at)), lit("Rotten"), lit("Fresh"))
 }
 
 /// NetQ's columns for each family; every table has `Hostname` and ends with `Last Changed`.
 fn columns(family: &str, table: &TableDef, at: i64) -> Vec<Expr> {
-    let host = || header("Hostname", c(HOSTNAME));
+    let host = || header("Hostname", col(HOSTNAME));
     let mut out = match family {
         "agents" => vec![
             host(),
             header("Status", agent_status(at)),
-            header("NTP Sync", c("ntp_sync")),
-            header("Version", c("version")),
-            header("Sys Uptime", c("boot_time")),
-            header("Agent Uptime", c("agent_start_time")),
-            header("Reinitialize Time", c("reinit_time")),
+            header("NTP Sync", col("ntp_sync")),
+            header("Version", col("version")),
+            header("Sys Uptime", col("boot_time")),
+            header("Agent Uptime", col("agent_start_time")),
+            header("Reinitialize Time", col("reinit_time")),
         ],
         "bgp" => vec![
             host(),
             header("Neighbor", neighbor()),
-            header("VRF", c("vrf")),
-            header("ASN", c("asn")),
-            header("Peer ASN", c("peer_asn")),
+            header("VRF", col("vrf")),
+            header("ASN", col("asn")),
+            header("Peer ASN", col("peer_asn")),
             header("PfxRx", pfx_rx()),
         ],
         "clag" => vec![
             host(),
-            header("Interface", c("ifname")),
-            header("Peer", c("peer_hostname")),
-            header("Role", c("role")),
-            header("Peer State", c("peer_state")),
-            header("SysMac", c("sysmac")),
-            header("Backup IP", c("backup_ip")),
-            header("CLAG Id", c("clag_id")),
-            header("Bond State", c("bond_state")),
-            header("Conflict", c("conflict")),
+            header("Interface", col("ifname")),
+            header("Peer", col("peer_hostname")),
+            header("Role", col("role")),
+            header("Peer State", col("peer_state")),
+            header("SysMac", col("sysmac")),
+            header("Backup IP", col("backup_ip")),
+            header("CLAG Id", col("clag_id")),
+            header("Bond State", col("bond_state")),
+            header("Conflict", col("conflict")),
         ],
         "interfaces" => vec![
             host(),
-            header("Interface", c("ifname")),
-            header("Type", c("type")),
-            header("State", c("state")),
-            header("Admin", c("admin_state")),
-            header("VRF", c("vrf")),
-            header("MTU", c("mtu")),
-            header("Speed", c("speed")),
-            header("Master", c("master")),
-            header("VLANs", c("vlans")),
+            header("Interface", col("ifname")),
+            header("Type", col("type")),
+            header("State", col("state")),
+            header("Admin", col("admin_state")),
+            header("VRF", col("vrf")),
+            header("MTU", col("mtu")),
+            header("Speed", col("speed")),
+            header("Master", col("master")),
+            header("VLANs", col("vlans")),
         ],
         "mtu" => vec![
             host(),
-            header("Interface", c("ifname")),
-            header("Type", c("type")),
-            header("MTU", c("mtu")),
+            header("Interface", col("ifname")),
+            header("Type", col("type")),
+            header("MTU", col("mtu")),
         ],
         "ip addresses" | "ipv6 addresses" => vec![
-            header("Address", c("prefix")),
+            header("Address", col("prefix")),
             host(),
-            header("Interface", c("ifname")),
-            header("VRF", c("vrf")),
-            header("Scope", c("scope")),
+            header("Interface", col("ifname")),
+            header("VRF", col("vrf")),
+            header("Scope", col("scope")),
         ],
         "ip routes" | "ipv6 routes" => vec![
-            header("Origin", c("protocol")),
-            header("VRF", c("vrf")),
-            header("Prefix", c("prefix")),
+            header("Origin", col("protocol")),
+            header("VRF", col("vrf")),
+            header("Prefix", col("prefix")),
             host(),
             header("Nexthops", list("nexthop_ips")),
             header("Interfaces", list("oifs")),
-            header("Metric", c("metric")),
+            header("Metric", col("metric")),
         ],
         "ip neighbors" | "ipv6 neighbors" => vec![
-            header("IP Address", c("ip")),
+            header("IP Address", col("ip")),
             host(),
-            header("Interface", c("ifname")),
-            header("MAC Address", c("mac")),
-            header("VRF", c("vrf")),
-            header("State", c("state")),
-            header("Remote", yes_no(c("is_remote"))),
+            header("Interface", col("ifname")),
+            header("MAC Address", col("mac")),
+            header("VRF", col("vrf")),
+            header("State", col("state")),
+            header("Remote", yes_no(col("is_remote"))),
         ],
         "lldp" => vec![
             host(),
-            header("Interface", c("ifname")),
-            header("Peer Hostname", c("peer_hostname")),
-            header("Peer Interface", c("peer_ifname")),
-            header("Peer Mgmt IP", c("peer_mgmt_ip")),
+            header("Interface", col("ifname")),
+            header("Peer Hostname", col("peer_hostname")),
+            header("Peer Interface", col("peer_ifname")),
+            header("Peer Mgmt IP", col("peer_mgmt_ip")),
         ],
         "macs" => vec![
-            header("MAC Address", c("mac")),
-            header("VLAN", c("vlan")),
+            header("MAC Address", col("mac")),
+            header("VLAN", col("vlan")),
             host(),
-            header("Egress Port", c("ifname")),
-            header("Remote VTEP", c("remote_vtep")),
-            header("Static", yes_no(c("is_static"))),
+            header("Egress Port", col("ifname")),
+            header("Remote VTEP", col("remote_vtep")),
+            header("Static", yes_no(col("is_static"))),
         ],
         "ntp" => vec![
             host(),
-            header("NTP Sync", yes_no(c("synced"))),
-            header("Current Server", c("source")),
-            header("Stratum", c("stratum")),
-            header("NTP App", c("service")),
-            header("Offset (s)", c("offset_s")),
+            header("NTP Sync", yes_no(col("synced"))),
+            header("Current Server", col("source")),
+            header("Stratum", col("stratum")),
+            header("NTP App", col("service")),
+            header("Offset (s)", col("offset_s")),
         ],
         "ospf" => vec![
             host(),
-            header("Interface", c("ifname")),
-            header("VRF", c("vrf")),
-            header("Area", c("area")),
-            header("Peer Hostname", c("peer_hostname")),
-            header("Peer IP", c("peer_ip")),
-            header("State", c("state")),
-            header("Network Type", c("network_type")),
+            header("Interface", col("ifname")),
+            header("VRF", col("vrf")),
+            header("Area", col("area")),
+            header("Peer Hostname", col("peer_hostname")),
+            header("Peer IP", col("peer_ip")),
+            header("State", col("state")),
+            header("Network Type", col("network_type")),
         ],
         "sensors" => vec![
             host(),
-            header("Kind", c("kind")),
-            header("Name", c("name")),
-            header("Description", c("description")),
-            header("State", c("state")),
-            header("Value", c("value")),
-            header("Unit", c("unit")),
-            header("Message", c("message")),
+            header("Kind", col("kind")),
+            header("Name", col("name")),
+            header("Description", col("description")),
+            header("State", col("state")),
+            header("Value", col("value")),
+            header("Unit", col("unit")),
+            header("Message", col("message")),
         ],
         "services" => vec![
             host(),
-            header("Service", c("name")),
-            header("VRF", c("vrf")),
-            header("PID", c("pid")),
-            header("Enabled", yes_no(c("enabled"))),
-            header("Active", c("state")),
-            header("Monitored", yes_no(c("monitored"))),
-            header("Uptime", c("started_at")),
+            header("Service", col("name")),
+            header("VRF", col("vrf")),
+            header("PID", col("pid")),
+            header("Enabled", yes_no(col("enabled"))),
+            header("Active", col("state")),
+            header("Monitored", yes_no(col("monitored"))),
+            header("Uptime", col("started_at")),
         ],
         "evpn" => vec![
             host(),
-            header("VNI", c("vni")),
-            header("Type", c("type")),
-            header("VRF", c("vrf")),
-            header("VLAN", c("vlan")),
-            header("State", c("state")),
-            header("Origin IP", c("origin_ip")),
+            header("VNI", col("vni")),
+            header("Type", col("type")),
+            header("VRF", col("vrf")),
+            header("VLAN", col("vlan")),
+            header("State", col("state")),
+            header("Origin IP", col("origin_ip")),
             header("Remote VTEPs", list("remote_vteps")),
-            header("MACs", c("macs")),
+            header("MACs", col("macs")),
         ],
         "vxlan" => vec![
             host(),
-            header("Interface", c("ifname")),
-            header("VNI", c("vni")),
-            header("VLAN", c("vlan")),
-            header("Local IP", c("local_ip")),
-            header("Replication", c("replication")),
+            header("Interface", col("ifname")),
+            header("VNI", col("vni")),
+            header("VLAN", col("vlan")),
+            header("Local IP", col("local_ip")),
+            header("Replication", col("replication")),
             header("Remote VTEPs", list("remote_vteps")),
-            header("State", c("state")),
+            header("State", col("state")),
         ],
         "vlan" => vec![
             host(),
-            header("VLAN", c("vlan")),
-            header("SVI", c("svi")),
-            header("VRF", c("vrf")),
-            header("VNI", c("vni")),
+            header("VLAN", col("vlan")),
+            header("SVI", col("svi")),
+            header("VRF", col("vrf")),
+            header("VNI", col("vni")),
             header("Ports", list("ports")),
         ],
         "license" => vec![
             host(),
-            header("Name", c("name")),
-            header("State", c("state")),
-            header("Expires", c("expires_at")),
+            header("Name", col("name")),
+            header("State", col("state")),
+            header("Expires", col("expires_at")),
         ],
         _ => generic_columns(table),
     };
-    out.push(header("Last Changed", c(TIMESTAMP)));
+    out.push(header("Last Changed", col(TIMESTAMP)));
     out
 }
 
@@ -328,11 +316,11 @@ fn title_case(name: &str) -> String {
 
 /// Every column but the frame ones, headed by its own name.
 fn generic_columns(table: &TableDef) -> Vec<Expr> {
-    let mut out = vec![header("Hostname", c(HOSTNAME))];
+    let mut out = vec![header("Hostname", col(HOSTNAME))];
     for column in table.keys.iter().chain(table.values) {
         let expr = match column.ty {
             sonde_schema::ColumnType::StrList => list(column.name),
-            _ => c(column.name),
+            _ => col(column.name),
         };
         out.push(expr.alias(title_case(column.name)));
     }
@@ -355,10 +343,10 @@ impl Planner<'_> {
         };
         let mut conditions = Vec::new();
         if let Some(hosts) = &query.hosts {
-            conditions.push(host_filter(c(HOSTNAME), hosts));
+            conditions.push(host_filter(col(HOSTNAME), hosts));
         }
         if let Some((column, value)) = source.only {
-            conditions.push(equals_text(c(column), value));
+            conditions.push(equals_text(col(column), value));
         }
         if let Some(target) = &show.target {
             let column = source.target.ok_or_else(|| {
@@ -382,14 +370,14 @@ impl Planner<'_> {
         }
         let mut order: Vec<_> = table
             .key_columns()
-            .map(|k| c(k).sort(true, false))
+            .map(|k| col(k).sort(true, false))
             .collect();
         if changes {
-            order.insert(0, c(TIMESTAMP).sort(true, false));
+            order.insert(0, col(TIMESTAMP).sort(true, false));
         }
         let mut projection = columns(show.family.name, table, at);
         if changes {
-            projection.insert(projection.len() - 1, header("DbState", c(CHANGE)));
+            projection.insert(projection.len() - 1, header("DbState", col(CHANGE)));
         }
         let plan = rows.sort(order)?.project(projection)?.build()?;
         Ok(Planned {
@@ -425,7 +413,7 @@ impl Planner<'_> {
                 window.to,
             )?);
             if let Some(hosts) = &query.hosts {
-                rows = rows.filter(host_filter(c(HOSTNAME), hosts))?;
+                rows = rows.filter(host_filter(col(HOSTNAME), hosts))?;
             }
             let rows = rows.project(change_log_columns(table))?.build()?;
             union = Some(match union {
@@ -462,10 +450,10 @@ impl Planner<'_> {
             LogicalPlanBuilder::from(self.catalog.changes("events", window.from, window.to)?);
         let mut conditions = Vec::new();
         if let Some(hosts) = &query.hosts {
-            conditions.push(host_filter(c(HOSTNAME), hosts));
+            conditions.push(host_filter(col(HOSTNAME), hosts));
         }
         if let Some(family) = &events.family {
-            conditions.push(equals_text(c("type"), event_type(family)));
+            conditions.push(equals_text(col("type"), event_type(family)));
         }
         if let Some(level) = &events.level {
             let at_least: Vec<Expr> = crate::ast::EVENT_LEVELS
@@ -476,7 +464,7 @@ impl Planner<'_> {
                 .map(|name| lit(*name))
                 .collect();
             conditions.push(
-                datafusion::functions::expr_fn::lower(c("severity")).in_list(at_least, false),
+                datafusion::functions::expr_fn::lower(col("severity")).in_list(at_least, false),
             );
         }
         if let Some(condition) = conditions.into_iter().reduce(Expr::and) {
@@ -484,18 +472,18 @@ impl Planner<'_> {
         }
         let plan = rows
             .sort(vec![
-                c(TIMESTAMP).sort(false, false),
-                c(HOSTNAME).sort(true, false),
-                c("type").sort(true, false),
-                c("id").sort(true, false),
+                col(TIMESTAMP).sort(false, false),
+                col(HOSTNAME).sort(true, false),
+                col("type").sort(true, false),
+                col("id").sort(true, false),
             ])?
             .project(vec![
-                header("Hostname", c(HOSTNAME)),
-                header("Type", c("type")),
-                header("Severity", c("severity")),
-                header("Object", c("object")),
-                header("Message", c("message")),
-                header("Time", c(TIMESTAMP)),
+                header("Hostname", col(HOSTNAME)),
+                header("Type", col("type")),
+                header("Severity", col("severity")),
+                header("Object", col("object")),
+                header("Message", col("message")),
+                header("Time", col(TIMESTAMP)),
             ])?
             .build()?;
         Ok(Planned {
@@ -526,16 +514,19 @@ impl Planner<'_> {
         let field = schema
             .field_with_name(column)
             .map_err(|_| unknown_field(table, column, value.span))?;
-        Ok(value_matches(c(column), field.data_type(), value))
+        Ok(value_matches(col(column), field.data_type(), value))
     }
+}
+
+/// Tables of events (INT reports, ZTP accesses) rather than of objects' states.
+fn is_event_table(name: &str) -> bool {
+    name.starts_with("int_") || name.starts_with("ztp_")
 }
 
 /// The tables whose rows are objects' states: not the event tables, not `events` itself, and
 /// not `agents`, whose rows are mostly heartbeats.
 fn is_state_table(table: &TableDef) -> bool {
-    !(table.name.starts_with("int_")
-        || table.name.starts_with("ztp_")
-        || ["events", "agents"].contains(&table.name))
+    !(is_event_table(table.name) || ["events", "agents"].contains(&table.name))
 }
 
 /// The `events.type` a family's events carry.
@@ -579,7 +570,7 @@ fn change_log_columns(table: &TableDef) -> Vec<Expr> {
     let keys: Vec<Expr> = table
         .keys
         .iter()
-        .map(|k| or_else(text(c(k.name)), ""))
+        .map(|k| or_else(text(col(k.name)), ""))
         .collect();
     let object = if keys.is_empty() {
         lit("")
@@ -588,16 +579,16 @@ fn change_log_columns(table: &TableDef) -> Vec<Expr> {
     };
     let has_state = table.values.iter().any(|v| v.name == "state");
     let details = if has_state {
-        or_else(text(c("state")), "")
+        or_else(text(col("state")), "")
     } else {
         lit("")
     };
     vec![
-        header("Hostname", c(HOSTNAME)),
+        header("Hostname", col(HOSTNAME)),
         header("Type", lit(table.name)),
         header("Object", object),
         header("State", details),
-        header("DbState", c(CHANGE)),
-        header("Last Changed", c(TIMESTAMP)),
+        header("DbState", col(CHANGE)),
+        header("Last Changed", col(TIMESTAMP)),
     ]
 }

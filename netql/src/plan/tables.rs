@@ -17,17 +17,7 @@ impl Planner<'_> {
             .iter()
             .map(|t| vec![lit(t.name), lit(t.doc), lit(keys_of(t))])
             .collect();
-        let plan = LogicalPlanBuilder::values(rows)?
-            .project(vec![
-                col("column1").alias("Table"),
-                col("column2").alias("Holds"),
-                col("column3").alias("Keys"),
-            ])?
-            .build()?;
-        Ok(Planned {
-            plan,
-            kind: AnswerKind::Table,
-        })
+        literal_table(rows, &["Table", "Holds", "Keys"])
     }
 
     pub(super) fn plan_describe(&self, describe: &Describe) -> Result<Planned> {
@@ -53,19 +43,21 @@ impl Planner<'_> {
                 ]
             })
             .collect();
-        let plan = LogicalPlanBuilder::values(rows)?
-            .project(vec![
-                col("column1").alias("Field"),
-                col("column2").alias("Type"),
-                col("column3").alias("Role"),
-                col("column4").alias("Description"),
-            ])?
-            .build()?;
-        Ok(Planned {
-            plan,
-            kind: AnswerKind::Table,
-        })
+        literal_table(rows, &["Field", "Type", "Role", "Description"])
     }
+}
+
+/// Literal rows under `headers`, as a plan.
+fn literal_table(rows: Vec<Vec<Expr>>, headers: &[&str]) -> Result<Planned> {
+    let named = headers
+        .iter()
+        .enumerate()
+        .map(|(i, header)| col(format!("column{}", i + 1)).alias(*header));
+    let plan = LogicalPlanBuilder::values(rows)?.project(named)?.build()?;
+    Ok(Planned {
+        plan,
+        kind: AnswerKind::Table,
+    })
 }
 
 fn keys_of(table: &TableDef) -> String {
