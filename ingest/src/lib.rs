@@ -2,3 +2,8 @@
 //! sensors, …) to the server as changes over Arrow Flight DoPut, and the receiver that decodes
 //! switches' INT telemetry reports. Rows are built against the schemas of `sonde-schema`; this crate
 //! must never link DataFusion, so that the agent stays small.
+
+pub mod agent;
+pub mod error;
+
+pub use error::{Error, Result};

@@ -1,0 +1,251 @@
+//! One observed object as the agent holds it before it becomes a row of a record batch.
+//!
+//! Collectors build rows by column name against a `sonde_schema` table; the agent compares rows
+//! with what it sent last and turns the differences into Arrow batches of the table's schema.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, UInt32Builder,
+    UInt64Builder,
+};
+use arrow_array::{ArrayRef, RecordBatch, TimestampMicrosecondArray};
+use arrow_schema::ArrowError;
+use sonde_schema::{ColumnDef, ColumnType, TableDef};
+
+/// A column value. Floats compare by their bits so that rows can be compared for change.
+#[derive(Debug, Clone, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Str(String),
+    Bool(bool),
+    U32(u32),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    /// µs since the epoch, UTC.
+    Time(i64),
+    StrList(Vec<String>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => true,
+            (Str(a), Str(b)) => a == b,
+            (Bool(a), Bool(b)) => a == b,
+            (U32(a), U32(b)) => a == b,
+            (U64(a), U64(b)) => a == b,
+            (I64(a), I64(b)) | (Time(a), Time(b)) => a == b,
+            (F64(a), F64(b)) => a.to_bits() == b.to_bits(),
+            (StrList(a), StrList(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Value::Null => {}
+            Value::Str(s) => s.hash(state),
+            Value::Bool(b) => b.hash(state),
+            Value::U32(v) => v.hash(state),
+            Value::U64(v) => v.hash(state),
+            Value::I64(v) | Value::Time(v) => v.hash(state),
+            Value::F64(v) => v.to_bits().hash(state),
+            Value::StrList(v) => v.hash(state),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Str(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Str(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::U32(v)
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Value::U64(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::F64(v)
+    }
+}
+impl From<Vec<String>> for Value {
+    fn from(v: Vec<String>) -> Self {
+        Value::StrList(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// A µs timestamp as a value (`i64` alone would be ambiguous with a plain integer).
+pub fn time(micros: i64) -> Value {
+    Value::Time(micros)
+}
+
+/// One object of one table: its event time, its key and value columns, and whether it exists.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub table: &'static TableDef,
+    /// Event time in µs since the epoch.
+    pub time: i64,
+    /// The table's key columns then its value columns, in schema order.
+    pub values: Vec<Value>,
+    pub active: bool,
+}
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Self) -> bool {
+        self.table.name == other.table.name
+            && self.time == other.time
+            && self.active == other.active
+            && self.values == other.values
+    }
+}
+
+impl Row {
+    /// An empty (all null) active row of `table` observed at `time`.
+    pub fn new(table: &'static TableDef, time: i64) -> Row {
+        Row {
+            table,
+            time,
+            values: vec![Value::Null; table.keys.len() + table.values.len()],
+            active: true,
+        }
+    }
+
+    /// Sets a column by name. Naming a column the table lacks is a bug in a collector: debug
+    /// builds stop on it, release builds leave the row unchanged.
+    pub fn set(mut self, column: &str, value: impl Into<Value>) -> Row {
+        match self.column_index(column) {
+            Some(i) => self.values[i] = value.into(),
+            None => debug_assert!(false, "{} has no column {column}", self.table.name),
+        }
+        self
+    }
+
+    /// The value of a column by name.
+    pub fn get(&self, column: &str) -> Option<&Value> {
+        self.column_index(column).map(|i| &self.values[i])
+    }
+
+    /// The key columns' values, which identify the object on its node.
+    pub fn key(&self) -> &[Value] {
+        &self.values[..self.table.keys.len()]
+    }
+
+    /// True when the non-time content differs (the object changed).
+    pub fn differs_from(&self, other: &Row) -> bool {
+        self.active != other.active || self.values != other.values
+    }
+
+    /// This row turned into a deletion at `time`: same key and last values, `active = false`.
+    pub fn deleted(&self, time: i64) -> Row {
+        Row {
+            time,
+            active: false,
+            ..self.clone()
+        }
+    }
+
+    fn column_index(&self, column: &str) -> Option<usize> {
+        self.table
+            .keys
+            .iter()
+            .chain(self.table.values)
+            .position(|c| c.name == column)
+    }
+}
+
+/// Builds one record batch of `table`'s schema from rows of that table, all from `hostname`.
+pub fn to_batch(
+    table: &'static TableDef,
+    hostname: &str,
+    rows: &[Row],
+) -> Result<RecordBatch, ArrowError> {
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(table.keys.len() + table.values.len() + 3);
+    let times: TimestampMicrosecondArray = rows.iter().map(|r| Some(r.time)).collect();
+    columns.push(Arc::new(times.with_timezone("UTC")));
+    let mut hosts = StringBuilder::new();
+    rows.iter().for_each(|_| hosts.append_value(hostname));
+    columns.push(Arc::new(hosts.finish()));
+    for (i, column) in table.keys.iter().chain(table.values).enumerate() {
+        columns.push(build_column(column, rows.iter().map(|r| &r.values[i])));
+    }
+    columns.push(Arc::new(arrow_array::BooleanArray::from(
+        rows.iter().map(|r| r.active).collect::<Vec<_>>(),
+    )));
+    RecordBatch::try_new(table.schema(), columns)
+}
+
+fn build_column<'a>(column: &ColumnDef, values: impl Iterator<Item = &'a Value>) -> ArrayRef {
+    macro_rules! build {
+        ($builder:expr, $variant:ident) => {{
+            let mut builder = $builder;
+            for value in values {
+                match value {
+                    Value::$variant(v) => builder.append_value(v.clone()),
+                    _ => builder.append_null(),
+                }
+            }
+            Arc::new(builder.finish())
+        }};
+    }
+    match column.ty {
+        ColumnType::Str => build!(StringBuilder::new(), Str),
+        ColumnType::Bool => build!(BooleanBuilder::new(), Bool),
+        ColumnType::U32 => build!(UInt32Builder::new(), U32),
+        ColumnType::U64 => build!(UInt64Builder::new(), U64),
+        ColumnType::I64 => build!(Int64Builder::new(), I64),
+        ColumnType::F64 => build!(Float64Builder::new(), F64),
+        ColumnType::Time => {
+            let times: TimestampMicrosecondArray = values
+                .map(|v| match v {
+                    Value::Time(t) => Some(*t),
+                    _ => None,
+                })
+                .collect();
+            Arc::new(times.with_timezone("UTC"))
+        }
+        ColumnType::StrList => {
+            let mut builder = ListBuilder::new(StringBuilder::new());
+            for value in values {
+                match value {
+                    Value::StrList(items) => {
+                        items.iter().for_each(|s| builder.values().append_value(s));
+                        builder.append(true);
+                    }
+                    _ => builder.append_null(),
+                }
+            }
+            Arc::new(builder.finish())
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! sonde-agent (being written)
+fn main() {}
