@@ -4,6 +4,7 @@ mod common;
 #[path = "common/fabric.rs"]
 mod fabric;
 
+mod agent_lab;
 mod bad_input;
 mod crash;
 mod flight;

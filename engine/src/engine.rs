@@ -22,7 +22,7 @@ use crate::paths::{EventFilePath, FileOrigin, Hour};
 use crate::provider::{EventTable, Shared, Source};
 use crate::store::{S3Options, Store, StoreLocation};
 use crate::timetravel::{self, ChangesFunction, StateAtFunction};
-use crate::wal::{self, Durable, WalWriter};
+use crate::wal::{self, Durable, Origin, Sources, WalWriter};
 
 /// How the engine is set up. `EngineConfig::local(dir)` is the embedded default.
 #[derive(Debug, Clone)]
@@ -117,6 +117,8 @@ struct Inner {
     /// Woken when the memtable passes `flush_rows`.
     flush_wanted: Notify,
     oldest_unflushed: Mutex<Option<Instant>>,
+    /// Highest sequence number accepted per source, to drop batches sent twice.
+    sources: Mutex<Sources>,
     _lock: Option<std::fs::File>,
 }
 
@@ -146,6 +148,7 @@ impl Engine {
         }
         let replayed_rows: usize = replay.records.iter().map(|r| r.batch.num_rows()).sum();
         let next_segment = replay.segments.last().map_or(1, |s| s + 1);
+        let sources = replay.sources;
         catalog.insert_durable(replay.records);
         if replayed_rows > 0 {
             info!(
@@ -170,13 +173,19 @@ impl Engine {
             rewrite: tokio::sync::Mutex::new(()),
             flush_wanted: Notify::new(),
             oldest_unflushed: Mutex::new((replayed_rows > 0).then(Instant::now)),
+            sources: Mutex::new(sources.clone()),
             _lock: lock,
             config,
         });
         if !inner.config.read_only {
             let on_durable: wal::OnDurable =
                 Box::new(move |durables| shared.catalog.write().insert_durable(durables));
-            let writer = WalWriter::start(inner.config.wal_dir.clone(), next_segment, on_durable)?;
+            let writer = WalWriter::start(
+                inner.config.wal_dir.clone(),
+                next_segment,
+                sources,
+                on_durable,
+            )?;
             *inner.wal.lock() = Some(writer);
         }
         Ok(Engine { inner })
@@ -206,13 +215,29 @@ impl Engine {
         table: &str,
         batch: &RecordBatch,
     ) -> Result<impl Future<Output = Result<usize>> + Send + 'static + use<>> {
+        self.submit_from(table, batch, None)
+    }
+
+    /// Like `submit`, for a batch numbered by its source: a batch whose number the engine has
+    /// already accepted from that source is acknowledged (with 0 rows) but not stored again.
+    pub fn submit_from(
+        &self,
+        table: &str,
+        batch: &RecordBatch,
+        origin: Option<Origin>,
+    ) -> Result<impl Future<Output = Result<usize>> + Send + 'static + use<>> {
         let table = self.table(table)?;
         let batch = conform_batch(table, batch)?;
         let rows = batch.num_rows();
+        if let Some(origin) = &origin
+            && !self.accept(origin)
+        {
+            return Ok(futures::future::Either::Left(std::future::ready(Ok(0))));
+        }
         let receiver = if rows == 0 {
             None
         } else {
-            let record = wal::encode_record(table, &batch)?;
+            let record = wal::encode_record(table, &batch, origin.as_ref())?;
             let guard = self.inner.wal.lock();
             let writer = guard.as_ref().ok_or(if self.inner.config.read_only {
                 EngineError::ReadOnly
@@ -225,18 +250,37 @@ impl Engine {
                     segment: 0,
                     table,
                     batch,
+                    origin: origin.clone(),
                 },
             )?)
         };
         let inner = Arc::clone(&self.inner);
-        Ok(async move {
+        Ok(futures::future::Either::Right(async move {
             let Some(receiver) = receiver else {
                 return Ok(0);
             };
-            receiver.await.map_err(|_| EngineError::Closed)??;
+            let written = receiver.await.map_err(|_| EngineError::Closed);
+            if let Err(e) = written.and_then(|r| r) {
+                if let Some(origin) = &origin {
+                    inner.forget(origin);
+                }
+                return Err(e);
+            }
             inner.note_unflushed();
             Ok(rows)
-        })
+        }))
+    }
+
+    /// Records a numbered batch as accepted; false when its number was accepted before.
+    fn accept(&self, origin: &Origin) -> bool {
+        let mut sources = self.inner.sources.lock();
+        match sources.get(&*origin.source) {
+            Some(&seen) if origin.seq <= seen => false,
+            _ => {
+                wal::note_origin(&mut sources, origin);
+                true
+            }
+        }
     }
 
     /// Flushes while the memtable is far past its flush threshold, so that a fast writer cannot
@@ -381,6 +425,16 @@ impl Engine {
 }
 
 impl Inner {
+    /// Lets a numbered batch that failed to become durable be sent again.
+    fn forget(&self, origin: &Origin) {
+        let mut sources = self.sources.lock();
+        if let Some(seen) = sources.get_mut(&*origin.source)
+            && *seen == origin.seq
+        {
+            *seen = origin.seq.saturating_sub(1);
+        }
+    }
+
     fn note_unflushed(&self) {
         let mut oldest = self.oldest_unflushed.lock();
         oldest.get_or_insert_with(Instant::now);

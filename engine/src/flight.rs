@@ -1,5 +1,7 @@
 //! The Arrow Flight server: DoPut appends batches to the table a path descriptor names and
-//! answers one `PutResult` per batch once it is durable; DoGet runs a SQL ticket and streams the
+//! answers one `PutResult` per batch once it is durable (a batch may carry
+//! `{"source": name, "seq": n}` as its app_metadata: one already stored is acknowledged, not
+//! stored twice); DoGet runs a SQL ticket and streams the
 //! result; ListFlights, GetFlightInfo and GetSchema describe the tables; the `flush` and
 //! `maintain` actions run those jobs now. With a token configured, every call must carry
 //! `authorization: Bearer <token>`.
@@ -8,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_descriptor::DescriptorType;
@@ -28,6 +30,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::wal::Origin;
 
 /// Largest Flight message accepted: one record batch of a DoPut.
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
@@ -355,24 +358,32 @@ async fn append_stream(
     data: BoxStream<'static, Result<FlightData, FlightError>>,
     tx: mpsc::Sender<Result<PutResult, Status>>,
 ) {
-    let mut batches = FlightRecordBatchStream::new_from_flight_data(data);
+    let mut messages = FlightDataDecoder::new(data);
     let mut in_flight = FuturesOrdered::new();
     let mut failure = None;
     loop {
         tokio::select! {
             biased;
-            Some(done) = in_flight.next(), if !in_flight.is_empty() => {
-                if !send_ack(&tx, table, done).await {
+            Some((origin, done)) = in_flight.next(), if !in_flight.is_empty() => {
+                if !send_ack(&tx, table, origin, done).await {
                     return;
                 }
             }
-            next = batches.next(), if in_flight.len() < PUTS_IN_FLIGHT && failure.is_none() => match next {
+            next = messages.next(), if in_flight.len() < PUTS_IN_FLIGHT && failure.is_none() => match next {
                 None => break,
-                Some(Ok(batch)) => {
-                    engine.backpressure().await;
-                    match engine.submit(table.name, &batch) {
-                        Ok(ack) => in_flight.push_back(ack),
-                        Err(e) => failure = Some(status(e)),
+                Some(Ok(message)) => {
+                    let DecodedPayload::RecordBatch(batch) = message.payload else {
+                        continue;
+                    };
+                    match origin_of(&message.inner.app_metadata) {
+                        Ok(origin) => {
+                            engine.backpressure().await;
+                            match engine.submit_from(table.name, &batch, origin.clone()) {
+                                Ok(ack) => in_flight.push_back(async move { (origin, ack.await) }),
+                                Err(e) => failure = Some(status(e)),
+                            }
+                        }
+                        Err(e) => failure = Some(e),
                     }
                 }
                 Some(Err(e)) => failure = Some(Status::invalid_argument(format!("cannot decode the batch: {e}"))),
@@ -383,8 +394,8 @@ async fn append_stream(
             break;
         }
     }
-    while let Some(done) = in_flight.next().await {
-        if !send_ack(&tx, table, done).await {
+    while let Some((origin, done)) = in_flight.next().await {
+        if !send_ack(&tx, table, origin, done).await {
             return;
         }
     }
@@ -393,15 +404,47 @@ async fn append_stream(
     }
 }
 
+/// The origin a batch's app_metadata names, if any.
+fn origin_of(metadata: &[u8]) -> Result<Option<Origin>, Status> {
+    if metadata.is_empty() {
+        return Ok(None);
+    }
+    #[derive(serde::Deserialize)]
+    struct Numbered {
+        source: String,
+        seq: u64,
+    }
+    let numbered: Numbered = serde_json::from_slice(metadata).map_err(|e| {
+        Status::invalid_argument(format!(
+            "app_metadata must be {{\"source\": name, \"seq\": n}}: {e}"
+        ))
+    })?;
+    if numbered.source.is_empty() || numbered.source.len() > 256 {
+        return Err(Status::invalid_argument(
+            "the source name must have 1 to 256 bytes",
+        ));
+    }
+    Ok(Some(Origin {
+        source: numbered.source.into(),
+        seq: numbered.seq,
+    }))
+}
+
 async fn send_ack(
     tx: &mpsc::Sender<Result<PutResult, Status>>,
     table: &TableDef,
+    origin: Option<Origin>,
     done: crate::Result<usize>,
 ) -> bool {
-    let message = done.map(|rows| PutResult {
-        app_metadata: serde_json::json!({"table": table.name, "rows": rows})
-            .to_string()
-            .into(),
+    let message = done.map(|rows| {
+        let mut ack = serde_json::json!({"table": table.name, "rows": rows});
+        if let Some(origin) = origin {
+            ack["source"] = origin.source.as_ref().into();
+            ack["seq"] = origin.seq.into();
+        }
+        PutResult {
+            app_metadata: ack.to_string().into(),
+        }
     });
     let failed = message.is_err();
     let sent = tx.send(message.map_err(status)).await.is_ok();

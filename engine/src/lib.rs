@@ -38,3 +38,4 @@ pub use engine::{Engine, EngineConfig, FlushStats, MaintenanceStats, TableStats}
 pub use error::{EngineError, Result};
 pub use store::{S3Options, StoreLocation};
 pub use timetravel::{CHANGE, parse_instant};
+pub use wal::Origin;

@@ -2,15 +2,21 @@
 //!
 //! Segments are files `<seq>.wal` starting with an 8-byte magic. Each record is
 //! `[len: u32 LE][crc32 of payload: u32 LE][payload]`, the payload being the table name
-//! (`u16` length + UTF-8) followed by the batch as an Arrow IPC stream. One writer thread
+//! (`u16` length + UTF-8), the batch's origin (`u16` length + source name, `u64 LE` sequence
+//! number; an empty name when the batch has none) and the batch as an Arrow IPC stream.
+//! A payload with an empty table name is a sources record instead: the JSON map from each source
+//! to the highest sequence number the log holds for it. Every segment starts with one, so the
+//! map survives when older segments are retired, and a resent batch is recognised after a
+//! restart. One writer thread
 //! takes appends from a channel and commits them in groups: everything queued while the
 //! previous fsync ran is written and synced together, then published to the memtable and acked.
 //! Replay stops at the first torn or corrupt record of a segment and (when writable) truncates it there.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use arrow::array::RecordBatch;
@@ -21,10 +27,21 @@ use tokio::sync::oneshot;
 
 use crate::error::{EngineError, Result};
 
-const MAGIC: &[u8; 8] = b"SNDWAL01";
+const MAGIC: &[u8; 8] = b"SNDWAL02";
 const RECORD_HEADER: usize = 8;
 /// Upper bound of appends committed by one fsync.
 const MAX_GROUP: usize = 4096;
+
+/// Where a batch came from: a writer's name and the batch's number in that writer's stream.
+/// A writer that resends a batch (its acknowledgement was lost) sends the same number again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub source: Arc<str>,
+    pub seq: u64,
+}
+
+/// The highest sequence number held per source.
+pub(crate) type Sources = HashMap<String, u64>;
 
 /// An appended batch together with the segment that holds it.
 #[derive(Debug, Clone)]
@@ -32,33 +49,88 @@ pub(crate) struct Durable {
     pub segment: u64,
     pub table: &'static TableDef,
     pub batch: RecordBatch,
+    pub origin: Option<Origin>,
 }
 
-/// Encodes one record: header, table name and IPC stream.
-pub(crate) fn encode_record(table: &TableDef, batch: &RecordBatch) -> Result<Vec<u8>> {
+/// Encodes one record: header, table name, origin and IPC stream.
+pub(crate) fn encode_record(
+    table: &TableDef,
+    batch: &RecordBatch,
+    origin: Option<&Origin>,
+) -> Result<Vec<u8>> {
     let mut payload = Vec::with_capacity(batch.get_array_memory_size() / 2 + 256);
-    payload.extend_from_slice(&(table.name.len() as u16).to_le_bytes());
-    payload.extend_from_slice(table.name.as_bytes());
+    put_str(&mut payload, table.name);
+    put_str(&mut payload, origin.map_or("", |o| &o.source));
+    payload.extend_from_slice(&origin.map_or(0, |o| o.seq).to_le_bytes());
     {
         let mut writer = StreamWriter::try_new(&mut payload, batch.schema_ref())?;
         writer.write(batch)?;
         writer.finish()?;
     }
+    Ok(frame(payload))
+}
+
+fn encode_sources(sources: &Sources) -> Vec<u8> {
+    let mut payload = Vec::new();
+    put_str(&mut payload, "");
+    payload.extend_from_slice(
+        serde_json::to_string(sources)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    frame(payload)
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn frame(payload: Vec<u8>) -> Vec<u8> {
     let mut record = Vec::with_capacity(payload.len() + RECORD_HEADER);
     record.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     record.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     record.extend_from_slice(&payload);
-    Ok(record)
+    record
 }
 
-fn decode_payload(payload: &[u8]) -> Option<(&'static TableDef, RecordBatch)> {
-    let name_len = u16::from_le_bytes(payload.get(..2)?.try_into().ok()?) as usize;
-    let name = std::str::from_utf8(payload.get(2..2 + name_len)?).ok()?;
-    let table = sonde_schema::table(name)?;
-    let mut reader = StreamReader::try_new(payload.get(2 + name_len..)?, None).ok()?;
+enum Decoded {
+    Batch(&'static TableDef, RecordBatch, Option<Origin>),
+    Sources(Sources),
+}
+
+fn get_str(payload: &[u8], at: &mut usize) -> Option<String> {
+    let len = u16::from_le_bytes(payload.get(*at..*at + 2)?.try_into().ok()?) as usize;
+    let s = std::str::from_utf8(payload.get(*at + 2..*at + 2 + len)?).ok()?;
+    *at += 2 + len;
+    Some(s.to_string())
+}
+
+fn decode_payload(payload: &[u8]) -> Option<Decoded> {
+    let mut at = 0;
+    let name = get_str(payload, &mut at)?;
+    if name.is_empty() {
+        return serde_json::from_slice(payload.get(at..)?)
+            .ok()
+            .map(Decoded::Sources);
+    }
+    let table = sonde_schema::table(&name)?;
+    let source = get_str(payload, &mut at)?;
+    let seq = u64::from_le_bytes(payload.get(at..at + 8)?.try_into().ok()?);
+    let mut reader = StreamReader::try_new(payload.get(at + 8..)?, None).ok()?;
     let batch = reader.next()?.ok()?;
     let batch = sonde_schema::conform_batch(table, &batch).ok()?;
-    Some((table, batch))
+    let origin = (!source.is_empty()).then(|| Origin {
+        source: source.into(),
+        seq,
+    });
+    Some(Decoded::Batch(table, batch, origin))
+}
+
+/// Raises the map's entry for the origin's source to its sequence number.
+pub(crate) fn note_origin(sources: &mut Sources, origin: &Origin) {
+    let seen = sources.entry(origin.source.to_string()).or_default();
+    *seen = (*seen).max(origin.seq);
 }
 
 pub(crate) fn segment_path(dir: &Path, segment: u64) -> PathBuf {
@@ -80,6 +152,7 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<u64>> {
 #[derive(Debug, Default)]
 pub(crate) struct Replay {
     pub records: Vec<Durable>,
+    pub sources: Sources,
     pub segments: Vec<u64>,
     /// Bytes of torn or corrupt tails that were dropped, per segment.
     pub dropped: Vec<(u64, u64)>,
@@ -94,7 +167,7 @@ pub(crate) fn replay(dir: &Path, read_only: bool) -> Result<Replay> {
     for &segment in &replay.segments {
         let path = segment_path(dir, segment);
         let bytes = std::fs::read(&path).map_err(|e| EngineError::io(path.display(), e))?;
-        let good_until = read_records(segment, &bytes, &mut replay.records);
+        let good_until = read_records(segment, &bytes, &mut replay);
         if good_until < bytes.len() {
             replay
                 .dropped
@@ -108,7 +181,7 @@ pub(crate) fn replay(dir: &Path, read_only: bool) -> Result<Replay> {
 }
 
 /// Appends the intact records of one segment and returns where the intact prefix ends.
-fn read_records(segment: u64, bytes: &[u8], out: &mut Vec<Durable>) -> usize {
+fn read_records(segment: u64, bytes: &[u8], out: &mut Replay) -> usize {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return 0;
     }
@@ -123,14 +196,26 @@ fn read_records(segment: u64, bytes: &[u8], out: &mut Vec<Durable>) -> usize {
         if crc32fast::hash(payload) != crc {
             break;
         }
-        let Some((table, batch)) = decode_payload(payload) else {
-            break;
-        };
-        out.push(Durable {
-            segment,
-            table,
-            batch,
-        });
+        match decode_payload(payload) {
+            None => break,
+            Some(Decoded::Sources(sources)) => {
+                for (source, seq) in sources {
+                    let seen = out.sources.entry(source).or_default();
+                    *seen = (*seen).max(seq);
+                }
+            }
+            Some(Decoded::Batch(table, batch, origin)) => {
+                if let Some(origin) = &origin {
+                    note_origin(&mut out.sources, origin);
+                }
+                out.records.push(Durable {
+                    segment,
+                    table,
+                    batch,
+                    origin,
+                });
+            }
+        }
         offset = start + len;
     }
     offset
@@ -168,8 +253,14 @@ pub(crate) struct WalWriter {
 
 impl WalWriter {
     /// Starts the writer on a fresh segment numbered `first_segment`.
-    pub fn start(dir: PathBuf, first_segment: u64, on_durable: OnDurable) -> Result<Self> {
-        let segment = Segment::create(&dir, first_segment)?;
+    /// `sources` is what the log already holds per source; every segment starts with it.
+    pub fn start(
+        dir: PathBuf,
+        first_segment: u64,
+        sources: Sources,
+        on_durable: OnDurable,
+    ) -> Result<Self> {
+        let segment = Segment::create(&dir, first_segment, &sources)?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("sonde-wal".into())
@@ -177,6 +268,7 @@ impl WalWriter {
                 GroupCommitter {
                     dir,
                     segment,
+                    sources,
                     on_durable,
                     failed: None,
                 }
@@ -241,7 +333,7 @@ struct Segment {
 }
 
 impl Segment {
-    fn create(dir: &Path, number: u64) -> Result<Self> {
+    fn create(dir: &Path, number: u64, sources: &Sources) -> Result<Self> {
         let path = segment_path(dir, number);
         let io = |e| EngineError::io(path.display(), e);
         let mut file = OpenOptions::new()
@@ -250,6 +342,7 @@ impl Segment {
             .open(&path)
             .map_err(io)?;
         file.write_all(MAGIC)
+            .and_then(|()| file.write_all(&encode_sources(sources)))
             .and_then(|()| file.sync_all())
             .map_err(io)?;
         File::open(dir)
@@ -271,6 +364,7 @@ impl Segment {
 struct GroupCommitter {
     dir: PathBuf,
     segment: Segment,
+    sources: Sources,
     on_durable: OnDurable,
     /// Once a write fails the log refuses everything: the segment's tail is unknown.
     failed: Option<String>,
@@ -312,6 +406,9 @@ impl GroupCommitter {
         pending: &mut Pending,
     ) {
         durable.segment = self.segment.number;
+        if let Some(origin) = &durable.origin {
+            note_origin(&mut self.sources, origin);
+        }
         if self.failed.is_none()
             && let Err(e) = self.segment.file.write_all(&record)
         {
@@ -350,7 +447,7 @@ impl GroupCommitter {
         self.segment
             .sync()
             .map_err(|e| EngineError::io(self.segment.path.display(), e))?;
-        self.segment = Segment::create(&self.dir, sealed + 1)?;
+        self.segment = Segment::create(&self.dir, sealed + 1, &self.sources)?;
         Ok(sealed)
     }
 }

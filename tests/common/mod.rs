@@ -1,5 +1,7 @@
 //! Shared fixtures: a server process on a free port, Flight clients, and BGP batches.
 
+pub mod lab;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -121,11 +123,21 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        Server::launch(
+            Command::new(env!("CARGO_BIN_EXE_sonde")),
+            data_dir,
+            "127.0.0.1:0",
+            extra,
+        )
+    }
+
+    /// `sonde serve` through `command` (the binary, or a wrapper that runs it in a namespace).
+    pub fn launch(mut command: Command, data_dir: &Path, addr: &str, extra: &[&str]) -> Server {
+        let mut child = command
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--flight-addr", "127.0.0.1:0"])
+            .args(["--flight-addr", addr])
             .args(extra)
             .env("SONDE_LOG", "warn")
             .stdout(Stdio::piped())

@@ -161,20 +161,6 @@ impl Row {
         &self.values[..self.table.keys.len()]
     }
 
-    /// True when the non-time content differs (the object changed).
-    pub fn differs_from(&self, other: &Row) -> bool {
-        self.active != other.active || self.values != other.values
-    }
-
-    /// This row turned into a deletion at `time`: same key and last values, `active = false`.
-    pub fn deleted(&self, time: i64) -> Row {
-        Row {
-            time,
-            active: false,
-            ..self.clone()
-        }
-    }
-
     fn column_index(&self, column: &str) -> Option<usize> {
         self.table
             .keys

@@ -1,67 +1,97 @@
 //! What the agent last sent, so that it sends only differences.
+//!
+//! Only a fingerprint of each object's last row is kept (a node with 100k routes would otherwise
+//! hold every row twice); a deletion therefore carries the object's key and `active = false`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use sonde_schema::TableDef;
 
 use super::row::{Row, Value};
 
-/// The last row sent for every object, per table.
+/// A fingerprint of the last row sent for every object, per table, and the resync that last saw it.
 #[derive(Debug, Default)]
 pub struct SentState {
-    tables: HashMap<&'static str, HashMap<Vec<Value>, Row>>,
+    tables: HashMap<&'static str, HashMap<Vec<Value>, Seen>>,
+    hasher: std::collections::hash_map::RandomState,
+    generation: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    fingerprint: u64,
+    generation: u32,
 }
 
 impl SentState {
     /// Compares a full snapshot of the `scope` tables with what was sent: returns the new and
     /// changed rows, and a deletion (at `now`) for every object of those tables that is gone.
-    pub fn resync(&mut self, scope: &[&'static TableDef], rows: Vec<Row>, now: i64) -> Vec<Row> {
-        let mut seen: HashMap<&'static str, std::collections::HashSet<Vec<Value>>> =
-            scope.iter().map(|t| (t.name, Default::default())).collect();
-        let mut changes = Vec::new();
-        for row in rows {
-            seen.entry(row.table.name)
-                .or_default()
-                .insert(row.key().to_vec());
-            changes.extend(self.observe(row));
-        }
+    pub fn resync(
+        &mut self,
+        scope: &[&'static TableDef],
+        rows: impl IntoIterator<Item = Row>,
+        now: i64,
+    ) -> Vec<Row> {
+        self.begin_resync();
+        let mut changes: Vec<Row> = rows.into_iter().filter_map(|r| self.observe(r)).collect();
+        changes.extend(self.end_resync(scope, now));
+        changes
+    }
+
+    /// Starts a snapshot that arrives in pieces through `observe`; `end_resync` closes it.
+    pub fn begin_resync(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+
+    /// Deletions for the objects of `scope` that the snapshot since `begin_resync` did not hold.
+    pub fn end_resync(&mut self, scope: &[&'static TableDef], now: i64) -> Vec<Row> {
+        let mut deletions = Vec::new();
         for table in scope {
             let Some(sent) = self.tables.get_mut(table.name) else {
                 continue;
             };
-            let present = &seen[table.name];
-            let gone: Vec<Vec<Value>> = sent
-                .keys()
-                .filter(|k| !present.contains(*k))
-                .cloned()
-                .collect();
-            for key in gone {
-                if let Some(last) = sent.remove(&key) {
-                    changes.push(last.deleted(now));
+            let generation = self.generation;
+            sent.retain(|key, seen| {
+                let present = seen.generation == generation;
+                if !present {
+                    deletions.push(deletion(table, key.clone(), now));
                 }
-            }
+                present
+            });
         }
-        changes
+        deletions
     }
 
     /// One observed object (or, with `active = false`, its deletion): returns it when it
     /// differs from what was sent for that object.
     pub fn observe(&mut self, row: Row) -> Option<Row> {
+        let seen = Seen {
+            fingerprint: self.fingerprint(&row),
+            generation: self.generation,
+        };
         let sent = self.tables.entry(row.table.name).or_default();
-        let key = row.key().to_vec();
+        let key = row.key();
         if !row.active {
-            return sent.remove(&key).map(|last| Row {
-                time: row.time,
-                ..last.deleted(row.time)
-            });
+            return sent.remove(key).map(|_| row);
         }
-        match sent.get(&key) {
-            Some(last) if !row.differs_from(last) => None,
-            _ => {
-                sent.insert(key, row.clone());
+        match sent.get_mut(key) {
+            Some(last) => {
+                let changed = last.fingerprint != seen.fingerprint;
+                *last = seen;
+                changed.then_some(row)
+            }
+            None => {
+                sent.insert(key.to_vec(), seen);
                 Some(row)
             }
         }
+    }
+
+    fn fingerprint(&self, row: &Row) -> u64 {
+        let mut hasher = self.hasher.build_hasher();
+        row.values[row.table.keys.len()..].hash(&mut hasher);
+        hasher.finish()
     }
 
     /// Objects currently held for `table`.
@@ -74,11 +104,28 @@ impl SentState {
     }
 }
 
+/// The row that says an object of `table` with this key is gone.
+fn deletion(table: &'static TableDef, key: Vec<Value>, now: i64) -> Row {
+    let mut row = Row::new(table, now);
+    row.active = false;
+    for (slot, value) in row.values.iter_mut().zip(key) {
+        *slot = value;
+    }
+    row
+}
+
 #[cfg(test)]
 mod tests {
     use sonde_schema::families::interfaces;
 
     use super::*;
+
+    fn gone(name: &str, time: i64) -> Row {
+        Row {
+            active: false,
+            ..link(name, 0, time)
+        }
+    }
 
     fn link(name: &str, mtu: u32, time: i64) -> Row {
         Row::new(&interfaces::TABLE, time)
@@ -107,18 +154,12 @@ mod tests {
         assert_eq!(changed[0].get("mtu"), Some(&Value::U32(1500)));
         assert!(!changed[1].active, "swp2 disappeared");
         assert_eq!(changed[1].time, 3);
-        assert_eq!(changed[1].get("mtu"), Some(&Value::U32(9216)));
+        assert_eq!(changed[1].get("ifname"), Some(&Value::from("swp2")));
         assert_eq!(
-            state
-                .observe(link("swp1", 1500, 4).deleted(4))
-                .map(|r| r.active),
+            state.observe(gone("swp1", 4)).map(|r| r.active),
             Some(false)
         );
-        assert_eq!(
-            state.observe(link("swp1", 1500, 5).deleted(5)),
-            None,
-            "already gone"
-        );
+        assert_eq!(state.observe(gone("swp1", 5)), None, "already gone");
         assert_eq!(state.len(&interfaces::TABLE), 0);
     }
 }

@@ -1,0 +1,342 @@
+//! The agent's main loop: a full resync at start and every resync interval, netlink notifications
+//! in between, a heartbeat row every heartbeat interval; changes are batched per table, spooled and
+//! handed to one sender per server.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sonde_schema::TableDef;
+use sonde_schema::families::{bgp, lldp as lldp_table};
+use tokio::sync::{Notify, mpsc, watch};
+use tracing::{info, warn};
+
+use super::command::Tool;
+use super::row::{Row, Value, to_batch};
+use super::sender::{Sender, SharedSpool, lock};
+use super::spool::Spool;
+use super::state::SentState;
+use super::system::{self, Heartbeat, Services};
+use super::{frr, lldp, netlink};
+use crate::error::{Error, Result};
+
+/// Everything the agent needs to run.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Flight endpoints (`http://host:port`); the agent sends everything to each.
+    pub servers: Vec<String>,
+    pub token: String,
+    pub hostname: String,
+    pub spool_dir: PathBuf,
+    pub spool_max_bytes: u64,
+    pub resync_interval: Duration,
+    pub heartbeat_interval: Duration,
+    /// How long changes gather before they are spooled as one batch per table.
+    pub batch_delay: Duration,
+    pub netlink: bool,
+    pub vtysh: Option<Tool>,
+    pub lldpcli: Option<Tool>,
+    pub chronyc: Option<Tool>,
+}
+
+/// Runs the agent until `shutdown` resolves; spooled batches wait for the next start.
+pub async fn run(config: AgentConfig, shutdown: impl Future<Output = ()>) -> Result<()> {
+    if config.servers.is_empty() {
+        return Err(Error::Config("name at least one server".into()));
+    }
+    if config.token.trim().is_empty() {
+        return Err(Error::Config("a token is required".into()));
+    }
+    let spool = Spool::open(&config.spool_dir, &config.servers, config.spool_max_bytes)?;
+    let source = format!("{}/{}", config.hostname, spool.id());
+    let backlog = spool.backlog();
+    let spool: SharedSpool = Arc::new(Mutex::new(spool));
+    info!(hostname = %config.hostname, servers = ?config.servers, backlog, "agent starting");
+
+    let wake = Arc::new(Notify::new());
+    let (stop, stopped) = watch::channel(false);
+    let senders: Vec<_> = config
+        .servers
+        .iter()
+        .map(|server| {
+            let sender = Sender {
+                server: server.clone(),
+                token: config.token.clone(),
+                source: source.clone(),
+                spool: Arc::clone(&spool),
+                wake: Arc::clone(&wake),
+            };
+            tokio::spawn(sender.run(stopped.clone()))
+        })
+        .collect();
+
+    let mut producer = Producer::new(config, Arc::clone(&spool), Arc::clone(&wake));
+    let outcome = producer.run(shutdown).await;
+    let _ = stop.send(true);
+    for sender in senders {
+        let _ = sender.await;
+    }
+    outcome
+}
+
+struct Producer {
+    config: AgentConfig,
+    spool: SharedSpool,
+    wake: Arc<Notify>,
+    sent: SentState,
+    pending: BTreeMap<&'static str, (&'static TableDef, Vec<Row>)>,
+    pending_rows: usize,
+    services: Services,
+    heartbeat: Heartbeat,
+    ntp_synced: Option<bool>,
+    last_resync: i64,
+}
+
+impl Producer {
+    fn new(config: AgentConfig, spool: SharedSpool, wake: Arc<Notify>) -> Producer {
+        let heartbeat = Heartbeat {
+            started: now_us(),
+            boot: system::boot_time_us(std::path::Path::new("/proc")),
+            os: system::os_name(),
+            interval_s: config.heartbeat_interval.as_secs().max(1) as u32,
+        };
+        Producer {
+            config,
+            spool,
+            wake,
+            sent: SentState::default(),
+            pending: BTreeMap::new(),
+            pending_rows: 0,
+            services: Services::default(),
+            heartbeat,
+            ntp_synced: None,
+            last_resync: 0,
+        }
+    }
+
+    async fn run(&mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let _monitor = if self.config.netlink {
+            Some(netlink::spawn_monitor(events_tx)?)
+        } else {
+            None
+        };
+        let mut resync = tokio::time::interval(self.config.resync_interval);
+        let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
+        let mut batch = tokio::time::interval(self.config.batch_delay);
+        for timer in [&mut resync, &mut heartbeat, &mut batch] {
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = resync.tick() => self.resync().await?,
+                _ = heartbeat.tick() => {
+                    let row = self.heartbeat.row(now_us(), self.ntp_synced, self.last_resync);
+                    self.queue(row);
+                }
+                Some(rows) = events.recv() => {
+                    if rows.is_empty() {
+                        warn!("netlink notifications were lost: resyncing now");
+                        self.resync().await?;
+                    }
+                    for row in rows {
+                        if let Some(change) = self.sent.observe(row) {
+                            self.queue(change);
+                        }
+                    }
+                }
+                _ = batch.tick() => self.spool_pending().await?,
+            }
+        }
+        self.spool_pending().await
+    }
+
+    /// Collects everything, compares it with what was sent and queues the differences. A source
+    /// that fails keeps its last state: an unreachable daemon is not a node without sessions.
+    async fn resync(&mut self) -> Result<()> {
+        let now = now_us();
+        self.sent.begin_resync();
+        let polled = tokio::spawn(poll_daemons(self.config.clone(), now));
+        if self.config.netlink {
+            self.resync_netlink(now).await?;
+        }
+        let (sessions, neighbors, ntp) = polled
+            .await
+            .map_err(|e| Error::Config(format!("a collector stopped: {e}")))?;
+        if let Some(mut rows) = sessions {
+            if let Some(neighbors) = &neighbors {
+                name_peers_from_lldp(&mut rows, neighbors);
+            }
+            self.observe_all(rows, frr::TABLES, now);
+        }
+        if let Some(rows) = neighbors {
+            self.observe_all(rows, lldp::TABLES, now);
+        }
+        let mut rows: Vec<Row> = system::sensor_rows(Path::new("/sys/class/hwmon"), now);
+        rows.extend(self.services.rows(Path::new("/proc"), now));
+        rows.extend(system::inventory_rows(now));
+        if let Some(ntp) = ntp {
+            self.ntp_synced = match ntp.get("synced") {
+                Some(Value::Bool(b)) => Some(*b),
+                _ => None,
+            };
+            rows.push(ntp);
+        }
+        self.observe_all(rows, system::TABLES, now);
+        self.last_resync = now;
+        Ok(())
+    }
+
+    /// Streams the kernel's state through the comparison in chunks, spooling as it goes, so
+    /// that a node with 100k routes never holds all its rows at once.
+    async fn resync_netlink(&mut self, now: i64) -> Result<()> {
+        let (tx, mut chunks) = mpsc::channel::<Vec<Row>>(2);
+        let dump = tokio::task::spawn_blocking(move || {
+            let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+            let result = netlink::dump_into(now, &mut |row| {
+                chunk.push(row);
+                if chunk.len() == CHUNK_ROWS {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
+                    let _ = tx.blocking_send(full);
+                }
+            });
+            if !chunk.is_empty() {
+                let _ = tx.blocking_send(chunk);
+            }
+            result
+        });
+        while let Some(chunk) = chunks.recv().await {
+            for row in chunk {
+                if let Some(change) = self.sent.observe(row) {
+                    self.queue(change);
+                }
+            }
+            if self.pending_rows >= CHUNK_ROWS {
+                self.spool_pending().await?;
+            }
+        }
+        let dumped = dump
+            .await
+            .map_err(|e| Error::Netlink(format!("the dump stopped: {e}")))
+            .and_then(|r| r);
+        match dumped {
+            Ok(()) => {
+                for deletion in self.sent.end_resync(netlink::TABLES, now) {
+                    self.queue(deletion);
+                }
+            }
+            Err(e) => warn!(error = %e, "netlink dump failed; keeping the last state"),
+        }
+        Ok(())
+    }
+
+    fn observe_all(&mut self, rows: Vec<Row>, scope: &[&'static TableDef], now: i64) {
+        for row in rows {
+            if let Some(change) = self.sent.observe(row) {
+                self.queue(change);
+            }
+        }
+        for deletion in self.sent.end_resync(scope, now) {
+            self.queue(deletion);
+        }
+    }
+
+    fn queue(&mut self, row: Row) {
+        self.pending_rows += 1;
+        self.pending
+            .entry(row.table.name)
+            .or_insert_with(|| (row.table, Vec::new()))
+            .1
+            .push(row);
+    }
+
+    /// Turns the queued rows into one batch per table, spools them and wakes the senders.
+    async fn spool_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut batches = Vec::new();
+        self.pending_rows = 0;
+        for (_, (table, rows)) in std::mem::take(&mut self.pending) {
+            batches.push((table, to_batch(table, &self.config.hostname, &rows)?));
+        }
+        let spool = Arc::clone(&self.spool);
+        tokio::task::spawn_blocking(move || {
+            let mut spool = lock(&spool);
+            for (table, batch) in batches {
+                spool.append(table, &batch)?;
+            }
+            Ok::<_, Error>(())
+        })
+        .await
+        .map_err(|e| Error::Config(format!("the spool writer stopped: {e}")))??;
+        self.wake.notify_waiters();
+        Ok(())
+    }
+}
+
+/// Rows per chunk of a streamed dump, and the pending rows that make the producer spool early.
+const CHUNK_ROWS: usize = 8192;
+
+/// FRR's sessions, lldpd's neighbours and chrony's state, each `None` when not configured or
+/// when it failed.
+async fn poll_daemons(
+    config: AgentConfig,
+    now: i64,
+) -> (Option<Vec<Row>>, Option<Vec<Row>>, Option<Row>) {
+    let bgp = optional(config.vtysh.as_ref(), |t| frr::collect(t, now));
+    let lldp = optional(config.lldpcli.as_ref(), |t| lldp::collect(t, now));
+    let ntp = async {
+        match &config.chronyc {
+            Some(chronyc) => Some(system::ntp_row(chronyc, now).await),
+            None => None,
+        }
+    };
+    tokio::join!(bgp, lldp, ntp)
+}
+
+async fn optional<'a, F, Fut>(tool: Option<&'a Tool>, collect: F) -> Option<Vec<Row>>
+where
+    F: FnOnce(&'a Tool) -> Fut,
+    Fut: Future<Output = Result<Vec<Row>>>,
+{
+    let tool = tool?;
+    collect(tool)
+        .await
+        .map_err(|e| warn!(error = %e, "collection failed; keeping the last state"))
+        .ok()
+}
+
+/// A session that is down has no hostname from BGP's capability; the LLDP neighbour on its
+/// interface names the peer instead, so that checks can still pair both ends.
+fn name_peers_from_lldp(sessions: &mut [Row], neighbors: &[Row]) {
+    for session in sessions
+        .iter_mut()
+        .filter(|s| s.table.name == bgp::TABLE.name)
+    {
+        if session.get("peer_hostname") != Some(&Value::Null) {
+            continue;
+        }
+        let ifname = session.get("ifname").cloned();
+        let peer = neighbors
+            .iter()
+            .filter(|n| n.table.name == lldp_table::TABLE.name)
+            .find(|n| n.get("ifname").cloned() == ifname)
+            .and_then(|n| n.get("peer_hostname").cloned());
+        if let Some(peer) = peer {
+            *session =
+                std::mem::replace(session, Row::new(&bgp::TABLE, 0)).set("peer_hostname", peer);
+        }
+    }
+}
+
+/// Now in µs since the epoch.
+pub fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
