@@ -103,6 +103,7 @@ impl Catalog {
             segment,
             table,
             batch,
+            ..
         } in durables
         {
             let Some((min_ts, max_ts)) = time_range(&batch) else {

@@ -164,7 +164,7 @@ pub(crate) fn replay(dir: &Path, read_only: bool) -> Result<Replay> {
         segments: list_segments(dir)?,
         ..Replay::default()
     };
-    for &segment in &replay.segments {
+    for segment in replay.segments.clone() {
         let path = segment_path(dir, segment);
         let bytes = std::fs::read(&path).map_err(|e| EngineError::io(path.display(), e))?;
         let good_until = read_records(segment, &bytes, &mut replay);

@@ -98,7 +98,7 @@ impl Producer {
     fn new(config: AgentConfig, spool: SharedSpool, wake: Arc<Notify>) -> Producer {
         let heartbeat = Heartbeat {
             started: now_us(),
-            boot: system::boot_time_us(std::path::Path::new("/proc")),
+            boot: system::boot_time_us(Path::new("/proc")),
             os: system::os_name(),
             interval_s: config.heartbeat_interval.as_secs().max(1) as u32,
         };
@@ -129,6 +129,9 @@ impl Producer {
         for timer in [&mut resync, &mut heartbeat, &mut batch] {
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
+        // The first ticks are immediate: resync before the first heartbeat reports it.
+        resync.tick().await;
+        self.resync().await?;
         tokio::pin!(shutdown);
         loop {
             tokio::select! {

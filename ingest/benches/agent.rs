@@ -3,18 +3,20 @@
 //! then a churn of 10k route changes per second (events per second reaching the server, and the
 //! delay until a change is queryable).
 //!
-//! Needs root. Build the agent first, then run:
-//! `cargo build --release -p sonde-ingest && cargo bench --bench agent`.
-//! The bench makes a network namespace with a dummy interface, runs the server (in process)
-//! and the agent inside it, and deletes the namespace when done, also on failure.
+//! Needs root and a built `sonde` (release if there is one, else debug):
+//! `cargo build --release && cargo bench -p sonde-ingest --bench agent`.
+//! The bench makes a network namespace with two dummy interfaces, runs `sonde serve` and the
+//! agent inside it (queries go over Flight), and deletes the namespace when done, also on failure.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sonde_engine::flight::FlightServer;
-use sonde_engine::{Engine, EngineConfig};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_flight::{FlightClient, Ticket};
+use futures::TryStreamExt;
 
 const NAMESPACE: &str = "sonde-bench-agent";
 const ROUTES: usize = 100_000;
@@ -107,16 +109,70 @@ fn ip_batch(verb: &str, first: usize, count: usize) {
     assert!(child.wait().expect("ip -batch").success());
 }
 
-fn agent_binary() -> PathBuf {
+fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("bench path");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let agent = dir.join("sonde-agent");
-    assert!(
-        agent.exists(),
-        "{} is missing: run `cargo build --release -p sonde-ingest` first",
-        agent.display()
-    );
+    exe.parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
+}
+
+fn agent_binary() -> PathBuf {
+    let agent = target_dir().join("release/sonde-agent");
+    assert!(agent.exists(), "{} is missing", agent.display());
     agent
+}
+
+/// The server binary: `SONDE_SERVER_BINARY`, else a release build when there is one.
+fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("SONDE_SERVER_BINARY") {
+        return PathBuf::from(path);
+    }
+    ["release", "debug"]
+        .iter()
+        .map(|profile| target_dir().join(profile).join("sonde"))
+        .find(|p| p.exists())
+        .expect("build sonde first: cargo build --release")
+}
+
+/// `sonde serve` on loopback inside the namespace; killed on drop.
+struct ServerProcess {
+    child: Child,
+    addr: String,
+}
+
+impl ServerProcess {
+    fn start(store: &Path) -> ServerProcess {
+        let binary = server_binary();
+        println!("  server: {}", binary.display());
+        let mut child = Command::new(binary)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(store)
+            .args(["--flight-addr", "127.0.0.1:0", "--token", TOKEN])
+            .env("SONDE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sonde serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("address line");
+        let addr = line
+            .trim()
+            .strip_prefix("sonde: Flight listening on ")
+            .expect("address")
+            .to_string();
+        ServerProcess { child, addr }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// CPU seconds (user + system) and peak RSS in MiB of a running process.
@@ -147,27 +203,21 @@ fn inner() {
     runtime.block_on(measure());
 }
 
-async fn routes_stored(engine: &Engine, filter: &str) -> usize {
+/// Counts the routes rows matching `filter`, over Flight.
+async fn routes_stored(client: &mut FlightClient, filter: &str) -> usize {
     let query = format!("SELECT count(*) AS n FROM routes WHERE {filter}");
-    let batches = engine
-        .sql(&query)
-        .await
-        .expect("query")
-        .collect()
-        .await
-        .expect("collect");
+    let Ok(stream) = client.do_get(Ticket::new(query)).await else {
+        return 0;
+    };
+    let batches: Vec<_> = stream.try_collect().await.unwrap_or_default();
     batches
         .first()
-        .map(|b| {
-            arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(b.column(0)).value(0)
-                as usize
-        })
-        .unwrap_or(0)
+        .map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0) as usize)
 }
 
-async fn wait_for(engine: &Engine, filter: &str, at_least: usize, limit: Duration) -> Duration {
+async fn wait_for(client: &mut FlightClient, filter: &str, at_least: usize, limit: Duration) -> Duration {
     let start = Instant::now();
-    while routes_stored(engine, filter).await < at_least {
+    while routes_stored(client, filter).await < at_least {
         assert!(start.elapsed() < limit, "timed out waiting for {filter}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -177,26 +227,21 @@ async fn wait_for(engine: &Engine, filter: &str, at_least: usize, limit: Duratio
 async fn measure() {
     let store = tempfile::tempdir().expect("tempdir");
     let spool = tempfile::tempdir().expect("tempdir");
-    let mut config = EngineConfig::local(store.path());
-    config.flush_rows = 10_000_000;
-    let engine = Engine::open(config).await.expect("engine");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let server = ServerProcess::start(store.path());
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.addr))
+        .expect("uri")
+        .connect()
         .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = FlightServer::new(engine.clone(), Some(TOKEN.into()));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.run(listener, async {
-        let _ = stopped.await;
-    }));
+        .expect("connects");
+    let mut client = FlightClient::new(channel);
+    client
+        .add_header("authorization", &format!("Bearer {TOKEN}"))
+        .expect("header");
 
     println!("agent bench: {ROUTES} routes with 2 ECMP next hops each, in namespace {NAMESPACE}");
     let start = Instant::now();
     ip_batch("add", 0, ROUTES);
-    println!(
-        "  adding the routes with ip -batch: {:.2} s",
-        start.elapsed().as_secs_f64()
-    );
+    println!("  adding the routes with ip -batch: {:.2} s", start.elapsed().as_secs_f64());
 
     let ip_dump = Instant::now();
     let dump = Command::new("ip")
@@ -210,14 +255,8 @@ async fn measure() {
         dump.stdout.len()
     );
 
-    let mut agent = start_agent(&addr.to_string(), spool.path());
-    let resync = wait_for(
-        &engine,
-        "prefix LIKE '10.%' AND active",
-        ROUTES,
-        Duration::from_secs(120),
-    )
-    .await;
+    let mut agent = start_agent(&server.addr, spool.path());
+    let resync = wait_for(&mut client, "prefix LIKE '10.%' AND active", ROUTES, Duration::from_secs(120)).await;
     let (cpu, rss) = usage(agent.id());
     println!(
         "  full resync: {ROUTES} routes queryable on the server {:.3} s after the agent started; \
@@ -225,13 +264,10 @@ async fn measure() {
         resync.as_secs_f64()
     );
 
-    churn(&engine, &agent).await;
+    churn(&mut client, &agent).await;
 
     let _ = agent.kill();
     let _ = agent.wait();
-    let _ = stop.send(());
-    let _ = serving.await;
-    engine.close().await.expect("close");
 }
 
 fn start_agent(server: &str, spool: &Path) -> Child {
@@ -249,11 +285,11 @@ fn start_agent(server: &str, spool: &Path) -> Child {
 /// Waits until every expected event is stored, or until nothing arrived for a second (events
 /// lost to a full netlink buffer are recovered by a resync, not resent); returns when the last
 /// event arrived.
-async fn settle(engine: &Engine, expected: usize, start: Instant) -> Duration {
+async fn settle(client: &mut FlightClient, expected: usize, start: Instant) -> Duration {
     let mut last_count = 0;
     let mut last_change = start.elapsed();
     loop {
-        let count = routes_stored(engine, "true").await;
+        let count = routes_stored(client, "true").await;
         if count != last_count {
             last_count = count;
             last_change = start.elapsed();
@@ -267,8 +303,8 @@ async fn settle(engine: &Engine, expected: usize, start: Instant) -> Duration {
 
 /// Replaces 10k routes per second for `CHURN_SECONDS` (each replacement is a delete and an add
 /// of a route: two events), then measures how long one more route takes to become queryable.
-async fn churn(engine: &Engine, agent: &Child) {
-    let before = routes_stored(engine, "true").await;
+async fn churn(client: &mut FlightClient, agent: &Child) {
+    let before = routes_stored(client, "true").await;
     let (cpu_before, _) = usage(agent.id());
     let start = Instant::now();
     let per_tick = CHURN_PER_SECOND / 10;
@@ -285,8 +321,8 @@ async fn churn(engine: &Engine, agent: &Child) {
     }
     let churn_wall = start.elapsed();
     let expected = before + changed * 2;
-    let drained = settle(engine, expected, start).await;
-    let events = routes_stored(engine, "true").await - before;
+    let drained = settle(client, expected, start).await;
+    let events = routes_stored(client, "true").await - before;
     let (cpu_after, rss) = usage(agent.id());
     println!(
         "  churn: {changed} routes replaced in {:.2} s ({:.0}/s offered); {events} events stored \
@@ -309,7 +345,7 @@ async fn churn(engine: &Engine, agent: &Child) {
         );
         delays.push(
             wait_for(
-                engine,
+                client,
                 &format!("prefix = '{prefix}'"),
                 1,
                 Duration::from_secs(30),
