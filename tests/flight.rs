@@ -160,8 +160,9 @@ async fn put_numbered(
     source: &str,
     seq: u64,
 ) -> Vec<serde_json::Value> {
-    let mut data = arrow_flight::utils::batches_to_flight_data(&batch.schema(), vec![batch.clone()])
-        .expect("encodes");
+    let mut data =
+        arrow_flight::utils::batches_to_flight_data(&batch.schema(), vec![batch.clone()])
+            .expect("encodes");
     data[0].flight_descriptor = Some(FlightDescriptor::new_path(vec!["bgp".into()]));
     data[1].app_metadata = serde_json::json!({"source": source, "seq": seq})
         .to_string()
@@ -195,7 +196,10 @@ async fn a_resent_batch_is_stored_once_even_after_a_crash() {
     assert_eq!(first[0]["rows"], 1);
     assert_eq!(first[0]["seq"], 1);
     let again = put_numbered(&mut client, &batch, "leaf01/a", 1).await;
-    assert_eq!(again[0]["rows"], 0, "the same number again is acknowledged, not stored");
+    assert_eq!(
+        again[0]["rows"], 0,
+        "the same number again is acknowledged, not stored"
+    );
     let other = put_numbered(&mut client, &batch, "leaf02/b", 1).await;
     assert_eq!(other[0]["rows"], 1, "numbers belong to their source");
     server.kill();

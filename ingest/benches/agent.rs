@@ -5,7 +5,7 @@
 //!
 //! Needs root and a built `sonde` (release if there is one, else debug):
 //! `cargo build --release && cargo bench -p sonde-ingest --bench agent`.
-//! The bench makes a network namespace with two dummy interfaces, runs `sonde serve` and the
+//! The bench makes a network namespace with two veth pairs (this kind of kernel may lack dummy devices), runs `sonde serve` and the
 //! agent inside it (queries go over Flight), and deletes the namespace when done, also on failure.
 
 use std::io::{BufRead, BufReader, Write};
@@ -56,10 +56,12 @@ impl Namespace {
         let namespace = Namespace;
         for script in [
             "link set lo up",
-            "link add dum0 type dummy",
+            "link add dum0 type veth peer name dum0p",
+            "link set dum0p up",
             "link set dum0 up",
             "addr add 10.255.0.1/24 dev dum0",
-            "link add dum1 type dummy",
+            "link add dum1 type veth peer name dum1p",
+            "link set dum1p up",
             "link set dum1 up",
             "addr add 10.255.1.1/24 dev dum1",
         ] {
@@ -99,7 +101,8 @@ fn ip_batch(verb: &str, first: usize, count: usize) {
         let mut text = String::with_capacity(count * 90);
         for i in first..first + count {
             text.push_str(&format!(
-                "route {verb} 10.{}.{}.0/24 nexthop via 10.255.0.2 dev dum0 nexthop via 10.255.1.2 dev dum1\n",
+                "route {verb} {}.{}.{}.0/24 nexthop via 10.255.0.2 dev dum0 nexthop via 10.255.1.2 dev dum1\n",
+                20 + i / 65536,
                 i / 256 % 256,
                 i % 256
             ));
@@ -210,12 +213,17 @@ async fn routes_stored(client: &mut FlightClient, filter: &str) -> usize {
         return 0;
     };
     let batches: Vec<_> = stream.try_collect().await.unwrap_or_default();
-    batches
-        .first()
-        .map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0) as usize)
+    batches.first().map_or(0, |b| {
+        b.column(0).as_primitive::<Int64Type>().value(0) as usize
+    })
 }
 
-async fn wait_for(client: &mut FlightClient, filter: &str, at_least: usize, limit: Duration) -> Duration {
+async fn wait_for(
+    client: &mut FlightClient,
+    filter: &str,
+    at_least: usize,
+    limit: Duration,
+) -> Duration {
     let start = Instant::now();
     while routes_stored(client, filter).await < at_least {
         assert!(start.elapsed() < limit, "timed out waiting for {filter}");
@@ -241,7 +249,10 @@ async fn measure() {
     println!("agent bench: {ROUTES} routes with 2 ECMP next hops each, in namespace {NAMESPACE}");
     let start = Instant::now();
     ip_batch("add", 0, ROUTES);
-    println!("  adding the routes with ip -batch: {:.2} s", start.elapsed().as_secs_f64());
+    println!(
+        "  adding the routes with ip -batch: {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
 
     let ip_dump = Instant::now();
     let dump = Command::new("ip")
@@ -256,7 +267,13 @@ async fn measure() {
     );
 
     let mut agent = start_agent(&server.addr, spool.path());
-    let resync = wait_for(&mut client, "prefix LIKE '10.%' AND active", ROUTES, Duration::from_secs(120)).await;
+    let resync = wait_for(
+        &mut client,
+        "protocol = 'boot' AND active",
+        ROUTES,
+        Duration::from_secs(120),
+    )
+    .await;
     let (cpu, rss) = usage(agent.id());
     println!(
         "  full resync: {ROUTES} routes queryable on the server {:.3} s after the agent started; \

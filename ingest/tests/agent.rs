@@ -28,7 +28,14 @@ fn refuses_to_start_without_a_token() {
 fn spools_while_no_server_answers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = agent()
-        .args(["--server", "127.0.0.1:9", "--token", "t", "--hostname", "lonely"])
+        .args([
+            "--server",
+            "127.0.0.1:9",
+            "--token",
+            "t",
+            "--hostname",
+            "lonely",
+        ])
         .args(["--vtysh", "", "--lldpcli", "", "--chronyc", ""])
         .arg("--spool-dir")
         .arg(dir.path())
@@ -49,7 +56,10 @@ fn spools_while_no_server_answers() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(spooled() > 0, "the first resync and heartbeat wait in the spool");
+    assert!(
+        spooled() > 0,
+        "the first resync and heartbeat wait in the spool"
+    );
     let acked = std::fs::read_to_string(dir.path().join("ack-http___127_0_0_1_9")).expect("cursor");
     assert_eq!(acked.trim(), "0", "nothing was acknowledged");
     assert!(dir.path().join("id").exists());

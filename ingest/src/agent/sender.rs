@@ -18,8 +18,9 @@ use tracing::{info, warn};
 use super::spool::{Spool, Spooled};
 use crate::error::{Error, Result};
 
-/// Batches sent per DoPut round.
-const ROUND: usize = 256;
+/// Batches read from the spool and sent per round: each is up to 8192 rows, held decoded and
+/// encoded at once, so a small round keeps the agent's memory small during a large resync.
+const ROUND: usize = 16;
 const RETRY_MIN: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(2);
 
