@@ -22,6 +22,9 @@ pub struct SentState {
 struct Seen {
     fingerprint: u64,
     generation: u32,
+    /// Time of the last row sent: a change is never stamped before it, or the older row would
+    /// win (a session's uptime-corrected time can fall before the poll that saw it down).
+    time: i64,
 }
 
 impl SentState {
@@ -55,7 +58,7 @@ impl SentState {
             sent.retain(|key, seen| {
                 let present = seen.generation == generation;
                 if !present {
-                    deletions.push(deletion(table, key.clone(), now));
+                    deletions.push(deletion(table, key.clone(), now.max(seen.time + 1)));
                 }
                 present
             });
@@ -65,23 +68,36 @@ impl SentState {
 
     /// One observed object (or, with `active = false`, its deletion): returns it when it
     /// differs from what was sent for that object.
-    pub fn observe(&mut self, row: Row) -> Option<Row> {
-        let seen = Seen {
-            fingerprint: self.fingerprint(&row),
-            generation: self.generation,
-        };
+    pub fn observe(&mut self, mut row: Row) -> Option<Row> {
+        let fingerprint = self.fingerprint(&row);
+        let generation = self.generation;
         let sent = self.tables.entry(row.table.name).or_default();
         let key = row.key();
         if !row.active {
-            return sent.remove(key).map(|_| row);
+            let last = sent.remove(key)?;
+            row.time = row.time.max(last.time + 1);
+            return Some(row);
         }
         match sent.get_mut(key) {
+            Some(last) if last.fingerprint == fingerprint => {
+                last.generation = generation;
+                None
+            }
             Some(last) => {
-                let changed = last.fingerprint != seen.fingerprint;
-                *last = seen;
-                changed.then_some(row)
+                row.time = row.time.max(last.time + 1);
+                *last = Seen {
+                    fingerprint,
+                    generation,
+                    time: row.time,
+                };
+                Some(row)
             }
             None => {
+                let seen = Seen {
+                    fingerprint,
+                    generation,
+                    time: row.time,
+                };
                 sent.insert(key.to_vec(), seen);
                 Some(row)
             }
@@ -161,5 +177,14 @@ mod tests {
         );
         assert_eq!(state.observe(gone("swp1", 5)), None, "already gone");
         assert_eq!(state.len(&interfaces::TABLE), 0);
+    }
+
+    #[test]
+    fn a_change_is_never_stamped_before_the_row_it_replaces() {
+        let mut state = SentState::default();
+        state.observe(link("swp1", 9216, 100)).expect("new");
+        let earlier = state.observe(link("swp1", 1500, 90)).expect("changed");
+        assert_eq!(earlier.time, 101);
+        assert_eq!(state.observe(gone("swp1", 50)).map(|r| r.time), Some(102));
     }
 }
