@@ -203,10 +203,10 @@ pub fn dump_into(now: i64, sink: &mut dyn FnMut(Row)) -> Result<()> {
             }
         },
     )?;
-    let found = rtnl.routes(&links, &nexthops)?;
+    let found = rtnl.routes(&nexthops)?;
     found
         .into_iter()
-        .map(|r| r.into_row(&vrf_tables, now))
+        .map(|r| r.into_row(&links, &vrf_tables, now))
         .for_each(&mut *sink);
     rtnl.dump(
         RTM_GETNEIGH,
@@ -397,7 +397,7 @@ impl Rtnl {
     }
 
     /// IPv4 and IPv6 routes of every table but `local`, one per (table, prefix).
-    fn routes(&mut self, links: &Links, nexthops: &Nexthops) -> Result<Vec<Route>> {
+    fn routes(&mut self, nexthops: &Nexthops) -> Result<Vec<Route>> {
         let mut found: Vec<Route> = Vec::new();
         let mut by_key: HashMap<RouteKey, usize> = HashMap::new();
         for family in [AF_INET, AF_INET6] {
@@ -406,7 +406,7 @@ impl Rtnl {
                 route_request(family)?,
                 "routes",
                 |msg: Rtmsg| {
-                    let Some(route) = Route::parse(&msg, links, nexthops) else {
+                    let Some(route) = Route::parse(&msg, nexthops) else {
                         return;
                     };
                     match by_key.entry(route.key) {
@@ -1211,29 +1211,46 @@ struct RouteKey {
     dst_len: u8,
 }
 
-/// A route's paths as the row's parallel lists.
-#[derive(Debug, Default, PartialEq)]
-struct Paths {
-    nexthop_ips: Vec<String>,
-    oifs: Vec<String>,
-    weights: Vec<String>,
+/// One path of a route, kept raw until the row is built: a node with 100k ECMP routes holds
+/// all of them during a dump, and strings per path would cost several times the memory.
+#[derive(Debug, PartialEq)]
+struct Hop {
+    gateway: Option<IpAddr>,
+    oif: Option<u32>,
+    weight: u32,
 }
 
+/// A route's paths.
+#[derive(Debug, Default, PartialEq)]
+struct Paths(Vec<Hop>);
+
 impl Paths {
-    /// A path without gateway (a connected route) has an empty next-hop address, one without
-    /// device an empty interface.
-    fn push(&mut self, links: &Links, gateway: Option<IpAddr>, oif: Option<u32>, weight: u32) {
-        self.nexthop_ips
-            .push(gateway.map(|g| g.to_string()).unwrap_or_default());
-        self.oifs
-            .push(oif.map(|i| links.name_or_index(i)).unwrap_or_default());
-        self.weights.push(weight.to_string());
+    fn push(&mut self, gateway: Option<IpAddr>, oif: Option<u32>, weight: u32) {
+        self.0.push(Hop {
+            gateway,
+            oif,
+            weight,
+        });
     }
 
     fn append(&mut self, other: Paths) {
-        self.nexthop_ips.extend(other.nexthop_ips);
-        self.oifs.extend(other.oifs);
-        self.weights.extend(other.weights);
+        self.0.extend(other.0);
+    }
+
+    /// The row's parallel lists: a path without gateway (a connected route) has an empty
+    /// next-hop address, one without device an empty interface.
+    fn into_lists(self, links: &Links) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let mut lists = (Vec::new(), Vec::new(), Vec::new());
+        for hop in self.0 {
+            lists
+                .0
+                .push(hop.gateway.map(|g| g.to_string()).unwrap_or_default());
+            lists
+                .1
+                .push(hop.oif.map(|i| links.name_or_index(i)).unwrap_or_default());
+            lists.2.push(hop.weight.to_string());
+        }
+        lists
     }
 }
 
@@ -1249,7 +1266,7 @@ struct Route {
 impl Route {
     /// `None` for routes the table does not hold: the `local` table's, local delivery ones,
     /// cached (cloned) ones and other families'.
-    fn parse(msg: &Rtmsg, links: &Links, nexthops: &Nexthops) -> Option<Route> {
+    fn parse(msg: &Rtmsg, nexthops: &Nexthops) -> Option<Route> {
         let dst_default = match u8::from(*msg.rtm_family()) {
             AF_INET => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             AF_INET6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -1274,7 +1291,7 @@ impl Route {
             protocol: (*msg.rtm_protocol()).into(),
             metric: attrs.metric.unwrap_or_default(),
             source: attrs.source,
-            paths: attrs.paths(links, nexthops),
+            paths: attrs.paths(nexthops),
         })
     }
 
@@ -1289,20 +1306,21 @@ impl Route {
         }
     }
 
-    fn into_row(self, vrf_tables: &VrfTables, time: i64) -> Row {
+    fn into_row(self, links: &Links, vrf_tables: &VrfTables, time: i64) -> Row {
         let family = if self.key.dst.is_ipv4() {
             "ipv4"
         } else {
             "ipv6"
         };
+        let (nexthop_ips, oifs, weights) = self.paths.into_lists(links);
         Row::new(&routes::TABLE, time)
             .set("vrf", vrf_tables.name(self.key.table))
             .set("prefix", format!("{}/{}", self.key.dst, self.key.dst_len))
             .set("family", family)
             .set("protocol", protocol_name(self.protocol))
-            .set("nexthop_ips", self.paths.nexthop_ips)
-            .set("oifs", self.paths.oifs)
-            .set("weights", self.paths.weights)
+            .set("nexthop_ips", nexthop_ips)
+            .set("oifs", oifs)
+            .set("weights", weights)
             .set("metric", self.metric)
             .set("source", self.source.map(|s| s.to_string()))
             .set("table_id", self.key.table)
@@ -1346,9 +1364,9 @@ impl<'a> RouteAttributes<'a> {
     /// The paths of the nexthop object when there is one (a route through one carries its
     /// paths only in the kernel's `nexthop_compat_mode`, which FRR turns off), else of
     /// `RTA_MULTIPATH`, else the single gateway and device.
-    fn paths(&self, links: &Links, nexthops: &Nexthops) -> Paths {
+    fn paths(&self, nexthops: &Nexthops) -> Paths {
         let mut paths = Paths::default();
-        let mut add = |gateway, oif, weight| paths.push(links, gateway, oif, weight);
+        let mut add = |gateway, oif, weight| paths.push(gateway, oif, weight);
         let resolved = self
             .nexthop_id
             .is_some_and(|id| nexthops.expand(id, &mut add));
@@ -1691,9 +1709,9 @@ impl Monitor {
                 rows.extend(row.map(|r| if kind == RTM_NEWADDR { r } else { gone(r) }));
             }
             RTM_NEWROUTE | RTM_DELROUTE => {
-                let route = parse::<Rtmsg>(payload)
-                    .and_then(|msg| Route::parse(&msg, &self.links, &self.nexthops));
-                let row = route.map(|r| r.into_row(&self.vrf_tables, now));
+                let route =
+                    parse::<Rtmsg>(payload).and_then(|msg| Route::parse(&msg, &self.nexthops));
+                let row = route.map(|r| r.into_row(&self.links, &self.vrf_tables, now));
                 rows.extend(row.map(|r| if kind == RTM_NEWROUTE { r } else { gone(r) }));
             }
             RTM_NEWNEIGH | RTM_DELNEIGH => {

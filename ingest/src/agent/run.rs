@@ -218,7 +218,7 @@ impl Producer {
                     self.queue(change);
                 }
             }
-            if self.pending_rows >= CHUNK_ROWS {
+            if self.pending_rows >= SPOOL_ROWS {
                 self.spool_pending().await?;
             }
         }
@@ -282,8 +282,10 @@ impl Producer {
     }
 }
 
-/// Rows per chunk of a streamed dump, and the pending rows that make the producer spool early.
-const CHUNK_ROWS: usize = 8192;
+/// Rows per chunk of a streamed dump: small, since a row weighs far more than its Arrow form.
+const CHUNK_ROWS: usize = 1024;
+/// Pending rows that make the producer spool before the batch delay is up.
+const SPOOL_ROWS: usize = 4096;
 
 /// FRR's sessions, lldpd's neighbours and chrony's state, each `None` when not configured or
 /// when it failed.
