@@ -86,8 +86,7 @@ struct Producer {
     spool: SharedSpool,
     wake: Arc<Notify>,
     sent: SentState,
-    pending: BTreeMap<&'static str, (&'static TableDef, Vec<Row>)>,
-    pending_rows: usize,
+    pending: Pending,
     services: Services,
     heartbeat: Heartbeat,
     ntp_synced: Option<bool>,
@@ -107,8 +106,7 @@ impl Producer {
             spool,
             wake,
             sent: SentState::default(),
-            pending: BTreeMap::new(),
-            pending_rows: 0,
+            pending: Pending::default(),
             services: Services::default(),
             heartbeat,
             ntp_synced: None,
@@ -194,47 +192,24 @@ impl Producer {
         Ok(())
     }
 
-    /// Streams the kernel's state through the comparison in chunks, spooling as it goes, so
-    /// that a node with 100k routes never holds all its rows at once.
+    /// Compares the kernel's state row by row as the dump produces it and spools the changes
+    /// as they add up, all on the dump's thread: a node with 100k routes never holds all its
+    /// rows at once, and rows are freed by the thread that built them (rows handed from thread
+    /// to thread would leave both allocator arenas holding the peak).
     async fn resync_netlink(&mut self, now: i64) -> Result<()> {
-        let (tx, mut chunks) = mpsc::channel::<Vec<Row>>(2);
-        let dump = tokio::task::spawn_blocking(move || {
-            let mut chunk = Vec::with_capacity(CHUNK_ROWS);
-            let result = netlink::dump_into(now, &mut |row| {
-                chunk.push(row);
-                if chunk.len() == CHUNK_ROWS {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
-                    let _ = tx.blocking_send(full);
-                }
-            });
-            if !chunk.is_empty() {
-                let _ = tx.blocking_send(chunk);
-            }
-            result
-        });
-        while let Some(chunk) = chunks.recv().await {
-            for row in chunk {
-                if let Some(change) = self.sent.observe(row) {
-                    self.queue(change);
-                }
-            }
-            if self.pending_rows >= SPOOL_ROWS {
-                self.spool_pending().await?;
-            }
-        }
-        let dumped = dump
-            .await
-            .map_err(|e| Error::Netlink(format!("the dump stopped: {e}")))
-            .and_then(|r| r);
-        match dumped {
-            Ok(()) => {
-                for deletion in self.sent.end_resync(netlink::TABLES, now) {
-                    self.queue(deletion);
-                }
-            }
-            Err(e) => warn!(error = %e, "netlink dump failed; keeping the last state"),
-        }
-        Ok(())
+        self.spool_pending().await?;
+        let mut sent = std::mem::take(&mut self.sent);
+        let spool = Arc::clone(&self.spool);
+        let hostname = self.config.hostname.clone();
+        let (sent, outcome) = tokio::task::spawn_blocking(move || {
+            let outcome = compare_dump(&mut sent, now, &spool, &hostname);
+            (sent, outcome)
+        })
+        .await
+        .map_err(|e| Error::Netlink(format!("the dump stopped: {e}")))?;
+        self.sent = sent;
+        self.wake.notify_waiters();
+        outcome
     }
 
     fn observe_all(&mut self, rows: Vec<Row>, scope: &[&'static TableDef], now: i64) {
@@ -249,43 +224,90 @@ impl Producer {
     }
 
     fn queue(&mut self, row: Row) {
-        self.pending_rows += 1;
-        self.pending
+        self.pending.push(row);
+    }
+
+    /// Turns the queued rows into one batch per table, spools them and wakes the senders.
+    async fn spool_pending(&mut self) -> Result<()> {
+        if self.pending.rows == 0 {
+            return Ok(());
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        let spool = Arc::clone(&self.spool);
+        let hostname = self.config.hostname.clone();
+        tokio::task::spawn_blocking(move || pending.spool(&spool, &hostname))
+            .await
+            .map_err(|e| Error::Config(format!("the spool writer stopped: {e}")))??;
+        self.wake.notify_waiters();
+        Ok(())
+    }
+}
+
+/// Pending rows that make the producer spool before the batch delay is up: a row weighs far
+/// more than its Arrow form.
+const SPOOL_ROWS: usize = 4096;
+
+/// Changes waiting to be spooled, per table.
+#[derive(Debug, Default)]
+struct Pending {
+    tables: BTreeMap<&'static str, (&'static TableDef, Vec<Row>)>,
+    rows: usize,
+}
+
+impl Pending {
+    fn push(&mut self, row: Row) {
+        self.rows += 1;
+        self.tables
             .entry(row.table.name)
             .or_insert_with(|| (row.table, Vec::new()))
             .1
             .push(row);
     }
 
-    /// Turns the queued rows into one batch per table, spools them and wakes the senders.
-    async fn spool_pending(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
+    /// Writes one batch per table to the spool (blocking: fsync) and empties itself.
+    fn spool(&mut self, spool: &SharedSpool, hostname: &str) -> Result<()> {
+        if self.rows == 0 {
             return Ok(());
         }
-        let mut batches = Vec::new();
-        self.pending_rows = 0;
-        for (_, (table, rows)) in std::mem::take(&mut self.pending) {
-            batches.push((table, to_batch(table, &self.config.hostname, &rows)?));
+        let mut batches = Vec::with_capacity(self.tables.len());
+        for (_, (table, rows)) in std::mem::take(&mut self.tables) {
+            batches.push((table, to_batch(table, hostname, &rows)?));
         }
-        let spool = Arc::clone(&self.spool);
-        tokio::task::spawn_blocking(move || {
-            let mut spool = lock(&spool);
-            for (table, batch) in batches {
-                spool.append(table, &batch)?;
-            }
-            Ok::<_, Error>(())
-        })
-        .await
-        .map_err(|e| Error::Config(format!("the spool writer stopped: {e}")))??;
-        self.wake.notify_waiters();
+        self.rows = 0;
+        let mut spool = lock(spool);
+        for (table, batch) in batches {
+            spool.append(table, &batch)?;
+        }
         Ok(())
     }
 }
 
-/// Rows per chunk of a streamed dump: small, since a row weighs far more than its Arrow form.
-const CHUNK_ROWS: usize = 1024;
-/// Pending rows that make the producer spool before the batch delay is up.
-const SPOOL_ROWS: usize = 4096;
+/// The netlink part of a resync, on a blocking thread. A failed dump keeps the last state; a
+/// failed spool write is the agent's failure.
+fn compare_dump(sent: &mut SentState, now: i64, spool: &SharedSpool, hostname: &str) -> Result<()> {
+    let mut pending = Pending::default();
+    let mut failure = None;
+    let dumped = netlink::dump_into(now, &mut |row| {
+        if let Some(change) = sent.observe(row) {
+            pending.push(change);
+        }
+        if pending.rows >= SPOOL_ROWS && failure.is_none() {
+            failure = pending.spool(spool, hostname).err();
+        }
+    });
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    match dumped {
+        Ok(()) => {
+            for deletion in sent.end_resync(netlink::TABLES, now) {
+                pending.push(deletion);
+            }
+        }
+        Err(e) => warn!(error = %e, "netlink dump failed; keeping the last state"),
+    }
+    pending.spool(spool, hostname)
+}
 
 /// FRR's sessions, lldpd's neighbours and chrony's state, each `None` when not configured or
 /// when it failed.

@@ -1,7 +1,8 @@
 //! What the agent last sent, so that it sends only differences.
 //!
-//! Only a fingerprint of each object's last row is kept (a node with 100k routes would otherwise
-//! hold every row twice); a deletion therefore carries the object's key and `active = false`.
+//! Only a fingerprint of each object's last row is kept, under its key packed into bytes (a node
+//! with 100k routes would otherwise hold every row twice); a deletion therefore carries the
+//! object's key and `active = false`.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -13,7 +14,7 @@ use super::row::{Row, Value};
 /// A fingerprint of the last row sent for every object, per table, and the resync that last saw it.
 #[derive(Debug, Default)]
 pub struct SentState {
-    tables: HashMap<&'static str, HashMap<Vec<Value>, Seen>>,
+    tables: HashMap<&'static str, HashMap<Box<[u8]>, Seen>>,
     hasher: std::collections::hash_map::RandomState,
     generation: u32,
 }
@@ -58,7 +59,7 @@ impl SentState {
             sent.retain(|key, seen| {
                 let present = seen.generation == generation;
                 if !present {
-                    deletions.push(deletion(table, key.clone(), now.max(seen.time + 1)));
+                    deletions.push(deletion(table, unpack(key), now.max(seen.time + 1)));
                 }
                 present
             });
@@ -72,13 +73,13 @@ impl SentState {
         let fingerprint = self.fingerprint(&row);
         let generation = self.generation;
         let sent = self.tables.entry(row.table.name).or_default();
-        let key = row.key();
+        let key = pack(row.key());
         if !row.active {
-            let last = sent.remove(key)?;
+            let last = sent.remove(&key)?;
             row.time = row.time.max(last.time + 1);
             return Some(row);
         }
-        match sent.get_mut(key) {
+        match sent.get_mut(&key) {
             Some(last) if last.fingerprint == fingerprint => {
                 last.generation = generation;
                 None
@@ -98,7 +99,7 @@ impl SentState {
                     generation,
                     time: row.time,
                 };
-                sent.insert(key.to_vec(), seen);
+                sent.insert(key, seen);
                 Some(row)
             }
         }
@@ -117,6 +118,102 @@ impl SentState {
 
     pub fn is_empty(&self) -> bool {
         self.tables.values().all(HashMap::is_empty)
+    }
+}
+
+/// A key's values as bytes: a tag per value, then its payload.
+fn pack(values: &[Value]) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(32);
+    for value in values {
+        match value {
+            Value::Null => out.push(0),
+            Value::Str(s) => {
+                out.push(1);
+                put_str(&mut out, s);
+            }
+            Value::Bool(b) => out.extend([2, u8::from(*b)]),
+            Value::U32(v) => {
+                out.push(3);
+                out.extend(v.to_le_bytes());
+            }
+            Value::U64(v) => {
+                out.push(4);
+                out.extend(v.to_le_bytes());
+            }
+            Value::I64(v) => {
+                out.push(5);
+                out.extend(v.to_le_bytes());
+            }
+            Value::Time(v) => {
+                out.push(6);
+                out.extend(v.to_le_bytes());
+            }
+            Value::F64(v) => {
+                out.push(7);
+                out.extend(v.to_bits().to_le_bytes());
+            }
+            Value::StrList(items) => {
+                out.push(8);
+                out.extend((items.len() as u32).to_le_bytes());
+                items.iter().for_each(|s| put_str(&mut out, s));
+            }
+        }
+    }
+    out.into_boxed_slice()
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend((s.len() as u32).to_le_bytes());
+    out.extend(s.as_bytes());
+}
+
+/// The inverse of `pack` (only ever given what `pack` wrote).
+fn unpack(bytes: &[u8]) -> Vec<Value> {
+    let mut reader = Reader { bytes, at: 0 };
+    let mut values = Vec::new();
+    while let Some(tag) = reader.take(1).map(|b| b[0]) {
+        let value = match tag {
+            1 => reader.string().map(Value::Str),
+            2 => reader.take(1).map(|b| Value::Bool(b[0] != 0)),
+            3 => reader.array().map(|b| Value::U32(u32::from_le_bytes(b))),
+            4 => reader.array().map(|b| Value::U64(u64::from_le_bytes(b))),
+            5 => reader.array().map(|b| Value::I64(i64::from_le_bytes(b))),
+            6 => reader.array().map(|b| Value::Time(i64::from_le_bytes(b))),
+            7 => reader
+                .array()
+                .map(|b| Value::F64(f64::from_bits(u64::from_le_bytes(b)))),
+            8 => reader.array().and_then(|n| {
+                (0..u32::from_le_bytes(n))
+                    .map(|_| reader.string())
+                    .collect::<Option<Vec<_>>>()
+                    .map(Value::StrList)
+            }),
+            _ => Some(Value::Null),
+        };
+        values.push(value.unwrap_or_default());
+    }
+    values
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let slice = self.bytes.get(self.at..self.at + n)?;
+        self.at += n;
+        Some(slice)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let len = u32::from_le_bytes(self.array()?) as usize;
+        String::from_utf8(self.take(len)?.to_vec()).ok()
     }
 }
 
@@ -177,6 +274,20 @@ mod tests {
         );
         assert_eq!(state.observe(gone("swp1", 5)), None, "already gone");
         assert_eq!(state.len(&interfaces::TABLE), 0);
+    }
+
+    #[test]
+    fn keys_pack_and_unpack() {
+        let key = vec![
+            Value::from("default"),
+            Value::U32(10),
+            Value::Null,
+            Value::StrList(vec!["a".into(), String::new()]),
+            Value::Time(-5),
+            Value::Bool(true),
+            Value::F64(1.5),
+        ];
+        assert_eq!(unpack(&pack(&key)), key);
     }
 
     #[test]
