@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 
 /// Batches read from the spool and sent per round: each is up to 8192 rows, held decoded and
 /// encoded at once, so a small round keeps the agent's memory small during a large resync.
-const ROUND: usize = 16;
+const ROUND: usize = 8;
 const RETRY_MIN: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(2);
 
