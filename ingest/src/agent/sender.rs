@@ -18,7 +18,7 @@ use tracing::{info, warn};
 use super::spool::{Spool, Spooled};
 use crate::error::{Error, Result};
 
-/// Batches read from the spool and sent per round: each is up to 8192 rows, held decoded and
+/// Batches read from the spool and sent per round: each holds thousands of rows, decoded and
 /// encoded at once, so a small round keeps the agent's memory small during a large resync.
 const ROUND: usize = 8;
 const RETRY_MIN: Duration = Duration::from_millis(250);
