@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -145,11 +145,9 @@ impl Fabric {
     }
 
     fn ip(&self, node: &str, args: &str) {
-        let output = Command::new("ip")
-            .args(["-n", &self.lab.ns(node)])
-            .args(args.split_whitespace())
-            .output()
-            .expect("ip runs");
+        let output = self
+            .lab
+            .exec(node, std::iter::once("ip").chain(args.split_whitespace()));
         assert!(
             output.status.success(),
             "ip -n {node} {args}: {}",
@@ -191,12 +189,17 @@ fn vtysh_sessions(lab: &Lab, node: &str) -> BTreeSet<(String, u64, u64)> {
     sessions
 }
 
-fn shown_sessions(answer: &Value, node: &str) -> BTreeSet<(String, u64, u64)> {
+/// The rows of a `show … json` answer about `node`.
+fn rows_of<'a>(answer: &'a Value, node: &'a str) -> impl Iterator<Item = &'a Value> {
     answer
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|r| r["hostname"] == node)
+        .filter(move |r| r["hostname"] == node)
+}
+
+fn shown_sessions(answer: &Value, node: &str) -> BTreeSet<(String, u64, u64)> {
+    rows_of(answer, node)
         .map(|r| {
             (
                 r["neighbor"].as_str().unwrap_or_default().to_string(),
@@ -225,11 +228,7 @@ fn lldpcli_neighbors(lab: &Lab, node: &str) -> BTreeSet<(String, String, String)
 }
 
 fn shown_neighbors(answer: &Value, node: &str) -> BTreeSet<(String, String, String)> {
-    answer
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["hostname"] == node)
+    rows_of(answer, node)
         .map(|r| {
             let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
             (

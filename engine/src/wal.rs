@@ -129,8 +129,16 @@ fn decode_payload(payload: &[u8]) -> Option<Decoded> {
 
 /// Raises the map's entry for the origin's source to its sequence number.
 pub(crate) fn note_origin(sources: &mut Sources, origin: &Origin) {
-    let seen = sources.entry(origin.source.to_string()).or_default();
-    *seen = (*seen).max(origin.seq);
+    raise(sources, &origin.source, origin.seq);
+}
+
+fn raise(sources: &mut Sources, source: &str, seq: u64) {
+    match sources.get_mut(source) {
+        Some(seen) => *seen = (*seen).max(seq),
+        None => {
+            sources.insert(source.to_string(), seq);
+        }
+    }
 }
 
 pub(crate) fn segment_path(dir: &Path, segment: u64) -> PathBuf {
@@ -160,11 +168,9 @@ pub(crate) struct Replay {
 
 /// Reads every segment in order; truncates torn tails unless `read_only`.
 pub(crate) fn replay(dir: &Path, read_only: bool) -> Result<Replay> {
-    let mut replay = Replay {
-        segments: list_segments(dir)?,
-        ..Replay::default()
-    };
-    for segment in replay.segments.clone() {
+    let segments = list_segments(dir)?;
+    let mut replay = Replay::default();
+    for &segment in &segments {
         let path = segment_path(dir, segment);
         let bytes = std::fs::read(&path).map_err(|e| EngineError::io(path.display(), e))?;
         let good_until = read_records(segment, &bytes, &mut replay);
@@ -177,6 +183,7 @@ pub(crate) fn replay(dir: &Path, read_only: bool) -> Result<Replay> {
             }
         }
     }
+    replay.segments = segments;
     Ok(replay)
 }
 
@@ -200,8 +207,7 @@ fn read_records(segment: u64, bytes: &[u8], out: &mut Replay) -> usize {
             None => break,
             Some(Decoded::Sources(sources)) => {
                 for (source, seq) in sources {
-                    let seen = out.sources.entry(source).or_default();
-                    *seen = (*seen).max(seq);
+                    raise(&mut out.sources, &source, seq);
                 }
             }
             Some(Decoded::Batch(table, batch, origin)) => {

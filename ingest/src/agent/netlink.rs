@@ -16,7 +16,6 @@ use std::io::Cursor;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use neli::consts::nl::NlmF;
 use neli::consts::rtnl::{Ifla, Nud, RtAddrFamily, RtScope, RtTable, RtaType, Rtn, Rtprot};
@@ -275,12 +274,6 @@ fn subscribe() -> Result<NlSocketHandle> {
 
 fn netlink_error(e: impl Display) -> Error {
     Error::Netlink(e.to_string())
-}
-
-fn now_micros() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 /// The same row, saying the object is gone.
@@ -1645,7 +1638,7 @@ impl Monitor {
     fn run(mut self, events: &NlSocketHandle, tx: &UnboundedSender<Vec<Row>>) {
         loop {
             let (rows, complete) = match events.recv::<u16, Buffer>() {
-                Ok((messages, _)) => self.handle_all(messages, now_micros()),
+                Ok((messages, _)) => self.handle_all(messages, row::now_us()),
                 Err(e) if is_interrupted(&e) => continue,
                 Err(e) if is_enobufs(&e) => {
                     tracing::warn!(
@@ -2318,7 +2311,7 @@ mod tests {
 
     #[test]
     fn dump_lists_loopback_and_the_main_table() {
-        let now = now_micros();
+        let now = row::now_us();
         let rows = dump(now).expect("dump");
         let lo = row(&rows, "interfaces", &["lo"]);
         assert_eq!(text(lo.get("type")), "loopback");
@@ -2517,7 +2510,7 @@ mod tests {
         if !in_scratch_namespace() {
             return;
         }
-        let rows = dump(now_micros()).expect("dump");
+        let rows = dump(row::now_us()).expect("dump");
         for row in &rows {
             println!("{} {:?} {:?}", row.table.name, row.values, row.time);
         }
@@ -2968,7 +2961,7 @@ mod tests {
         for attempt in 1..=3 {
             let (ticks_before, _) = cpu_ticks_and_peak_rss();
             let started = Instant::now();
-            let rows = dump(now_micros()).expect("dump");
+            let rows = dump(row::now_us()).expect("dump");
             let wall = started.elapsed();
             let (ticks_after, peak_kb) = cpu_ticks_and_peak_rss();
             let routes = rows.iter().filter(|r| r.table.name == "routes").count();

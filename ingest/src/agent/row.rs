@@ -105,6 +105,13 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+/// Now, in µs since the epoch: the unit of every row's time.
+pub fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
 /// A µs timestamp as a value (`i64` alone would be ambiguous with a plain integer).
 pub fn time(micros: i64) -> Value {
     Value::Time(micros)
@@ -144,11 +151,16 @@ impl Row {
     /// Sets a column by name. Naming a column the table lacks is a bug in a collector: debug
     /// builds stop on it, release builds leave the row unchanged.
     pub fn set(mut self, column: &str, value: impl Into<Value>) -> Row {
+        self.put(column, value);
+        self
+    }
+
+    /// `set` on a row in place.
+    pub fn put(&mut self, column: &str, value: impl Into<Value>) {
         match self.column_index(column) {
             Some(i) => self.values[i] = value.into(),
             None => debug_assert!(false, "{} has no column {column}", self.table.name),
         }
-        self
     }
 
     /// The value of a column by name.

@@ -14,7 +14,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use tracing::{info, warn};
 
 use super::command::Tool;
-use super::row::{Row, Value, to_batch};
+use super::row::{Row, Value, now_us, to_batch};
 use super::sender::{Sender, SharedSpool, lock};
 use super::spool::Spool;
 use super::state::SentState;
@@ -89,6 +89,8 @@ struct Producer {
     pending: Pending,
     services: Services,
     heartbeat: Heartbeat,
+    /// Hardware and OS do not change while the agent runs: read once, offered to every resync.
+    inventory: Vec<Row>,
     ntp_synced: Option<bool>,
     last_resync: i64,
 }
@@ -109,6 +111,7 @@ impl Producer {
             pending: Pending::default(),
             services: Services::default(),
             heartbeat,
+            inventory: system::inventory_rows(now_us()),
             ntp_synced: None,
             last_resync: 0,
         }
@@ -179,7 +182,7 @@ impl Producer {
         }
         let mut rows: Vec<Row> = system::sensor_rows(Path::new("/sys/class/hwmon"), now);
         rows.extend(self.services.rows(Path::new("/proc"), now));
-        rows.extend(system::inventory_rows(now));
+        rows.extend(self.inventory.iter().cloned());
         if let Some(ntp) = ntp {
             self.ntp_synced = match ntp.get("synced") {
                 Some(Value::Bool(b)) => Some(*b),
@@ -352,18 +355,10 @@ fn name_peers_from_lldp(sessions: &mut [Row], neighbors: &[Row]) {
         let peer = neighbors
             .iter()
             .filter(|n| n.table.name == lldp_table::TABLE.name)
-            .find(|n| n.get("ifname").cloned() == ifname)
+            .find(|n| n.get("ifname") == ifname.as_ref())
             .and_then(|n| n.get("peer_hostname").cloned());
         if let Some(peer) = peer {
-            *session =
-                std::mem::replace(session, Row::new(&bgp::TABLE, 0)).set("peer_hostname", peer);
+            session.put("peer_hostname", peer);
         }
     }
-}
-
-/// Now in µs since the epoch.
-pub fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
 }

@@ -24,9 +24,9 @@ const ROUND: usize = 8;
 const RETRY_MIN: Duration = Duration::from_millis(250);
 const RETRY_MAX: Duration = Duration::from_secs(2);
 
-type Client = FlightServiceClient<
-    InterceptedService<Channel, Box<dyn FnMut(Request<()>) -> Result<Request<()>, Status> + Send>>,
->;
+/// Puts the token on every request.
+type Authorize = Box<dyn FnMut(Request<()>) -> Result<Request<()>, Status> + Send>;
+type Client = FlightServiceClient<InterceptedService<Channel, Authorize>>;
 
 /// The spool, shared by the producer and the senders.
 pub type SharedSpool = Arc<Mutex<Spool>>;
@@ -130,15 +130,15 @@ impl Sender {
             .await
             .map_err(|s| self.failure(s))?
             .into_inner();
-        let mut expected = seqs.iter();
-        while let Some(ack) = acks.message().await.map_err(|s| self.failure(s))? {
-            let seq = acked_seq(&ack.app_metadata)
-                .or_else(|| expected.clone().next().copied())
-                .unwrap_or_default();
-            expected.next();
+        // One PutResult per batch, in the order sent.
+        let mut unacknowledged = seqs.iter();
+        while acks.message().await.map_err(|s| self.failure(s))?.is_some() {
+            let Some(&seq) = unacknowledged.next() else {
+                break;
+            };
             lock(&self.spool).ack(&self.server, seq)?;
         }
-        if expected.next().is_some() {
+        if unacknowledged.next().is_some() {
             return Err(self.failure(Status::unavailable(
                 "the stream ended before every batch was acknowledged",
             )));
@@ -158,13 +158,12 @@ impl Sender {
         let bearer: MetadataValue<_> = format!("Bearer {}", self.token)
             .parse()
             .map_err(|_| Error::Config("the token must be printable ASCII".into()))?;
-        let interceptor: Box<dyn FnMut(Request<()>) -> Result<Request<()>, Status> + Send> =
-            Box::new(move |mut request: Request<()>| {
-                request
-                    .metadata_mut()
-                    .insert("authorization", bearer.clone());
-                Ok(request)
-            });
+        let interceptor: Authorize = Box::new(move |mut request: Request<()>| {
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
+            Ok(request)
+        });
         Ok(FlightServiceClient::with_interceptor(channel, interceptor)
             .max_encoding_message_size(256 << 20))
     }
@@ -185,11 +184,4 @@ fn number_batches(data: &mut [FlightData], source: &str, seqs: &[u64]) {
             .to_string()
             .into();
     }
-}
-
-fn acked_seq(metadata: &[u8]) -> Option<u64> {
-    serde_json::from_slice::<serde_json::Value>(metadata)
-        .ok()?
-        .get("seq")?
-        .as_u64()
 }

@@ -153,10 +153,11 @@ impl Spool {
     pub fn pending(&self, server: &str, limit: usize) -> Result<Vec<Spooled>> {
         let after = self.acked.get(server).copied().unwrap_or(0);
         let start = self.entries.partition_point(|e| e.seq <= after);
+        let mut open = None;
         self.entries
             .range(start..)
             .take(limit)
-            .map(|entry| self.read(entry))
+            .map(|entry| self.read(entry, &mut open))
             .collect()
     }
 
@@ -177,19 +178,21 @@ impl Spool {
         Ok(())
     }
 
-    /// Batches dropped because the spool reached its bound.
-    pub fn dropped_batches(&self) -> u64 {
-        self.dropped_batches
-    }
-
     /// Batches not yet acknowledged by the slowest server.
     pub fn backlog(&self) -> usize {
         self.entries.len()
     }
 
-    fn read(&self, entry: &Entry) -> Result<Spooled> {
+    /// Reads one record; `open` keeps the last file opened, as records come in file order.
+    fn read(&self, entry: &Entry, open: &mut Option<(u64, File)>) -> Result<Spooled> {
         let path = &self.files[&entry.file].path;
-        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = match open {
+            Some((number, file)) if *number == entry.file => file,
+            _ => {
+                let file = File::open(path).map_err(|e| Error::io(path, e))?;
+                &mut open.insert((entry.file, file)).1
+            }
+        };
         let mut record = vec![0; entry.len as usize];
         file.seek(SeekFrom::Start(entry.offset))
             .and_then(|_| file.read_exact(&mut record))

@@ -5,7 +5,7 @@
 //! object's key and `active = false`.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use sonde_schema::TableDef;
 
@@ -106,18 +106,12 @@ impl SentState {
     }
 
     fn fingerprint(&self, row: &Row) -> u64 {
-        let mut hasher = self.hasher.build_hasher();
-        row.values[row.table.keys.len()..].hash(&mut hasher);
-        hasher.finish()
+        self.hasher.hash_one(&row.values[row.table.keys.len()..])
     }
 
     /// Objects currently held for `table`.
     pub fn len(&self, table: &TableDef) -> usize {
         self.tables.get(table.name).map_or(0, HashMap::len)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tables.values().all(HashMap::is_empty)
     }
 }
 

@@ -404,13 +404,52 @@ mod tests {
     }
 
     #[test]
-    fn sees_its_own_process_as_a_service_only_when_watched() {
+    fn watches_daemons_of_its_own_network_namespace_only() {
+        let proc = tempfile::tempdir().expect("tempdir");
+        let root = proc.path();
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        };
+        let netns = |path: &str, target: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::os::unix::fs::symlink(target, path).expect("symlink");
+        };
+        write("stat", "cpu 1 2 3\nbtime 1700000000\n");
+        netns("self/ns/net", "net:[1]");
+        for (pid, comm, ns) in [
+            (10, "bgpd", "net:[1]"),
+            (11, "lldpd", "net:[2]"),
+            (12, "bash", "net:[1]"),
+        ] {
+            write(&format!("{pid}/comm"), comm);
+            write(
+                &format!("{pid}/stat"),
+                &format!("{pid} ({comm}) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 0"),
+            );
+            netns(&format!("{pid}/ns/net"), ns);
+        }
         let mut services = Services::default();
-        let rows = services.rows(Path::new("/proc"), 1);
-        assert!(
-            rows.iter()
-                .all(|r| r.get("state") == Some(&Value::from("active")))
+        let rows = services.rows(root, 1);
+        assert_eq!(
+            rows.len(),
+            1,
+            "lldpd runs in another namespace, bash is not watched"
         );
+        assert_eq!(rows[0].get("name"), Some(&Value::from("frr-bgpd")));
+        assert_eq!(rows[0].get("state"), Some(&Value::from("active")));
+        assert_eq!(rows[0].get("pid"), Some(&Value::U32(10)));
+        assert_eq!(
+            rows[0].get("started_at"),
+            Some(&Value::Time(1_700_000_005_000_000))
+        );
+
+        std::fs::remove_dir_all(root.join("10")).expect("bgpd stops");
+        let rows = services.rows(root, 2);
+        assert_eq!(rows.len(), 1, "a service seen once stays reported");
+        assert_eq!(rows[0].get("state"), Some(&Value::from("inactive")));
         assert_eq!(
             start_ticks("1 (a) b) S 1 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242 0"),
             Some(4242)
