@@ -105,6 +105,24 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+impl Value {
+    /// Whether a column of this type can hold the value (null fits any column).
+    pub fn fits(&self, ty: ColumnType) -> bool {
+        matches!(
+            (self, ty),
+            (Value::Null, _)
+                | (Value::Str(_), ColumnType::Str)
+                | (Value::Bool(_), ColumnType::Bool)
+                | (Value::U32(_), ColumnType::U32)
+                | (Value::U64(_), ColumnType::U64)
+                | (Value::I64(_), ColumnType::I64)
+                | (Value::F64(_), ColumnType::F64)
+                | (Value::Time(_), ColumnType::Time)
+                | (Value::StrList(_), ColumnType::StrList)
+        )
+    }
+}
+
 /// Now, in µs since the epoch: the unit of every row's time.
 pub fn now_us() -> i64 {
     std::time::SystemTime::now()
@@ -157,10 +175,24 @@ impl Row {
 
     /// `set` on a row in place.
     pub fn put(&mut self, column: &str, value: impl Into<Value>) {
+        let value = value.into();
         match self.column_index(column) {
-            Some(i) => self.values[i] = value.into(),
+            Some(i) => {
+                debug_assert!(
+                    value.fits(self.column(i).ty),
+                    "{}.{column} cannot hold {value:?}",
+                    self.table.name
+                );
+                self.values[i] = value;
+            }
             None => debug_assert!(false, "{} has no column {column}", self.table.name),
         }
+    }
+
+    fn column(&self, index: usize) -> &'static ColumnDef {
+        let keys = self.table.keys;
+        keys.get(index)
+            .unwrap_or_else(|| &self.table.values[index - keys.len()])
     }
 
     /// The value of a column by name.
@@ -188,11 +220,20 @@ pub fn to_batch(
     hostname: &str,
     rows: &[Row],
 ) -> Result<RecordBatch, ArrowError> {
+    to_batch_from_hosts(table, rows.iter().map(|_| hostname), rows)
+}
+
+/// Like `to_batch`, for rows from several nodes: `hostnames` gives each row's node, in order.
+pub fn to_batch_from_hosts<'a>(
+    table: &'static TableDef,
+    hostnames: impl Iterator<Item = &'a str>,
+    rows: &[Row],
+) -> Result<RecordBatch, ArrowError> {
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(table.keys.len() + table.values.len() + 3);
     let times: TimestampMicrosecondArray = rows.iter().map(|r| Some(r.time)).collect();
     columns.push(Arc::new(times.with_timezone("UTC")));
     let mut hosts = StringBuilder::new();
-    rows.iter().for_each(|_| hosts.append_value(hostname));
+    hostnames.for_each(|host| hosts.append_value(host));
     columns.push(Arc::new(hosts.finish()));
     for (i, column) in table.keys.iter().chain(table.values).enumerate() {
         columns.push(build_column(column, rows.iter().map(|r| &r.values[i])));

@@ -1,0 +1,415 @@
+//! The rows an agent on each node reports for a healthy fabric, and the rows that change when a
+//! fault strikes: built with the agent's own `Row`, so they are the agent's rows, column for column.
+
+use sonde_ingest::agent::row::{Row, time};
+use sonde_ingest::agent::system::Heartbeat;
+use sonde_schema::families::{
+    addresses, bgp, clag, events, evpn, interfaces, inventory, license, lldp, macs, ntp, routes,
+    sensors, services, vlan, vxlan,
+};
+
+use crate::topology::{BOND_VLANS, FABRIC_MTU, Link, LinkKind, Node, Role, Topology};
+
+pub const SECOND: i64 = 1_000_000;
+pub const MINUTE: i64 = 60 * SECOND;
+pub const HOUR: i64 = 60 * MINUTE;
+pub const DAY: i64 = 24 * HOUR;
+
+/// BGP's hold time here: the far side of a failed link notices this long after the near side.
+pub const HOLD_TIME: i64 = 9 * SECOND;
+pub const HEARTBEAT_INTERVAL_S: u32 = 30;
+
+/// A row of one node.
+pub type NodeRow = (usize, Row);
+
+/// How one BGP session is doing.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionState<'a> {
+    pub up: bool,
+    pub established_at: i64,
+    pub reason: Option<&'a str>,
+    pub prefixes: u64,
+}
+
+/// The healthy fabric as the agents' first resync reports it at `at`, with every BGP session
+/// established since `established`.
+pub fn initial_rows(t: &Topology, at: i64, established: i64) -> Vec<NodeRow> {
+    let mut rows = Vec::new();
+    for (n, node) in t.nodes.iter().enumerate() {
+        rows.extend(system_rows(node, at).into_iter().map(|r| (n, r)));
+        if node.role.is_router() {
+            let lo = format!("{}/32", node.loopback);
+            rows.push((
+                n,
+                Row::new(&addresses::TABLE, at)
+                    .set("ifname", "lo")
+                    .set("prefix", lo)
+                    .set("family", "ipv4")
+                    .set("vrf", "default")
+                    .set("scope", "global"),
+            ));
+        }
+    }
+    for link in &t.links {
+        rows.extend(link_rows(t, link, at, true));
+        if link.kind == LinkKind::Fabric {
+            let up = SessionState {
+                up: true,
+                established_at: established,
+                reason: None,
+                prefixes: 2,
+            };
+            rows.push(session_row(t, link, true, at, up));
+            rows.push(session_row(t, link, false, at, up));
+        }
+    }
+    rows.extend(mlag_rows(t, at));
+    rows.extend(overlay_rows(t, at));
+    rows.extend(route_rows(t, at));
+    rows
+}
+
+fn system_rows(node: &Node, at: i64) -> Vec<Row> {
+    let mut rows = vec![
+        heartbeat(node, at, at),
+        Row::new(&ntp::TABLE, at)
+            .set("synced", true)
+            .set("service", "chronyd")
+            .set("source", "10.0.0.1")
+            .set("stratum", 3u32)
+            .set("offset_s", 0.0),
+        Row::new(&license::TABLE, at)
+            .set("name", "cumulus")
+            .set("state", "ok")
+            .set("holder", "sonde-lab"),
+        Row::new(&inventory::TABLE, at)
+            .set("component", "cpu")
+            .set("vendor", "Intel")
+            .set("model", "Xeon D-1527")
+            .set("arch", "x86_64")
+            .set("cores", 4u32),
+        Row::new(&services::TABLE, at)
+            .set("name", "frr")
+            .set("vrf", "default")
+            .set("state", "active")
+            .set("enabled", true)
+            .set("monitored", true)
+            .set("pid", 812u32)
+            .set("started_at", time(at)),
+        temperature(at, 38.0),
+    ];
+    rows.extend(["fan1", "fan2"].map(|fan| fan_row(at, fan, true)));
+    rows
+}
+
+/// The agent's heartbeat, as `sonde-agent` builds it; its agent started at `started`.
+pub fn heartbeat(node: &Node, started: i64, at: i64) -> Row {
+    Heartbeat {
+        started,
+        boot: Some(started - 14 * DAY),
+        os: Some(node.os.into()),
+        interval_s: HEARTBEAT_INTERVAL_S,
+    }
+    .row(at, Some(true), started)
+}
+
+pub fn temperature(at: i64, celsius: f64) -> Row {
+    Row::new(&sensors::TABLE, at)
+        .set("kind", "temp")
+        .set("name", "temp1")
+        .set("description", "board sensor")
+        .set("state", "ok")
+        .set("value", celsius)
+        .set("unit", "C")
+        .set("max", 80.0)
+        .set("critical", 95.0)
+}
+
+pub fn fan_row(at: i64, fan: &str, ok: bool) -> Row {
+    let row = Row::new(&sensors::TABLE, at)
+        .set("kind", "fan")
+        .set("name", fan)
+        .set("description", "fan tray")
+        .set("unit", "RPM")
+        .set("max", 29000.0)
+        .set("critical", 29000.0);
+    if ok {
+        row.set("state", "ok").set("value", 6000.0)
+    } else {
+        row.set("state", "bad")
+            .set("value", 0.0)
+            .set("message", format!("Fan {fan} speed 0 RPM below minimum"))
+    }
+}
+
+fn is_switch(t: &Topology, node: usize) -> bool {
+    t.nodes[node].role.is_router()
+}
+
+/// A port as its node reports it.
+pub fn interface_row(t: &Topology, node: usize, ifname: &str, at: i64) -> Row {
+    let kind = if is_switch(t, node) { "swp" } else { "eth" };
+    Row::new(&interfaces::TABLE, at)
+        .set("ifname", ifname)
+        .set("type", kind)
+        .set("state", "up")
+        .set("admin_state", "up")
+        .set("speed", 100_000u64)
+        .set("autoneg", "off")
+        .set("vrf", "default")
+}
+
+/// Both ends' interfaces and LLDP neighbours of a cable (`up`: the link's state).
+pub fn link_rows(t: &Topology, link: &Link, at: i64, up: bool) -> Vec<NodeRow> {
+    let mut rows = Vec::new();
+    for (this, other) in [(&link.a, &link.b), (&link.b, &link.a)] {
+        let mut port = interface_row(t, this.node, &this.ifname, at).set("mtu", link.mtu);
+        if !up {
+            port.put("state", "down");
+        }
+        match link.kind {
+            LinkKind::Peerlink => port.put("master", "peerlink"),
+            LinkKind::Host if is_switch(t, this.node) => port.put("master", link.bond.clone()),
+            _ => {}
+        }
+        rows.push((this.node, port));
+        if up {
+            rows.push((
+                this.node,
+                Row::new(&lldp::TABLE, at)
+                    .set("ifname", this.ifname.as_str())
+                    .set("peer_hostname", &*t.nodes[other.node].name)
+                    .set("peer_ifname", other.ifname.as_str()),
+            ));
+        }
+    }
+    rows
+}
+
+/// The session over a fabric link as one end (`a_side`: the link's `a` end) reports it.
+pub fn session_row(
+    t: &Topology,
+    link: &Link,
+    a_side: bool,
+    at: i64,
+    state: SessionState,
+) -> NodeRow {
+    let (this, other) = if a_side {
+        (&link.a, &link.b)
+    } else {
+        (&link.b, &link.a)
+    };
+    let (local, remote) = (&t.nodes[this.node], &t.nodes[other.node]);
+    let families = if remote.role == Role::Internet || local.role == Role::Internet {
+        "ipv4-unicast"
+    } else {
+        "ipv4-unicast,l2vpn-evpn"
+    };
+    let mut row = Row::new(&bgp::TABLE, at)
+        .set("vrf", "default")
+        .set("peer", this.ifname.as_str())
+        .set("ifname", this.ifname.as_str())
+        .set("peer_hostname", &*remote.name)
+        .set("asn", local.asn)
+        .set("peer_asn", remote.asn)
+        .set("router_id", local.loopback.as_str())
+        .set("state", if state.up { "Established" } else { "Idle" })
+        .set("config_hold_time", 9u32)
+        .set("config_keepalive", 3u32)
+        .set("afi_safi", families)
+        .set("last_reset_reason", state.reason);
+    if state.up {
+        row = row
+            .set("peer_router_id", remote.loopback.as_str())
+            .set("hold_time", 9u32)
+            .set("keepalive", 3u32)
+            .set("pfx_rx_ipv4", state.prefixes)
+            .set("established_at", time(state.established_at));
+    }
+    (this.node, row)
+}
+
+/// A switch-side bond (or the peerlink) with its VLANs.
+pub fn bond_row(t: &Topology, node: usize, bond: &str, at: i64, vlans: &str) -> Row {
+    let peerlink = bond == "peerlink";
+    interface_row(t, node, bond, at)
+        .set("type", "bond")
+        .set(
+            "mtu",
+            if peerlink {
+                FABRIC_MTU
+            } else {
+                crate::topology::HOST_MTU
+            },
+        )
+        .set("vlans", vlans)
+        .set("pvid", if peerlink { 1u32 } else { 10 })
+}
+
+fn mlag_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
+    let mut rows = Vec::new();
+    for pair in &t.pairs {
+        for (side, &leaf) in pair.leaves.iter().enumerate() {
+            let peer = &*t.nodes[pair.leaves[1 - side]].name;
+            let (role, peer_role) = if side == 0 {
+                ("primary", "secondary")
+            } else {
+                ("secondary", "primary")
+            };
+            let clag = |ifname: &str| {
+                Row::new(&clag::TABLE, at)
+                    .set("ifname", ifname)
+                    .set("peer_hostname", peer)
+                    .set("role", role)
+                    .set("peer_state", "up")
+                    .set("peerlink", "peerlink")
+                    .set("sysmac", pair.sysmac.as_str())
+                    .set("backup_ip", "192.168.0.1")
+                    .set("backup_active", true)
+                    .set("bond_state", "dual")
+            };
+            rows.push((
+                leaf,
+                bond_row(t, leaf, "peerlink", at, Topology::peerlink_vlans()),
+            ));
+            rows.push((leaf, clag("peerlink").set("peer_role", peer_role)));
+            for bond in &pair.bonds {
+                rows.push((leaf, bond_row(t, leaf, &bond.name, at, BOND_VLANS)));
+                rows.push((leaf, clag(&bond.name).set("clag_id", bond.clag_id)));
+                rows.push((
+                    leaf,
+                    Row::new(&macs::TABLE, at)
+                        .set(
+                            "mac",
+                            format!(
+                                "44:38:39:00:{:02x}:{:02x}",
+                                bond.server / 256,
+                                bond.server % 256
+                            ),
+                        )
+                        .set("vlan", 10u32)
+                        .set("ifname", bond.name.as_str())
+                        .set("is_static", false),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+/// Every VNI on every leaf, replicated head-end to all the other leaves.
+fn overlay_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
+    let leaves: Vec<usize> = t.leaves().collect();
+    let mut rows = Vec::new();
+    for (pair, members) in t.pairs.iter().enumerate() {
+        let mut ports = vec!["peerlink".to_string()];
+        ports.extend(t.pairs[pair].bonds.iter().map(|b| b.name.clone()));
+        for &leaf in &members.leaves {
+            let local = t.nodes[leaf].loopback.as_str();
+            let remote: Vec<String> = leaves
+                .iter()
+                .filter(|&&l| l != leaf)
+                .map(|&l| t.nodes[l].loopback.clone())
+                .collect();
+            for v in &t.vnis {
+                rows.push((
+                    leaf,
+                    Row::new(&vxlan::TABLE, at)
+                        .set("ifname", format!("vni{}", v.vni))
+                        .set("vni", v.vni)
+                        .set("vlan", v.vlan)
+                        .set("local_ip", local)
+                        .set("replication", "evpn")
+                        .set("remote_vteps", remote.clone())
+                        .set("state", "up"),
+                ));
+                rows.push((
+                    leaf,
+                    Row::new(&evpn::TABLE, at)
+                        .set("vni", v.vni)
+                        .set("type", "L2")
+                        .set("vrf", "default")
+                        .set("vlan", v.vlan)
+                        .set("state", "up")
+                        .set("origin_ip", local)
+                        .set("remote_vteps", remote.clone())
+                        .set("macs", 2u64),
+                ));
+                rows.push((
+                    leaf,
+                    Row::new(&vlan::TABLE, at)
+                        .set("vlan", v.vlan)
+                        .set("ports", ports.clone())
+                        .set("vni", v.vni),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+/// Every leaf's server subnet as the other leaves learn it, over all their uplinks; the exits'
+/// default route from the internet.
+fn route_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
+    let leaves: Vec<usize> = t.leaves().collect();
+    let mut rows = Vec::new();
+    for (rank, &leaf) in leaves.iter().enumerate() {
+        let prefix = t.leaf_subnet(rank);
+        for &other in leaves.iter().filter(|&&l| l != leaf) {
+            rows.push((other, route_row(t, other, &prefix, at)));
+        }
+    }
+    for exit in (0..t.nodes.len()).filter(|&n| t.nodes[n].role == Role::Exit) {
+        rows.push((exit, route_row(t, exit, "0.0.0.0/0", at)));
+    }
+    rows
+}
+
+/// A BGP route on `node` to `prefix`, over the node's uplinks (to the internet, for a default route).
+pub fn route_row(t: &Topology, node: usize, prefix: &str, at: i64) -> Row {
+    let uplinks: Vec<String> = t
+        .links
+        .iter()
+        .filter(|l| l.kind == LinkKind::Fabric && l.a.node == node)
+        .filter(|l| (prefix == "0.0.0.0/0") == (t.nodes[l.b.node].role == Role::Internet))
+        .map(|l| l.a.ifname.clone())
+        .collect();
+    let hops: Vec<String> = (1..=uplinks.len()).map(|i| format!("fe80::{i}")).collect();
+    let weights = vec!["1".to_string(); uplinks.len()];
+    Row::new(&routes::TABLE, at)
+        .set("vrf", "default")
+        .set("prefix", prefix)
+        .set("family", "ipv4")
+        .set("protocol", "bgp")
+        .set("nexthop_ips", hops)
+        .set("oifs", uplinks)
+        .set("weights", weights)
+        .set("metric", 20u32)
+        .set("table_id", 254u32)
+}
+
+/// A deletion: the object with this row's key went away at `at`.
+pub fn deletion(row: Row, at: i64) -> Row {
+    let mut gone = Row::new(row.table, at);
+    let keys = row.table.keys.len();
+    gone.values[..keys].clone_from_slice(row.key());
+    gone.active = false;
+    gone
+}
+
+/// An entry of the `events` log.
+pub fn event(
+    at: i64,
+    family: &str,
+    id: &str,
+    severity: &str,
+    object: &str,
+    message: String,
+) -> Row {
+    Row::new(&events::TABLE, at)
+        .set("type", family)
+        .set("id", id)
+        .set("severity", severity)
+        .set("object", object)
+        .set("message", message)
+}

@@ -1,0 +1,86 @@
+//! Sonde's fabric simulator: for a topology and a timeline of faults, everything the fabric's
+//! agents would send (and, as their collectors arrive, what switches' INT exporters and ZTP clients
+//! would send), window by window, so that the same simulation can fill a store with history and
+//! then keep running live.
+//!
+//! Rows are built with the agent's own `Row` and `to_batch`, against the one schema of
+//! `sonde-schema`: a simulated row is an agent row.
+//!
+//! ```no_run
+//! let mut sim = sonde_sim::Simulation::reference(now);
+//! let mut batches = sonde_sim::Batches::default();
+//! sim.run(sim.start(), now, &mut batches);
+//! for (table, batch) in batches.take()? { /* append to the store */ }
+//! ```
+
+pub mod fabric;
+pub mod simulation;
+pub mod timeline;
+pub mod topology;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
+use sonde_ingest::agent::row::{Row, to_batch_from_hosts};
+use sonde_schema::TableDef;
+
+pub use simulation::{Churn, Simulation, Sink};
+pub use timeline::Fault;
+pub use topology::{Node, Role, Topology};
+
+/// 2026-11-20T12:00:00Z: the `now` of the reference history in tests and golden files.
+pub const REFERENCE_NOW: i64 = 1_795_176_000_000_000;
+
+/// A sink that gathers agent rows into one record batch per table.
+#[derive(Debug, Default)]
+pub struct Batches {
+    tables: BTreeMap<&'static str, Pending>,
+    rows: usize,
+}
+
+#[derive(Debug)]
+struct Pending {
+    table: &'static TableDef,
+    hosts: Vec<Arc<str>>,
+    rows: Vec<Row>,
+}
+
+impl Sink for Batches {
+    fn agent_row(&mut self, node: &Node, row: Row) {
+        let table = row.table;
+        let pending = self.tables.entry(table.name).or_insert_with(|| Pending {
+            table,
+            hosts: Vec::new(),
+            rows: Vec::new(),
+        });
+        pending.hosts.push(Arc::clone(&node.name));
+        pending.rows.push(row);
+        self.rows += 1;
+    }
+}
+
+impl Batches {
+    /// Rows gathered since the last `take`.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The gathered rows as one batch per table (in table-name order), leaving the sink empty.
+    pub fn take(&mut self) -> Result<Vec<(&'static str, RecordBatch)>, ArrowError> {
+        self.rows = 0;
+        std::mem::take(&mut self.tables)
+            .into_values()
+            .map(|p| {
+                Ok((
+                    p.table.name,
+                    to_batch_from_hosts(p.table, p.hosts.iter().map(|h| &**h), &p.rows)?,
+                ))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,344 @@
+//! Running a fabric through time: the first resync, heartbeats, the faults of a timeline and
+//! background churn, emitted window by window in time order, as the agents would send them.
+
+use std::collections::HashMap;
+
+use sonde_ingest::agent::row::Row;
+
+use crate::fabric::{
+    self, DAY, HEARTBEAT_INTERVAL_S, HOUR, MINUTE, NodeRow, SECOND, SessionState, session_row,
+    temperature,
+};
+use crate::timeline::{self, Fault};
+use crate::topology::{LinkKind, Node, Role, Topology};
+
+/// Where a simulation's output goes. Agents send rows; INT exporters (report datagrams) and ZTP
+/// clients (DHCP and HTTP requests) get their own methods when their sources join.
+pub trait Sink {
+    /// One row `node`'s agent sends.
+    fn agent_row(&mut self, node: &Node, row: Row);
+}
+
+/// The background changes of a living fabric, each about once per period (µs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Churn {
+    /// Every BGP session's received-prefix count moves.
+    pub prefixes: Option<i64>,
+    /// Every node's board temperature moves by a degree or two.
+    pub temperature: Option<i64>,
+    /// Every fabric link fails for 5–30 minutes with probability one in this many per hour.
+    pub flap_one_in: Option<u64>,
+    /// Every spine's fan fails for a few hours with probability one in this many per day.
+    pub fan_one_in: Option<u64>,
+}
+
+impl Churn {
+    /// A large fabric's steady state: prefixes hourly, temperatures every two hours, a link in
+    /// 48 failing each hour, a spine in 20 losing a fan each day.
+    pub fn busy() -> Churn {
+        Churn {
+            prefixes: Some(HOUR),
+            temperature: Some(2 * HOUR),
+            flap_one_in: Some(48),
+            fan_one_in: Some(20),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Simulation {
+    topology: Topology,
+    /// When the agents started and sent their first resync.
+    start: i64,
+    /// When the fabric's BGP sessions came up.
+    established: i64,
+    scheduled: Vec<(i64, NodeRow)>,
+    /// When each node's agent stopped sending, if it did.
+    stops: Vec<Option<i64>>,
+    heartbeat: i64,
+    churn: Churn,
+    seed: u64,
+    /// Per fabric link, the last time its sessions came back after a flap.
+    reestablished: HashMap<usize, i64>,
+}
+
+impl Simulation {
+    /// A fabric whose agents start at `start`, with `faults` on its timeline.
+    pub fn new(topology: Topology, start: i64, established: i64, faults: &[Fault]) -> Simulation {
+        let mut stops = vec![None; topology.nodes.len()];
+        let mut scheduled = Vec::new();
+        for (n, fault) in faults.iter().enumerate() {
+            if let Fault::AgentStops { node, at } = fault {
+                stops[*node] = Some(*at);
+            }
+            let id = format!("ev-{}", n + 1);
+            scheduled.extend(
+                fault
+                    .rows(&topology, established, &id)
+                    .into_iter()
+                    .map(|(node, row)| (row.time, (node, row))),
+            );
+        }
+        scheduled.sort_by_key(|(at, _)| *at);
+        Simulation {
+            topology,
+            start,
+            established,
+            scheduled,
+            stops,
+            heartbeat: i64::from(HEARTBEAT_INTERVAL_S) * SECOND,
+            churn: Churn::default(),
+            seed: 0x5eed,
+            reestablished: HashMap::new(),
+        }
+    }
+
+    /// The seed's reference data centre over the two days before `now`, with its timeline.
+    pub fn reference(now: i64) -> Simulation {
+        let topology = Topology::reference();
+        let faults = timeline::reference_faults(&topology, now);
+        Simulation::new(topology, now - 2 * DAY, timeline::sessions_up(now), &faults)
+    }
+
+    /// A CLOS fabric of about `nodes` switches from `start`, busy with churn; one exit's agent
+    /// stops two hours before `end`.
+    pub fn scale(nodes: usize, start: i64, end: i64) -> Simulation {
+        let topology = Topology::clos(nodes);
+        let rotten = topology.node("exit02").map(|node| Fault::AgentStops {
+            node,
+            at: end - 2 * HOUR,
+        });
+        let mut sim = Simulation::new(topology, start, start, &Vec::from_iter(rotten));
+        sim.churn = Churn::busy();
+        sim
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn start(&self) -> i64 {
+        self.start
+    }
+
+    pub fn set_churn(&mut self, churn: Churn) {
+        self.churn = churn;
+    }
+
+    /// Sends everything that happens in `[from, to)` to `sink`, in time order.
+    pub fn run(&mut self, from: i64, to: i64, sink: &mut impl Sink) {
+        let mut rows: Vec<NodeRow> = Vec::new();
+        if (from..to).contains(&self.start) {
+            rows.extend(fabric::initial_rows(
+                &self.topology,
+                self.start,
+                self.established,
+            ));
+        }
+        let first = self.scheduled.partition_point(|(at, _)| *at < from);
+        let last = self.scheduled.partition_point(|(at, _)| *at < to);
+        rows.extend(
+            self.scheduled[first..last]
+                .iter()
+                .map(|(_, row)| row.clone()),
+        );
+        self.heartbeats(from, to, &mut rows);
+        self.churn(from, to, &mut rows);
+        rows.sort_by_key(|(_, row)| row.time);
+        for (node, row) in rows {
+            if self.stops[node].is_none_or(|stop| row.time < stop) {
+                sink.agent_row(&self.topology.nodes[node], row);
+            }
+        }
+    }
+
+    /// The ticks of a per-object period in `[from, to)` after the start, each object with its own phase.
+    fn ticks(
+        &self,
+        object: u64,
+        period: i64,
+        from: i64,
+        to: i64,
+    ) -> impl Iterator<Item = i64> + use<> {
+        let phase = (mix(self.seed, object, period as u64) % period as u64) as i64;
+        let first = self.start + phase;
+        let k = if from <= first {
+            0
+        } else {
+            (from - first + period - 1) / period
+        };
+        (k..)
+            .map(move |k| first + k * period)
+            .take_while(move |&t| t < to)
+    }
+
+    fn heartbeats(&self, from: i64, to: i64, rows: &mut Vec<NodeRow>) {
+        for (n, node) in self.topology.nodes.iter().enumerate() {
+            let template = fabric::heartbeat(node, self.start, self.start);
+            for at in self.ticks(n as u64, self.heartbeat, from, to) {
+                let mut row = template.clone();
+                row.time = at;
+                rows.push((n, row));
+            }
+        }
+    }
+
+    fn churn(&mut self, from: i64, to: i64, rows: &mut Vec<NodeRow>) {
+        let flaps = self.flaps(from, to, rows);
+        if let Some(period) = self.churn.prefixes {
+            self.prefix_changes(period, from, to, &flaps, rows);
+        }
+        if let Some(period) = self.churn.temperature {
+            for n in 0..self.topology.nodes.len() {
+                for at in self.ticks(n as u64 + (1 << 32), period, from, to) {
+                    let celsius = 35.0 + (mix(self.seed, n as u64, at as u64) % 8) as f64;
+                    rows.push((n, temperature(at, celsius)));
+                }
+            }
+        }
+        if let Some(one_in) = self.churn.fan_one_in {
+            self.fan_failures(one_in, from, to, rows);
+        }
+    }
+
+    /// The link flaps whose rows fall in `[from, to)`; returns each flapping link's down times.
+    fn flaps(
+        &mut self,
+        from: i64,
+        to: i64,
+        rows: &mut Vec<NodeRow>,
+    ) -> HashMap<usize, Vec<(i64, i64)>> {
+        let mut flaps: HashMap<usize, Vec<(i64, i64)>> = HashMap::new();
+        let Some(one_in) = self.churn.flap_one_in else {
+            return flaps;
+        };
+        let first_hour = (from.div_euclid(HOUR) - 1) * HOUR;
+        for (l, link) in self
+            .topology
+            .links
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.kind == LinkKind::Fabric)
+        {
+            for hour in (first_hour..to).step_by(HOUR as usize) {
+                let dice = mix(self.seed, l as u64, hour as u64);
+                if dice % one_in != 0 || hour < self.start {
+                    continue;
+                }
+                let down = hour + (dice >> 16) as i64 % (45 * MINUTE);
+                let back = down + (5 + (dice >> 40) as i64 % 25) * MINUTE;
+                let fault = Fault::LinkDown {
+                    node: link.a.node,
+                    ifname: link.a.ifname.clone(),
+                    at: down,
+                    back: Some(back),
+                };
+                let id = format!("flap-{l}-{}", hour / HOUR);
+                rows.extend(
+                    fault
+                        .rows(&self.topology, self.established, &id)
+                        .into_iter()
+                        .filter(|(_, r)| (from..to).contains(&r.time)),
+                );
+                flaps.entry(l).or_default().push((down, back + 5 * SECOND));
+            }
+        }
+        flaps
+    }
+
+    fn prefix_changes(
+        &mut self,
+        period: i64,
+        from: i64,
+        to: i64,
+        flaps: &HashMap<usize, Vec<(i64, i64)>>,
+        rows: &mut Vec<NodeRow>,
+    ) {
+        for (l, link) in self
+            .topology
+            .links
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.kind == LinkKind::Fabric)
+        {
+            let link_flaps = flaps.get(&l).map_or(&[][..], Vec::as_slice);
+            for at in self.ticks(l as u64 + (2 << 32), period, from, to) {
+                if link_flaps
+                    .iter()
+                    .any(|&(down, up)| (down..=up).contains(&at))
+                {
+                    continue;
+                }
+                let established = link_flaps
+                    .iter()
+                    .map(|&(_, up)| up)
+                    .filter(|&up| up < at)
+                    .chain(self.reestablished.get(&l).copied())
+                    .max()
+                    .unwrap_or(self.established);
+                let prefixes = 10 + mix(self.seed, l as u64, at as u64) % 5;
+                let state = SessionState {
+                    up: true,
+                    established_at: established,
+                    reason: None,
+                    prefixes,
+                };
+                rows.push(session_row(&self.topology, link, true, at, state));
+                rows.push(session_row(&self.topology, link, false, at + SECOND, state));
+            }
+        }
+        for (l, link_flaps) in flaps {
+            if let Some(&(_, up)) = link_flaps
+                .iter()
+                .filter(|&&(_, up)| up < to)
+                .max_by_key(|(_, up)| *up)
+            {
+                let last = self.reestablished.entry(*l).or_insert(up);
+                *last = (*last).max(up);
+            }
+        }
+    }
+
+    fn fan_failures(&self, one_in: u64, from: i64, to: i64, rows: &mut Vec<NodeRow>) {
+        let first_day = (from.div_euclid(DAY) - 1) * DAY;
+        for (n, _) in self
+            .topology
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| node.role == Role::Spine)
+        {
+            for day in (first_day..to).step_by(DAY as usize) {
+                let dice = mix(self.seed ^ 0xfa, n as u64, day as u64);
+                if dice % one_in != 0 || day < self.start {
+                    continue;
+                }
+                let at = day + (dice >> 16) as i64 % (20 * HOUR);
+                let back = at + (1 + (dice >> 40) as i64 % 3) * HOUR;
+                let fault = Fault::FanFails {
+                    node: n,
+                    fan: "fan2".into(),
+                    at,
+                    back: Some(back),
+                };
+                let id = format!("fan-{n}-{}", day / DAY);
+                rows.extend(
+                    fault
+                        .rows(&self.topology, self.established, &id)
+                        .into_iter()
+                        .filter(|(_, r)| (from..to).contains(&r.time)),
+                );
+            }
+        }
+    }
+}
+
+/// A stable hash of three numbers (SplitMix64 finaliser), so that every run of a simulation
+/// makes the same choices whatever its windows.
+fn mix(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z =
+        seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
