@@ -71,13 +71,13 @@ fn parse(text: &str) -> Result<GoldenFile, String> {
 async fn load_fixture(name: &str, dir: &Path) -> Result<Engine, String> {
     let mut words = name.split_whitespace();
     let history = match words.next() {
-        Some("fabric") => fabric::reference_fabric(fabric::NOW),
+        Some("fabric") => fabric::reference_batches(),
         other => return Err(format!("unknown fixture {other:?}")),
     };
     let engine = Engine::open(EngineConfig::local(dir))
         .await
         .map_err(|e| e.to_string())?;
-    for (table, batch) in history.batches() {
+    for (table, batch) in history {
         engine
             .append(table, &batch)
             .await

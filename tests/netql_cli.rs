@@ -30,7 +30,7 @@ async fn netql_one_shot_over_flight_and_locally() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path(), &["--token", "t0ken"]);
     let mut client = server.client(Some("t0ken")).await;
-    for (table, batch) in fabric::reference_fabric(fabric::NOW).batches() {
+    for (table, batch) in fabric::reference_batches() {
         put(&mut client, table, batch)
             .await
             .unwrap_or_else(|e| panic!("{table}: {e}"));

@@ -13,7 +13,7 @@ async fn fabric_engine(dir: &std::path::Path) -> Engine {
     let engine = Engine::open(EngineConfig::local(dir))
         .await
         .expect("engine");
-    for (table, batch) in fabric::reference_fabric(fabric::NOW).batches() {
+    for (table, batch) in fabric::reference_batches() {
         engine.append(table, &batch).await.expect("fixture rows");
     }
     engine

@@ -32,7 +32,7 @@ pub struct SessionState<'a> {
 }
 
 /// The healthy fabric as the agents' first resync reports it at `at`, with every BGP session
-/// established since `established`.
+/// established at `established` (and reported then, when that is later).
 pub fn initial_rows(t: &Topology, at: i64, established: i64) -> Vec<NodeRow> {
     let mut rows = Vec::new();
     for (n, node) in t.nodes.iter().enumerate() {
@@ -59,8 +59,9 @@ pub fn initial_rows(t: &Topology, at: i64, established: i64) -> Vec<NodeRow> {
                 reason: None,
                 prefixes: 2,
             };
-            rows.push(session_row(t, link, true, at, up));
-            rows.push(session_row(t, link, false, at, up));
+            let reported = at.max(established);
+            rows.push(session_row(t, link, true, reported, up));
+            rows.push(session_row(t, link, false, reported, up));
         }
     }
     rows.extend(mlag_rows(t, at));

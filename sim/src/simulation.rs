@@ -128,12 +128,14 @@ impl Simulation {
     /// Sends everything that happens in `[from, to)` to `sink`, in time order.
     pub fn run(&mut self, from: i64, to: i64, sink: &mut impl Sink) {
         let mut rows: Vec<NodeRow> = Vec::new();
-        if (from..to).contains(&self.start) {
-            rows.extend(fabric::initial_rows(
-                &self.topology,
-                self.start,
-                self.established,
-            ));
+        let first_resync = self.start..=self.start.max(self.established);
+        if from <= *first_resync.end() && to > self.start {
+            let initial = fabric::initial_rows(&self.topology, self.start, self.established);
+            rows.extend(
+                initial
+                    .into_iter()
+                    .filter(|(_, row)| (from..to).contains(&row.time)),
+            );
         }
         let first = self.scheduled.partition_point(|(at, _)| *at < from);
         let last = self.scheduled.partition_point(|(at, _)| *at < to);
