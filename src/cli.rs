@@ -38,8 +38,13 @@ pub struct QueryArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Try Sonde at once: an embedded server with the reference data centre's simulated history
+    /// (faults included, running live) and a guided REPL.
+    Demo(DemoArgs),
     /// Run the server: the event store and its Arrow Flight endpoint.
     Serve(ServeArgs),
+    /// Write a large simulated history into a new store (for benchmarks and trying queries at scale).
+    Simulate(SimulateArgs),
     /// Run one SQL query over a store and print the result.
     Sql(SqlArgs),
     /// Any other words are one NetQL statement: `sonde spine01 check bgp around 10h`.
@@ -136,4 +141,29 @@ pub struct SqlArgs {
     pub json: bool,
     /// The query, e.g. "SELECT * FROM state_at('bgp', '2026-11-20T10:00:00Z')".
     pub query: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's store in this (new or empty) directory instead of a temporary one.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the demo's Arrow Flight endpoint (a free port when this one is taken).
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub flight_addr: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// About how many switches: spines, leaves in MLAG pairs, two exits.
+    #[arg(long, default_value_t = 1000)]
+    pub nodes: usize,
+    /// Days of history, ending at --end.
+    #[arg(long, default_value_t = 30)]
+    pub days: i64,
+    /// End of the history (RFC 3339 or µs since the epoch; default: now).
+    #[arg(long)]
+    pub end: Option<String>,
 }

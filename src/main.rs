@@ -1,9 +1,12 @@
-//! The `sonde` binary: the server, NetQL one-shot and REPL front ends, and `sonde sql`.
+//! The `sonde` binary: the server, the demo, NetQL one-shot and REPL front ends, `sonde sql`
+//! and `sonde simulate`.
 
 mod cli;
+mod demo;
 mod query;
 mod repl;
 mod serve;
+mod simulate;
 mod sql;
 
 use clap::Parser;
@@ -19,7 +22,9 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
+        Some(cli::Command::Demo(args)) => demo::run(args).await,
         Some(cli::Command::Serve(args)) => serve::run(args).await,
+        Some(cli::Command::Simulate(args)) => simulate::run(args).await,
         Some(cli::Command::Sql(args)) => sql::run(args).await,
         Some(cli::Command::Netql(words)) => query::run(cli.query, words).await,
         None => repl::run(cli.query).await,

@@ -99,7 +99,40 @@ fn history_path() -> Option<PathBuf> {
 }
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
-    let mut backend = Backend::connect(&args).await?;
+    let backend = Backend::connect(&args).await?;
+    println!("Sonde NetQL. `help` lists the commands; Tab completes; Ctrl-D leaves.");
+    session(backend, Tour::default()).await
+}
+
+/// A guided walk through a few statements: each empty line runs the next one.
+#[derive(Debug, Default)]
+pub struct Tour {
+    /// (statement, what to look for in its answer)
+    steps: Vec<(&'static str, &'static str)>,
+    next: usize,
+    /// Printed once the last step ran.
+    closing: &'static str,
+}
+
+impl Tour {
+    pub fn new(steps: Vec<(&'static str, &'static str)>, closing: &'static str) -> Tour {
+        Tour {
+            steps,
+            next: 0,
+            closing,
+        }
+    }
+
+    fn next_step(&mut self) -> Option<(usize, &'static str, &'static str)> {
+        let (statement, about) = *self.steps.get(self.next)?;
+        self.next += 1;
+        Some((self.next, statement, about))
+    }
+}
+
+/// Reads statements until `quit` or end of input and answers each; an empty line runs the tour's
+/// next step, if there is one.
+pub async fn session(mut backend: Backend, mut tour: Tour) -> anyhow::Result<ExitCode> {
     let hostnames = backend.hostnames().await;
     let mut editor: Editor<NetqlHelper, rustyline::history::DefaultHistory> = Editor::new()?;
     editor.set_helper(Some(NetqlHelper { hostnames }));
@@ -107,18 +140,25 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    println!("Sonde NetQL. `help` lists the commands; Tab completes; Ctrl-D leaves.");
     loop {
-        let statement = match read_statement(&mut editor) {
+        let mut statement = match read_statement(&mut editor) {
             Ok(statement) => statement,
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(error) => return Err(error.into()),
         };
         if statement.is_empty() {
-            continue;
+            let total = tour.steps.len();
+            match tour.next_step() {
+                Some((n, step, about)) => {
+                    println!("\n[{n}/{total}] {about}\nsonde> {step}");
+                    statement = step.to_string();
+                }
+                None => continue,
+            }
+        } else {
+            let _ = editor.add_history_entry(&statement);
         }
-        let _ = editor.add_history_entry(&statement);
         match statement.as_str() {
             "quit" | "exit" => break,
             "help" | "?" => {
@@ -135,6 +175,9 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
             }
             Err(Failure::Statement(message)) => eprintln!("{message}"),
             Err(Failure::Other(error)) => eprintln!("error: {error:#}"),
+        }
+        if tour.next == tour.steps.len() && !tour.closing.is_empty() {
+            println!("\n{}", std::mem::take(&mut tour.closing));
         }
     }
     if let Some(path) = &history {

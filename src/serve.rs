@@ -7,6 +7,7 @@ use sonde_engine::Engine;
 use sonde_engine::flight::FlightServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::cli::ServeArgs;
@@ -29,31 +30,53 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Tests and scripts read the bound address from this line.
     println!("sonde: Flight listening on {address}");
 
-    let (stop, stopped) = watch::channel(false);
-    let wait = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let background = {
-        let engine = engine.clone();
-        tokio::spawn({
-            let stopped = wait(stopped.clone());
-            async move { engine.run_background(stopped).await }
-        })
-    };
-    let server = FlightServer::new(engine.clone(), args.token.clone());
-    let serving = tokio::spawn(server.run(listener, wait(stopped)));
-
+    let server = Server::start(engine, listener, args.token.clone());
     shutdown_signal().await;
     info!("shutting down: flushing the memtable");
-    let _ = stop.send(true);
-    serving.await?.context("the Flight server failed")?;
-    background.await?;
-    engine
-        .close()
-        .await
-        .context("the final flush failed; the WAL still holds every acknowledged row")?;
+    server.stop().await?;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A running server: the Flight endpoint and the engine's flushes and maintenance.
+pub struct Server {
+    engine: Engine,
+    stop: watch::Sender<bool>,
+    serving: JoinHandle<Result<(), tonic::transport::Error>>,
+    background: JoinHandle<()>,
+}
+
+impl Server {
+    pub fn start(engine: Engine, listener: TcpListener, token: Option<String>) -> Server {
+        let (stop, stopped) = watch::channel(false);
+        let wait = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let background = tokio::spawn({
+            let engine = engine.clone();
+            let stopped = wait(stopped.clone());
+            async move { engine.run_background(stopped).await }
+        });
+        let flight = FlightServer::new(engine.clone(), token);
+        let serving = tokio::spawn(flight.run(listener, wait(stopped)));
+        Server {
+            engine,
+            stop,
+            serving,
+            background,
+        }
+    }
+
+    /// Stops serving and flushes the memtable to Parquet.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.serving.await?.context("the Flight server failed")?;
+        self.background.await?;
+        self.engine
+            .close()
+            .await
+            .context("the final flush failed; the WAL still holds every acknowledged row")
+    }
 }
 
 async fn shutdown_signal() {

@@ -7,6 +7,7 @@ mod fabric;
 mod agent_lab;
 mod bad_input;
 mod crash;
+mod demo;
 mod flight;
 mod netql_cli;
 mod netql_parse;

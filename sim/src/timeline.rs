@@ -199,6 +199,7 @@ fn link_down(
             SessionState {
                 up: true,
                 established_at: reup,
+                prefixes: 2,
                 ..near
             },
         ));

@@ -179,19 +179,24 @@ impl Server {
     }
 
     pub async fn client(&self, token: Option<&str>) -> FlightClient {
-        let channel = Channel::from_shared(format!("http://{}", self.addr))
-            .expect("valid uri")
-            .connect()
-            .await
-            .expect("connects to the server");
-        let mut client = FlightClient::new(channel);
-        if let Some(token) = token {
-            client
-                .add_header("authorization", &format!("Bearer {token}"))
-                .expect("valid header");
-        }
-        client
+        connect(&self.addr, token).await
     }
+}
+
+/// A Flight client of the server at `addr`, presenting `token` when given.
+pub async fn connect(addr: &str, token: Option<&str>) -> FlightClient {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("valid uri")
+        .connect()
+        .await
+        .expect("connects to the server");
+    let mut client = FlightClient::new(channel);
+    if let Some(token) = token {
+        client
+            .add_header("authorization", &format!("Bearer {token}"))
+            .expect("valid header");
+    }
+    client
 }
 
 impl Drop for Server {

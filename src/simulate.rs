@@ -1,0 +1,193 @@
+//! `sonde simulate`: writes a simulated fabric's history into a store, for benchmarks and for
+//! trying queries at scale; and the loader `sonde demo` shares.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use arrow::array::RecordBatch;
+use sonde_engine::Engine;
+use sonde_sim::{Batches, Simulation};
+use tokio::sync::mpsc;
+
+use crate::cli::SimulateArgs;
+
+const HOUR: i64 = 3_600_000_000;
+const DAY: i64 = 24 * HOUR;
+
+/// Rows written per table.
+pub type Counts = BTreeMap<&'static str, u64>;
+
+pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    if args.nodes < 8 || args.days < 1 {
+        anyhow::bail!("a simulation needs at least 8 nodes and 1 day");
+    }
+    refuse_non_empty(&args.store.data_dir)?;
+    let engine = Engine::open(args.store.engine_config()?)
+        .await
+        .context("cannot open the store")?;
+    let end = match &args.end {
+        Some(end) => sonde_engine::parse_instant(end).map_err(|e| anyhow::anyhow!("--end: {e}"))?,
+        None => chrono::Utc::now().timestamp_micros(),
+    };
+    let start = end - args.days * DAY;
+    let sim = Simulation::scale(args.nodes, start, end);
+    let nodes = sim.topology().nodes.len();
+    eprintln!(
+        "simulating {nodes} nodes ({} links) over {} days into {}",
+        sim.topology().links.len(),
+        args.days,
+        engine.config().store
+    );
+    let began = Instant::now();
+    let mut progress = Progress::new(start, end);
+    let counts = write(&engine, sim, end, HOUR, |at, rows| progress.show(at, rows)).await?;
+    progress.finish();
+    eprintln!("flushing, compacting and writing checkpoints…");
+    engine.flush().await?;
+    engine.maintain().await?;
+    engine.close().await?;
+    print_summary(&engine, &counts, began.elapsed())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn refuse_non_empty(dir: &std::path::Path) -> anyhow::Result<()> {
+    let has_entries = std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
+    if has_entries {
+        anyhow::bail!(
+            "{} is not empty: simulated history goes into a new store (pick another --data-dir)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Runs `sim` from its start to `end` in windows of `window` µs and appends every row to
+/// `engine`, generating the next window on another thread while this one is written.
+/// `progress` hears the time reached and the rows written so far.
+pub async fn write(
+    engine: &Engine,
+    mut sim: Simulation,
+    end: i64,
+    window: i64,
+    mut progress: impl FnMut(i64, u64),
+) -> anyhow::Result<Counts> {
+    let (tx, mut rx) = mpsc::channel::<(i64, Vec<(&'static str, RecordBatch)>)>(2);
+    let generator = std::thread::spawn(move || -> anyhow::Result<Simulation> {
+        let mut batches = Batches::default();
+        let mut at = sim.start();
+        while at < end {
+            let until = (at + window).min(end);
+            sim.run(at, until, &mut batches);
+            if tx.blocking_send((until, batches.take()?)).is_err() {
+                break;
+            }
+            at = until;
+        }
+        Ok(sim)
+    });
+    let mut counts = Counts::new();
+    let (mut written, mut unflushed) = (0u64, 0usize);
+    let flush_rows = engine.config().flush_rows;
+    while let Some((until, batches)) = rx.recv().await {
+        let mut pending = Vec::with_capacity(batches.len());
+        for (table, batch) in &batches {
+            pending.push(engine.submit(table, batch)?);
+            *counts.entry(table).or_default() += batch.num_rows() as u64;
+            written += batch.num_rows() as u64;
+            unflushed += batch.num_rows();
+        }
+        for appended in pending {
+            appended.await?;
+        }
+        if unflushed >= flush_rows {
+            engine.flush().await?;
+            unflushed = 0;
+        }
+        progress(until, written);
+    }
+    generator
+        .join()
+        .map_err(|_| anyhow::anyhow!("the simulation thread panicked"))??;
+    Ok(counts)
+}
+
+fn print_summary(engine: &Engine, counts: &Counts, elapsed: Duration) -> anyhow::Result<()> {
+    let total: u64 = counts.values().sum();
+    println!(
+        "{:<12} {:>12} {:>7} {:>10}",
+        "table", "rows", "files", "MiB"
+    );
+    for (table, rows) in counts {
+        let stats = engine.table_stats(table)?;
+        let mib = (stats.event_bytes + stats.checkpoint_bytes) as f64 / (1024.0 * 1024.0);
+        let files = stats.event_files + stats.checkpoints;
+        println!("{table:<12} {rows:>12} {files:>7} {mib:>10.1}");
+    }
+    println!(
+        "{total} rows in {:.1} s ({:.2} M rows/s)",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6
+    );
+    Ok(())
+}
+
+/// A progress bar on a terminal, a line per tenth otherwise.
+struct Progress {
+    start: i64,
+    end: i64,
+    began: Instant,
+    shown: Instant,
+    tenths: i64,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(start: i64, end: i64) -> Progress {
+        Progress {
+            start,
+            end,
+            began: Instant::now(),
+            shown: Instant::now(),
+            tenths: 0,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&mut self, at: i64, rows: u64) {
+        let done = (at - self.start) as f64 / (self.end - self.start).max(1) as f64;
+        let rate = rows as f64 / self.began.elapsed().as_secs_f64().max(1e-9) / 1e6;
+        let day = (at - self.start) / DAY;
+        let days = (self.end - self.start + DAY - 1) / DAY;
+        let line = format!(
+            "{:>3.0}%  day {day}/{days}  {:.1} M rows  {rate:.2} M rows/s",
+            done * 100.0,
+            rows as f64 / 1e6
+        );
+        if self.terminal {
+            if self.shown.elapsed() >= Duration::from_millis(200) || at >= self.end {
+                let filled = (done * 30.0) as usize;
+                eprint!(
+                    "\r[{}{}] {line}",
+                    "#".repeat(filled),
+                    ".".repeat(30 - filled.min(30))
+                );
+                let _ = std::io::stderr().flush();
+                self.shown = Instant::now();
+            }
+        } else if (done * 10.0) as i64 > self.tenths {
+            self.tenths = (done * 10.0) as i64;
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
+}
