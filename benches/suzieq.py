@@ -29,6 +29,7 @@ import shutil
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -65,7 +66,8 @@ def read_events(store, table, columns):
         if name not in t.column_names:
             out[name] = pa.nulls(t.num_rows)
         elif name in TIME_COLUMNS:
-            out[name] = pc.divide(pc.cast(t[name], pa.int64()), 1000)
+            # Rounded up, so `timestamp <= T` picks the same rows in ms as in µs for any whole-ms T.
+            out[name] = pc.divide(pc.add(pc.cast(t[name], pa.int64()), 999), 1000)
         else:
             out[name] = t[name]
     return pa.table(out).to_pandas()
@@ -264,14 +266,18 @@ def write_like_poller(data_dir, table, schema, cols):
     poll = cols['timestamp'][order] // POLL_PERIOD_MS
     cut = np.flatnonzero((host[1:] != host[:-1]) | (poll[1:] != poll[:-1])) + 1
     base = os.path.join(data_dir, table, f'sqvers={schema.version}', f'namespace={NAMESPACE}')
-    made = set()
-    for start, end in zip(np.r_[0, cut], np.r_[cut, n]):
-        folder = os.path.join(base, f'hostname={host[start]}')
-        if folder not in made:
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        pq.write_table(body.slice(start, end - start), os.path.join(folder, f'{uuid.uuid4().hex}-0.parquet'),
-                       version='2.4', compression='ZSTD', row_group_size=100000)
+    for h in np.unique(host):
+        os.makedirs(os.path.join(base, f'hostname={h}'), exist_ok=True)
+
+    def write(span):
+        start, end = span
+        path = os.path.join(base, f'hostname={host[start]}', f'{uuid.uuid4().hex}-0.parquet')
+        pq.write_table(body.slice(start, end - start), path, version='2.4', compression='ZSTD',
+                       row_group_size=100000)
+
+    # Thousands of small files: Parquet's C++ writer releases the GIL, so threads pay.
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        list(pool.map(write, zip(np.r_[0, cut], np.r_[cut, n])))
     return len(cut) + 1
 
 
@@ -367,6 +373,7 @@ def main():
     }
     answers = {}
     for name, (table, verb, when, summary) in questions.items():
+        ask(table, verb, when)  # untimed: the first call pays for lazy imports and parser set-up
         times = []
         for _ in range(runs):
             start = time.perf_counter()

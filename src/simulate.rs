@@ -16,6 +16,7 @@ use crate::cli::SimulateArgs;
 
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
+const MAINTAIN_EVERY_FLUSHES: usize = 8;
 
 /// Rows written per table.
 pub type Counts = BTreeMap<&'static str, u64>;
@@ -91,7 +92,7 @@ pub async fn write(
         Ok(sim)
     });
     let mut counts = Counts::new();
-    let (mut written, mut unflushed) = (0u64, 0usize);
+    let (mut written, mut unflushed, mut flushes) = (0u64, 0usize, 0usize);
     let flush_rows = engine.config().flush_rows;
     while let Some((until, batches)) = rx.recv().await {
         let mut pending = Vec::with_capacity(batches.len());
@@ -107,6 +108,12 @@ pub async fn write(
         if unflushed >= flush_rows {
             engine.flush().await?;
             unflushed = 0;
+            flushes += 1;
+            // Compacting and checkpointing as the history grows keeps each pass (and the
+            // memory it needs) to a few hours of rows instead of the whole history at the end.
+            if flushes % MAINTAIN_EVERY_FLUSHES == 0 {
+                engine.maintain().await?;
+            }
         }
         progress(until, written);
     }

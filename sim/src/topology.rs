@@ -147,11 +147,14 @@ impl Topology {
         t
     }
 
-    /// A CLOS fabric of about `nodes` switches for scale: 2–32 spines, leaves in MLAG pairs with
-    /// four uplinks each, two exits; no servers (they would only multiply the leaves' rows).
+    /// A CLOS fabric of about `nodes` switches for scale: 2–32 spines (a multiple of four from four
+    /// on, in groups of four), leaves in MLAG pairs with four uplinks each, two exits; no servers (they would only multiply the leaves' rows).
     pub fn clos(nodes: usize) -> Topology {
         let mut t = Topology::default();
-        let spine_count = (nodes / 32).clamp(2, 32) & !1;
+        let spine_count = match (nodes / 32).clamp(2, 32) {
+            n if n >= 4 => n / 4 * 4,
+            n => n,
+        };
         let leaf_count = nodes.saturating_sub(spine_count + 2).max(2) & !1;
         let wide = leaf_count > 8;
         let spines = t.add_nodes(Role::Spine, "spine", spine_count, |i| {

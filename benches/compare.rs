@@ -1,0 +1,316 @@
+//! The project's side-by-side comparisons in one run. A simulated CLOS fabric (`sonde_sim`, the
+//! same history `sonde simulate` writes) goes into a Sonde store, flushed, compacted and
+//! checkpointed; then the same questions are answered by
+//! - Sonde (NetQL, in process),
+//! - DuckDB in SQL over the same Parquet files,
+//! - SuzieQ 0.25 after loading the same history into its own Parquet store and coalescing it
+//!   (`benches/suzieq.py`, run with `SUZIEQ_PYTHON`, default `/opt/suzieq/bin/python`: install with
+//!   `python3 -m venv /opt/suzieq && /opt/suzieq/bin/pip install suzieq==0.25.0`),
+//!
+//! and each line gives the peers' medians as multiples of Sonde's. NetQL's parse and plan
+//! latencies come first.
+//!
+//! `cargo bench --bench compare [-- NODES DAYS | -- --store DIR]` (default 1000 nodes, 30 days;
+//! `--store` reuses what `sonde simulate --end 2026-11-20T12:00:00Z` wrote). SuzieQ's load
+//! and coalescer take about an hour for 1000 nodes × 7 days here: `SUZIEQ_PYTHON=none` leaves it
+//! out, smaller fabrics keep it in.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use netql::{Planner, parse};
+use serde_json::Value;
+use sonde_engine::{Engine, EngineConfig};
+use sonde_sim::{Batches, Simulation};
+
+const HOUR: i64 = 3_600_000_000;
+const DAY: i64 = 24 * HOUR;
+const RUNS: usize = 9;
+
+/// (question, NetQL statement, SuzieQ's name for it)
+const QUESTIONS: &[(&str, &str, Option<&str>)] = &[
+    ("show bgp", "show bgp", Some("show bgp")),
+    ("check bgp", "check bgp", Some("assert bgp")),
+    (
+        "show bgp around 10h",
+        "show bgp around 10h",
+        Some("show bgp around 10h"),
+    ),
+    (
+        "show interfaces",
+        "show interfaces",
+        Some("show interfaces"),
+    ),
+    (
+        "show changes between 2d and 1d",
+        "show changes between 2d and 1d",
+        None,
+    ),
+];
+
+/// Writes the simulated history, hour by hour, and returns the rows per table.
+async fn write_history(
+    engine: &Engine,
+    mut sim: Simulation,
+    end: i64,
+) -> BTreeMap<&'static str, u64> {
+    let mut counts = BTreeMap::new();
+    let mut batches = Batches::default();
+    let mut at = sim.start();
+    while at < end {
+        let until = (at + HOUR).min(end);
+        sim.run(at, until, &mut batches);
+        for (table, batch) in batches.take().expect("batches") {
+            *counts.entry(table).or_default() += batch.num_rows() as u64;
+            engine.append(table, &batch).await.expect("append");
+        }
+        engine.backpressure().await;
+        at = until;
+    }
+    counts
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() - 1) as f64 * p).round() as usize]
+}
+
+const STATEMENTS: &[&str] = &[
+    "check bgp",
+    "spine01 check bgp around 10h json",
+    "show bgp around 10h",
+    "leaf0* show interfaces swp51 state down",
+    "show changes between 2d and 1d",
+    "show ip routes 10.1.0.0/24 vrf default",
+    "select hostname, count(*) from bgp where state != Established group by hostname order by hostname limit 10",
+    "check mtu",
+    "check vlan around 2026-10-02T00:00:00Z",
+];
+
+fn parse_and_plan(engine: &Engine, now: i64) {
+    println!("parse + plan, median of 2000 (µs):");
+    for statement in STATEMENTS {
+        let mut parse_times = Vec::new();
+        let mut plan_times = Vec::new();
+        for _ in 0..2000 {
+            let start = Instant::now();
+            let parsed = parse(statement).expect("parses");
+            let parsed_at = Instant::now();
+            let planned = Planner::new(engine, now).plan(&parsed).expect("plans");
+            plan_times.push(parsed_at.elapsed());
+            parse_times.push(parsed_at - start);
+            drop(planned);
+        }
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        println!(
+            "  {:>8.1} parse {:>8.1} plan   {statement}",
+            us(percentile(&mut parse_times, 0.5)),
+            us(percentile(&mut plan_times, 0.5))
+        );
+    }
+}
+
+const DUCKDB: &str = r#"
+import duckdb, json, sys, time
+root, now = sys.argv[1], int(sys.argv[2])
+runs = int(sys.argv[3])
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+def src(t):
+    return f"read_parquet('{root}/{t}/**/*.parquet', hive_partitioning = true)"
+def state(t, keys, at):
+    return f"""(SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY timestamp DESC) rn
+              FROM {src(t)} WHERE timestamp <= make_timestamp({at})::TIMESTAMPTZ) WHERE rn = 1 AND active)"""
+def check_bgp(at):
+    return f"""WITH s AS {state('bgp', 'hostname, vrf, peer', at)}, i AS {state('interfaces', 'hostname, ifname', at)},
+      a AS (SELECT hostname, epoch_us(timestamp) + 3000000 * coalesce(heartbeat_interval_s::BIGINT, 30) < {at} AS rotten FROM {state('agents', 'hostname', at)})
+      SELECT count(*) AS sessions, count(reason) AS failed, count(DISTINCT s_host) AS nodes FROM (
+        SELECT s.hostname AS s_host, CASE WHEN a.rotten THEN 'Rotten Agent'
+          WHEN s.state <> 'Established' AND i.state = 'down' THEN 'Interface down'
+          WHEN p.asn <> s.peer_asn THEN 'ASN mismatch'
+          WHEN s.state <> 'Established' THEN coalesce(nullif(s.last_reset_reason, ''), s.state)
+          WHEN p.config_hold_time <> s.config_hold_time THEN 'Hold time mismatch' END AS reason
+        FROM s LEFT JOIN i ON i.hostname = s.hostname AND i.ifname = s.ifname
+        LEFT JOIN a ON a.hostname = s.hostname
+        LEFT JOIN s p ON p.hostname = s.peer_hostname AND p.peer_hostname = s.hostname AND p.vrf = s.vrf)"""
+def changes(frm, to):
+    parts = [f"SELECT timestamp, hostname, '{t}' AS type, active FROM {src(t)} WHERE timestamp BETWEEN make_timestamp({frm})::TIMESTAMPTZ AND make_timestamp({to})::TIMESTAMPTZ"
+             for t in ['bgp', 'interfaces', 'lldp']]
+    return "SELECT count(*) FROM (" + " UNION ALL ".join(parts) + " ORDER BY timestamp)"
+H = 3_600_000_000
+questions = {
+    "show bgp": f"SELECT count(*) FROM {state('bgp', 'hostname, vrf, peer', now)}",
+    "check bgp": f"SELECT * FROM ({check_bgp(now)})",
+    "show bgp around 10h": f"SELECT count(*) FROM {state('bgp', 'hostname, vrf, peer', now - 10 * H)}",
+    "show interfaces": f"SELECT count(*) FROM {state('interfaces', 'hostname, ifname', now)}",
+    "show changes between 2d and 1d": changes(now - 48 * H, now - 24 * H),
+}
+out = {}
+for name, sql in questions.items():
+    times, result = [], None
+    for _ in range(runs):
+        t = time.perf_counter(); result = con.execute(sql).fetchall(); times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    out[name] = {"p50": times[len(times) // 2], "p95": times[min(len(times) - 1, round((len(times) - 1) * 0.95))], "result": str(result[0])}
+print(json.dumps(out))
+"#;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A peer's answers: `{question: {"p50", "p95", "result"}}`.
+fn peer_answers(output: Option<String>, key: Option<&str>) -> Option<Value> {
+    let json: Value = serde_json::from_str(output?.lines().last()?).ok()?;
+    Some(match key {
+        Some(key) => json.get(key)?.clone(),
+        None => json,
+    })
+}
+
+fn suzieq(store: &str, now: i64, scratch: &str) -> Option<String> {
+    let python = std::env::var("SUZIEQ_PYTHON").unwrap_or_else(|_| "/opt/suzieq/bin/python".into());
+    if python.is_empty() || python == "none" {
+        eprintln!("SuzieQ skipped (SUZIEQ_PYTHON={python:?})");
+        return None;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/suzieq.py");
+    // One file per host and hour with changes: SuzieQ's poller at its default 60 s period
+    // would write up to sixty times as many, and its load and coalescing take hours at scale.
+    let poll_period = std::env::var("SUZIEQ_POLL_PERIOD_S").unwrap_or_else(|_| "3600".into());
+    let output = std::process::Command::new(&python)
+        .args([script, store, &now.to_string(), &RUNS.to_string(), scratch])
+        .env("SUZIEQ_POLL_PERIOD_S", poll_period)
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    match output {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(_) => {
+            eprintln!("SuzieQ failed (its messages are above)");
+            None
+        }
+        Err(e) => {
+            eprintln!("SuzieQ is not installed ({python}: {e}); its column stays empty");
+            None
+        }
+    }
+}
+
+/// Where the history comes from: simulated here, or a store `sonde simulate --end
+/// 2026-11-20T12:00:00Z` wrote before (`--store DIR`).
+enum History {
+    Simulate { nodes: usize, days: i64 },
+    Store(std::path::PathBuf),
+}
+
+fn history_from_args() -> History {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--store") {
+        return History::Store(args.get(i + 1).expect("--store DIR").into());
+    }
+    let mut numbers = args.iter().filter_map(|a| a.parse::<i64>().ok());
+    History::Simulate {
+        nodes: numbers.next().unwrap_or(1000) as usize,
+        days: numbers.next().unwrap_or(30),
+    }
+}
+
+async fn open_history(history: &History, dir: &std::path::Path, now: i64) -> Engine {
+    let store = match history {
+        History::Store(store) => store.clone(),
+        History::Simulate { .. } => dir.join("sonde"),
+    };
+    let engine = Engine::open(EngineConfig::local(&store))
+        .await
+        .expect("engine");
+    let &History::Simulate { nodes, days } = history else {
+        println!("the history `sonde simulate` wrote in {}", store.display());
+        return engine;
+    };
+    let start = Instant::now();
+    let sim = Simulation::scale(nodes, now - days * DAY, now);
+    let switches = sim.topology().nodes.len();
+    let counts = write_history(&engine, sim, now).await;
+    engine.flush().await.expect("flush");
+    engine.maintain().await.expect("maintain");
+    let rows: u64 = counts.values().sum();
+    println!(
+        "{switches} switches, {days} days: {rows} rows ({} bgp, {} interfaces, {} agents) written, flushed, compacted and checkpointed in {:.1} s",
+        counts.get("bgp").unwrap_or(&0),
+        counts.get("interfaces").unwrap_or(&0),
+        counts.get("agents").unwrap_or(&0),
+        start.elapsed().as_secs_f64()
+    );
+    engine
+}
+
+fn main() {
+    let history = history_from_args();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scratch = dir.path().join("suzieq");
+    let scratch_path = scratch.to_str().expect("utf-8");
+    let now = sonde_sim::REFERENCE_NOW;
+    runtime.block_on(async {
+        let engine = open_history(&history, dir.path(), now).await;
+        let store = match engine.config().store.clone() {
+            sonde_engine::StoreLocation::Local(path) => path,
+            other => panic!("a local store, not {other}"),
+        };
+        let store_path = store.to_str().expect("utf-8");
+        parse_and_plan(&engine, now);
+
+        let duckdb = peer_answers(common::python(DUCKDB, &[store_path, &now.to_string(), &RUNS.to_string()]), None);
+        let suzieq = peer_answers(suzieq(store_path, now, scratch_path), None);
+        if let Some(s) = &suzieq {
+            println!(
+                "\nSuzieQ: loading its store took {:.1} s, its coalescer {:.1} s",
+                s["load_s"].as_f64().unwrap_or(f64::NAN),
+                s["coalesce_s"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+        println!("\nanswers, {RUNS} runs each, p50 (p95) in ms      Sonde          DuckDB         SuzieQ     DuckDB/Sonde  SuzieQ/Sonde");
+        for &(question, statement, suzieq_name) in QUESTIONS {
+            let mut times = Vec::new();
+            let mut answer_text = String::new();
+            for _ in 0..RUNS {
+                let began = Instant::now();
+                let answer = netql::run(&engine, statement, now).await.expect("answers");
+                times.push(began.elapsed());
+                answer_text = match answer.summary {
+                    Some(summary) => format!("{} checked, {} failed", summary.total_items, summary.failed_items),
+                    None => format!("{} rows", answer.rows()),
+                };
+            }
+            let (p50, p95) = (ms(percentile(&mut times, 0.5)), ms(percentile(&mut times, 0.95)));
+            let peer = |answers: &Option<Value>, name: Option<&str>| {
+                let entry = answers.as_ref().and_then(|a| name.map(|n| a.get("questions").unwrap_or(a).get(n).cloned()))??;
+                Some((entry["p50"].as_f64()?, entry["p95"].as_f64()?, entry["result"].to_string()))
+            };
+            let theirs_duck = peer(&duckdb, Some(question));
+            let theirs_sq = peer(&suzieq, suzieq_name);
+            let cell = |p: &Option<(f64, f64, String)>| p.as_ref().map_or("-".to_string(), |(a, b, _)| format!("{a:.0} ({b:.0})"));
+            let ratio = |p: &Option<(f64, f64, String)>| p.as_ref().map_or("-".to_string(), |(a, _, _)| format!("{:.1}x", a / p50));
+            println!(
+                "  {question:<32} {:>14} {:>14} {:>14} {:>12} {:>12}",
+                format!("{p50:.0} ({p95:.0})"),
+                cell(&theirs_duck),
+                cell(&theirs_sq),
+                ratio(&theirs_duck),
+                ratio(&theirs_sq),
+            );
+            println!(
+                "      answers: Sonde {answer_text}; DuckDB {}; SuzieQ {}",
+                theirs_duck.as_ref().map_or("-", |p| p.2.as_str()),
+                theirs_sq.as_ref().map_or("-", |p| p.2.as_str())
+            );
+        }
+        engine.close().await.expect("close");
+    });
+}
