@@ -8,7 +8,9 @@ use sonde_schema::families::{
     sensors, services, vlan, vxlan,
 };
 
-use crate::topology::{BOND_VLANS, FABRIC_MTU, Link, LinkKind, Node, Role, Topology};
+use crate::topology::{
+    BOND_VLANS, FABRIC_MTU, Link, LinkKind, Node, PEERLINK_VLANS, Role, Topology,
+};
 
 pub const SECOND: i64 = 1_000_000;
 pub const MINUTE: i64 = 60 * SECOND;
@@ -269,10 +271,7 @@ fn mlag_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
                     .set("backup_active", true)
                     .set("bond_state", "dual")
             };
-            rows.push((
-                leaf,
-                bond_row(t, leaf, "peerlink", at, Topology::peerlink_vlans()),
-            ));
+            rows.push((leaf, bond_row(t, leaf, "peerlink", at, PEERLINK_VLANS)));
             rows.push((leaf, clag("peerlink").set("peer_role", peer_role)));
             for bond in &pair.bonds {
                 rows.push((leaf, bond_row(t, leaf, &bond.name, at, BOND_VLANS)));

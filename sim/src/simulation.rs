@@ -224,7 +224,7 @@ impl Simulation {
         {
             for hour in (first_hour..to).step_by(HOUR as usize) {
                 let dice = mix(self.seed, l as u64, hour as u64);
-                if dice % one_in != 0 || hour < self.start {
+                if !dice.is_multiple_of(one_in) || hour < self.start {
                     continue;
                 }
                 let down = hour + (dice >> 16) as i64 % (45 * MINUTE);
@@ -312,7 +312,7 @@ impl Simulation {
         {
             for day in (first_day..to).step_by(DAY as usize) {
                 let dice = mix(self.seed ^ 0xfa, n as u64, day as u64);
-                if dice % one_in != 0 || day < self.start {
+                if !dice.is_multiple_of(one_in) || day < self.start {
                     continue;
                 }
                 let at = day + (dice >> 16) as i64 % (20 * HOUR);

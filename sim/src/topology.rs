@@ -82,7 +82,7 @@ pub struct Vni {
 
 pub const FABRIC_MTU: u32 = 9216;
 pub const HOST_MTU: u32 = 9152;
-const PEERLINK_VLANS: &str = "10-20";
+pub const PEERLINK_VLANS: &str = "10-20";
 pub const BOND_VLANS: &str = "10-20";
 
 #[derive(Debug, Clone, Default)]
@@ -336,9 +336,5 @@ impl Topology {
         } else {
             format!("10.{}.{}.0/24", 100 + leaf_rank / 256, leaf_rank % 256)
         }
-    }
-
-    pub fn peerlink_vlans() -> &'static str {
-        PEERLINK_VLANS
     }
 }
