@@ -74,7 +74,7 @@ impl Simulation {
             let id = format!("ev-{}", n + 1);
             scheduled.extend(
                 fault
-                    .rows(&topology, established, &id)
+                    .rows(&topology, &id)
                     .into_iter()
                     .map(|(node, row)| (row.time, (node, row))),
             );
@@ -238,7 +238,7 @@ impl Simulation {
                 let id = format!("flap-{l}-{}", hour / HOUR);
                 rows.extend(
                     fault
-                        .rows(&self.topology, self.established, &id)
+                        .rows(&self.topology, &id)
                         .into_iter()
                         .filter(|(_, r)| (from..to).contains(&r.time)),
                 );
@@ -326,7 +326,7 @@ impl Simulation {
                 let id = format!("fan-{n}-{}", day / DAY);
                 rows.extend(
                     fault
-                        .rows(&self.topology, self.established, &id)
+                        .rows(&self.topology, &id)
                         .into_iter()
                         .filter(|(_, r)| (from..to).contains(&r.time)),
                 );

@@ -58,16 +58,15 @@ pub fn sessions_up(now: i64) -> i64 {
 }
 
 impl Fault {
-    /// The rows the agents send because of this fault, with `established` the time the fabric's
-    /// sessions came up. Events get ids from `id`.
-    pub fn rows(&self, t: &Topology, established: i64, id: &str) -> Vec<NodeRow> {
+    /// The rows the agents send because of this fault. Events get ids from `id`.
+    pub fn rows(&self, t: &Topology, id: &str) -> Vec<NodeRow> {
         match self {
             Fault::LinkDown {
                 node,
                 ifname,
                 at,
                 back,
-            } => link_down(t, *node, ifname, *at, *back, established, id),
+            } => link_down(t, *node, ifname, *at, *back, id),
             Fault::AgentStops { .. } => Vec::new(),
             Fault::Mtu {
                 node,
@@ -125,7 +124,6 @@ fn link_down(
     ifname: &str,
     at: i64,
     back: Option<i64>,
-    established: i64,
     id: &str,
 ) -> Vec<NodeRow> {
     let Some((index, a_side)) = t.link_at(node, ifname) else {
@@ -166,9 +164,10 @@ fn link_down(
     }
     let detected = at + HOLD_TIME;
     let near_name = t.nodes[node].name.clone();
+    // A session that is down reports no established time; `established_at` only matters once up.
     let near = SessionState {
         up: false,
-        established_at: established,
+        established_at: at,
         reason: Some("Interface down"),
         prefixes: 0,
     };
