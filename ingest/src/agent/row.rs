@@ -245,12 +245,13 @@ pub fn to_batch_from_hosts<'a>(
 }
 
 fn build_column<'a>(column: &ColumnDef, values: impl Iterator<Item = &'a Value>) -> ArrayRef {
+    // `$get` borrows the value out of the row: a string is copied once, into the array.
     macro_rules! build {
-        ($builder:expr, $variant:ident) => {{
+        ($builder:expr, $variant:ident, $get:expr) => {{
             let mut builder = $builder;
             for value in values {
                 match value {
-                    Value::$variant(v) => builder.append_value(v.clone()),
+                    Value::$variant(v) => builder.append_value($get(v)),
                     _ => builder.append_null(),
                 }
             }
@@ -258,12 +259,12 @@ fn build_column<'a>(column: &ColumnDef, values: impl Iterator<Item = &'a Value>)
         }};
     }
     match column.ty {
-        ColumnType::Str => build!(StringBuilder::new(), Str),
-        ColumnType::Bool => build!(BooleanBuilder::new(), Bool),
-        ColumnType::U32 => build!(UInt32Builder::new(), U32),
-        ColumnType::U64 => build!(UInt64Builder::new(), U64),
-        ColumnType::I64 => build!(Int64Builder::new(), I64),
-        ColumnType::F64 => build!(Float64Builder::new(), F64),
+        ColumnType::Str => build!(StringBuilder::new(), Str, String::as_str),
+        ColumnType::Bool => build!(BooleanBuilder::new(), Bool, |v: &bool| *v),
+        ColumnType::U32 => build!(UInt32Builder::new(), U32, |v: &u32| *v),
+        ColumnType::U64 => build!(UInt64Builder::new(), U64, |v: &u64| *v),
+        ColumnType::I64 => build!(Int64Builder::new(), I64, |v: &i64| *v),
+        ColumnType::F64 => build!(Float64Builder::new(), F64, |v: &f64| *v),
         ColumnType::Time => {
             let times: TimestampMicrosecondArray = values
                 .map(|v| match v {
