@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use netql::{Planner, parse};
 use serde_json::Value;
 use sonde_engine::{Engine, EngineConfig};
-use sonde_sim::{Batches, Simulation};
+use sonde_sim::Simulation;
 
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
@@ -52,23 +52,14 @@ const QUESTIONS: &[(&str, &str, Option<&str>)] = &[
 ];
 
 /// Writes the simulated history, hour by hour, and returns the rows per table.
-async fn write_history(
-    engine: &Engine,
-    mut sim: Simulation,
-    end: i64,
-) -> BTreeMap<&'static str, u64> {
+async fn write_history(engine: &Engine, sim: Simulation, end: i64) -> BTreeMap<&'static str, u64> {
     let mut counts = BTreeMap::new();
-    let mut batches = Batches::default();
-    let mut at = sim.start();
-    while at < end {
-        let until = (at + HOUR).min(end);
-        sim.run(at, until, &mut batches);
-        for (table, batch) in batches.take().expect("batches") {
+    for window in sim.windows(end, HOUR) {
+        for (table, batch) in window.expect("batches").1 {
             *counts.entry(table).or_default() += batch.num_rows() as u64;
             engine.append(table, &batch).await.expect("append");
         }
         engine.backpressure().await;
-        at = until;
     }
     counts
 }
@@ -162,12 +153,24 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// A peer's answers: `{question: {"p50", "p95", "result"}}`.
-fn peer_answers(output: Option<String>, key: Option<&str>) -> Option<Value> {
-    let json: Value = serde_json::from_str(output?.lines().last()?).ok()?;
-    Some(match key {
-        Some(key) => json.get(key)?.clone(),
-        None => json,
+/// The JSON object a peer's script prints as its last line.
+fn last_json(output: Option<String>) -> Option<Value> {
+    serde_json::from_str(output?.lines().last()?).ok()
+}
+
+/// A peer's timing of one question: p50 and p95 in ms, and its answer.
+struct PeerTime {
+    p50: f64,
+    p95: f64,
+    result: String,
+}
+
+fn peer_time(answers: Option<&Value>, question: &str) -> Option<PeerTime> {
+    let entry = answers?.get(question)?;
+    Some(PeerTime {
+        p50: entry["p50"].as_f64()?,
+        p95: entry["p95"].as_f64()?,
+        result: entry["result"].to_string(),
     })
 }
 
@@ -266,8 +269,9 @@ fn main() {
         let store_path = store.to_str().expect("utf-8");
         parse_and_plan(&engine, now);
 
-        let duckdb = peer_answers(common::python(DUCKDB, &[store_path, &now.to_string(), &RUNS.to_string()]), None);
-        let suzieq = peer_answers(suzieq(store_path, now, scratch_path), None);
+        let duckdb = last_json(common::python(DUCKDB, &[store_path, &now.to_string(), &RUNS.to_string()]));
+        let suzieq = last_json(suzieq(store_path, now, scratch_path));
+        let suzieq_questions = suzieq.as_ref().and_then(|s| s.get("questions"));
         if let Some(s) = &suzieq {
             println!(
                 "\nSuzieQ: loading its store took {:.1} s, its coalescer {:.1} s",
@@ -289,14 +293,11 @@ fn main() {
                 };
             }
             let (p50, p95) = (ms(percentile(&mut times, 0.5)), ms(percentile(&mut times, 0.95)));
-            let peer = |answers: &Option<Value>, name: Option<&str>| {
-                let entry = answers.as_ref().and_then(|a| name.map(|n| a.get("questions").unwrap_or(a).get(n).cloned()))??;
-                Some((entry["p50"].as_f64()?, entry["p95"].as_f64()?, entry["result"].to_string()))
-            };
-            let theirs_duck = peer(&duckdb, Some(question));
-            let theirs_sq = peer(&suzieq, suzieq_name);
-            let cell = |p: &Option<(f64, f64, String)>| p.as_ref().map_or("-".to_string(), |(a, b, _)| format!("{a:.0} ({b:.0})"));
-            let ratio = |p: &Option<(f64, f64, String)>| p.as_ref().map_or("-".to_string(), |(a, _, _)| format!("{:.1}x", a / p50));
+            let theirs_duck = peer_time(duckdb.as_ref(), question);
+            let theirs_sq = suzieq_name.and_then(|name| peer_time(suzieq_questions, name));
+            let cell = |p: &Option<PeerTime>| p.as_ref().map_or("-".to_string(), |p| format!("{:.0} ({:.0})", p.p50, p.p95));
+            let ratio = |p: &Option<PeerTime>| p.as_ref().map_or("-".to_string(), |p| format!("{:.1}x", p.p50 / p50));
+            let answer = |p: &Option<PeerTime>| p.as_ref().map_or("-".to_string(), |p| p.result.clone());
             println!(
                 "  {question:<32} {:>14} {:>14} {:>14} {:>12} {:>12}",
                 format!("{p50:.0} ({p95:.0})"),
@@ -307,8 +308,8 @@ fn main() {
             );
             println!(
                 "      answers: Sonde {answer_text}; DuckDB {}; SuzieQ {}",
-                theirs_duck.as_ref().map_or("-", |p| p.2.as_str()),
-                theirs_sq.as_ref().map_or("-", |p| p.2.as_str())
+                answer(&theirs_duck),
+                answer(&theirs_sq)
             );
         }
         engine.close().await.expect("close");

@@ -1,7 +1,6 @@
 //! `sonde demo`: an embedded server on a fresh store holding the seed's reference data centre —
 //! two days of simulated history with its faults, kept running live — and the REPL with a tour.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -59,7 +58,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             (temporary.path().to_path_buf(), Some(temporary))
         }
     };
-    refuse_used_store(&dir)?;
+    crate::simulate::refuse_used_store(
+        &dir,
+        "the demo writes its history into a new store (give a new --data-dir, or none for a temporary one)",
+    )?;
     let engine = Engine::open(EngineConfig::local(&dir))
         .await
         .context("cannot open the demo store")?;
@@ -95,20 +97,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     live.await?;
     server.stop().await?;
     result
-}
-
-/// A demo loads its history once: into a new store, not over someone's data.
-fn refuse_used_store(dir: &Path) -> anyhow::Result<()> {
-    let used = std::fs::read_dir(dir)
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false);
-    if used {
-        anyhow::bail!(
-            "{} is not empty: the demo writes its history into a new store (give a new --data-dir, or none for a temporary one)",
-            dir.display()
-        );
-    }
-    Ok(())
 }
 
 /// The requested address, or any free port on loopback when it is taken.

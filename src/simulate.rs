@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use arrow::array::RecordBatch;
+use arrow::error::ArrowError;
 use sonde_engine::Engine;
-use sonde_sim::{Batches, Simulation};
+use sonde_sim::{Simulation, Window};
 use tokio::sync::mpsc;
 
 use crate::cli::SimulateArgs;
@@ -25,7 +25,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     if args.nodes < 8 || args.days < 1 {
         anyhow::bail!("a simulation needs at least 8 nodes and 1 day");
     }
-    refuse_non_empty(&args.store.data_dir)?;
+    refuse_used_store(
+        &args.store.data_dir,
+        "simulated history goes into a new store (pick another --data-dir)",
+    )?;
     let engine = Engine::open(args.store.engine_config()?)
         .await
         .context("cannot open the store")?;
@@ -54,15 +57,14 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn refuse_non_empty(dir: &std::path::Path) -> anyhow::Result<()> {
-    let has_entries = std::fs::read_dir(dir)
+/// Simulated history goes into a new store, never over someone's data: `why` says so when `dir`
+/// is not empty.
+pub fn refuse_used_store(dir: &std::path::Path, why: &str) -> anyhow::Result<()> {
+    let used = std::fs::read_dir(dir)
         .map(|mut d| d.next().is_some())
         .unwrap_or(false);
-    if has_entries {
-        anyhow::bail!(
-            "{} is not empty: simulated history goes into a new store (pick another --data-dir)",
-            dir.display()
-        );
+    if used {
+        anyhow::bail!("{} is not empty: {why}", dir.display());
     }
     Ok(())
 }
@@ -72,24 +74,19 @@ fn refuse_non_empty(dir: &std::path::Path) -> anyhow::Result<()> {
 /// `progress` hears the time reached and the rows written so far.
 pub async fn write(
     engine: &Engine,
-    mut sim: Simulation,
+    sim: Simulation,
     end: i64,
     window: i64,
     mut progress: impl FnMut(i64, u64),
 ) -> anyhow::Result<Counts> {
-    let (tx, mut rx) = mpsc::channel::<(i64, Vec<(&'static str, RecordBatch)>)>(2);
-    let generator = std::thread::spawn(move || -> anyhow::Result<Simulation> {
-        let mut batches = Batches::default();
-        let mut at = sim.start();
-        while at < end {
-            let until = (at + window).min(end);
-            sim.run(at, until, &mut batches);
-            if tx.blocking_send((until, batches.take()?)).is_err() {
+    let (tx, mut rx) = mpsc::channel::<Window>(2);
+    let generator = std::thread::spawn(move || -> Result<(), ArrowError> {
+        for window in sim.windows(end, window) {
+            if tx.blocking_send(window?).is_err() {
                 break;
             }
-            at = until;
         }
-        Ok(sim)
+        Ok(())
     });
     let mut counts = Counts::new();
     let (mut written, mut unflushed, mut flushes) = (0u64, 0usize, 0usize);

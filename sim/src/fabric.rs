@@ -352,28 +352,43 @@ fn overlay_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
 /// default route from the internet.
 fn route_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
     let leaves: Vec<usize> = t.leaves().collect();
+    let leaf_uplinks: Vec<Vec<String>> = leaves.iter().map(|&l| uplinks(t, l, false)).collect();
     let mut rows = Vec::new();
     for (rank, &leaf) in leaves.iter().enumerate() {
         let prefix = t.leaf_subnet(rank);
-        for &other in leaves.iter().filter(|&&l| l != leaf) {
-            rows.push((other, route_row(t, other, &prefix, at)));
+        for (other, via) in leaves
+            .iter()
+            .zip(&leaf_uplinks)
+            .filter(|(l, _)| **l != leaf)
+        {
+            rows.push((*other, route_via(via, &prefix, at)));
         }
     }
     for exit in (0..t.nodes.len()).filter(|&n| t.nodes[n].role == Role::Exit) {
-        rows.push((exit, route_row(t, exit, "0.0.0.0/0", at)));
+        rows.push((exit, route_row(t, exit, DEFAULT_ROUTE, at)));
     }
     rows
 }
 
+const DEFAULT_ROUTE: &str = "0.0.0.0/0";
+
+/// A node's BGP ports toward the internet (`to_internet`) or toward the spines.
+fn uplinks(t: &Topology, node: usize, to_internet: bool) -> Vec<String> {
+    t.fabric_links()
+        .filter(|(_, l)| {
+            l.a.node == node && (t.nodes[l.b.node].role == Role::Internet) == to_internet
+        })
+        .map(|(_, l)| l.a.ifname.clone())
+        .collect()
+}
+
 /// A BGP route on `node` to `prefix`, over the node's uplinks (to the internet, for a default route).
 pub fn route_row(t: &Topology, node: usize, prefix: &str, at: i64) -> Row {
-    let uplinks: Vec<String> = t
-        .links
-        .iter()
-        .filter(|l| l.kind == LinkKind::Fabric && l.a.node == node)
-        .filter(|l| (prefix == "0.0.0.0/0") == (t.nodes[l.b.node].role == Role::Internet))
-        .map(|l| l.a.ifname.clone())
-        .collect();
+    route_via(&uplinks(t, node, prefix == DEFAULT_ROUTE), prefix, at)
+}
+
+/// A BGP route to `prefix` over these ports, one link-local next hop on each.
+fn route_via(uplinks: &[String], prefix: &str, at: i64) -> Row {
     let hops: Vec<String> = (1..=uplinks.len()).map(|i| format!("fe80::{i}")).collect();
     let weights = vec!["1".to_string(); uplinks.len()];
     Row::new(&routes::TABLE, at)
@@ -382,7 +397,7 @@ pub fn route_row(t: &Topology, node: usize, prefix: &str, at: i64) -> Row {
         .set("family", "ipv4")
         .set("protocol", "bgp")
         .set("nexthop_ips", hops)
-        .set("oifs", uplinks)
+        .set("oifs", uplinks.to_vec())
         .set("weights", weights)
         .set("metric", 20u32)
         .set("table_id", 254u32)

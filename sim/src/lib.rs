@@ -7,10 +7,10 @@
 //! `sonde-schema`: a simulated row is an agent row.
 //!
 //! ```no_run
-//! let mut sim = sonde_sim::Simulation::reference(now);
-//! let mut batches = sonde_sim::Batches::default();
-//! sim.run(sim.start(), now, &mut batches);
-//! for (table, batch) in batches.take()? { /* append to the store */ }
+//! for window in sonde_sim::Simulation::reference(now).windows(now, HOUR) {
+//!     let (_until, batches) = window?;
+//!     for (table, batch) in batches { /* append to the store */ }
+//! }
 //! ```
 
 pub mod fabric;
@@ -79,6 +79,30 @@ impl Batches {
                 ))
             })
             .collect()
+    }
+}
+
+/// One window of a simulation: its end and its rows as one batch per table.
+pub type Window = (i64, Vec<(&'static str, RecordBatch)>);
+
+impl Simulation {
+    /// Runs from the start to `end` in windows of `window` µs, yielding each window's batches.
+    pub fn windows(
+        mut self,
+        end: i64,
+        window: i64,
+    ) -> impl Iterator<Item = Result<Window, ArrowError>> {
+        let mut batches = Batches::default();
+        let mut at = self.start();
+        std::iter::from_fn(move || {
+            if at >= end {
+                return None;
+            }
+            let until = at.saturating_add(window).min(end);
+            self.run(at, until, &mut batches);
+            at = until;
+            Some(batches.take().map(|tables| (until, tables)))
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use crate::fabric::{
     temperature,
 };
 use crate::timeline::{self, Fault};
-use crate::topology::{LinkKind, Node, Role, Topology};
+use crate::topology::{Node, Role, Topology};
 
 /// Where a simulation's output goes. Agents send rows; INT exporters (report datagrams) and ZTP
 /// clients (DHCP and HTTP requests) get their own methods when their sources join.
@@ -203,9 +203,41 @@ impl Simulation {
         }
     }
 
-    /// The link flaps whose rows fall in `[from, to)`; returns each flapping link's down times.
+    /// The periods (hours, days…) in `[from − period, to)` after the start in which an event with
+    /// a chance of one in `one_in` happens to `object`, each with the dice that decided it.
+    fn struck(
+        &self,
+        salt: u64,
+        object: u64,
+        period: i64,
+        one_in: u64,
+        from: i64,
+        to: i64,
+    ) -> Vec<(i64, u64)> {
+        let first = (from.div_euclid(period) - 1) * period;
+        (first..to)
+            .step_by(period as usize)
+            .filter(|&at| at >= self.start)
+            .map(|at| (at, mix(self.seed ^ salt, object, at as u64)))
+            .filter(|(_, dice)| dice.is_multiple_of(one_in))
+            .collect()
+    }
+
+    /// The rows of `fault` that fall in `[from, to)`.
+    fn fault_rows(&self, fault: Fault, id: &str, from: i64, to: i64, rows: &mut Vec<NodeRow>) {
+        let window = from..to;
+        rows.extend(
+            fault
+                .rows(&self.topology, id)
+                .into_iter()
+                .filter(|(_, r)| window.contains(&r.time)),
+        );
+    }
+
+    /// The link flaps whose rows fall in `[from, to)`; returns each flapping link's (down, back
+    /// up) times.
     fn flaps(
-        &mut self,
+        &self,
         from: i64,
         to: i64,
         rows: &mut Vec<NodeRow>,
@@ -214,19 +246,8 @@ impl Simulation {
         let Some(one_in) = self.churn.flap_one_in else {
             return flaps;
         };
-        let first_hour = (from.div_euclid(HOUR) - 1) * HOUR;
-        for (l, link) in self
-            .topology
-            .links
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.kind == LinkKind::Fabric)
-        {
-            for hour in (first_hour..to).step_by(HOUR as usize) {
-                let dice = mix(self.seed, l as u64, hour as u64);
-                if !dice.is_multiple_of(one_in) || hour < self.start {
-                    continue;
-                }
+        for (l, link) in self.topology.fabric_links() {
+            for (hour, dice) in self.struck(0, l as u64, HOUR, one_in, from, to) {
                 let down = hour + (dice >> 16) as i64 % (45 * MINUTE);
                 let back = down + (5 + (dice >> 40) as i64 % 25) * MINUTE;
                 let fault = Fault::LinkDown {
@@ -235,13 +256,7 @@ impl Simulation {
                     at: down,
                     back: Some(back),
                 };
-                let id = format!("flap-{l}-{}", hour / HOUR);
-                rows.extend(
-                    fault
-                        .rows(&self.topology, &id)
-                        .into_iter()
-                        .filter(|(_, r)| (from..to).contains(&r.time)),
-                );
+                self.fault_rows(fault, &format!("flap-{l}-{}", hour / HOUR), from, to, rows);
                 flaps.entry(l).or_default().push((down, back + 5 * SECOND));
             }
         }
@@ -256,13 +271,7 @@ impl Simulation {
         flaps: &HashMap<usize, Vec<(i64, i64)>>,
         rows: &mut Vec<NodeRow>,
     ) {
-        for (l, link) in self
-            .topology
-            .links
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.kind == LinkKind::Fabric)
-        {
+        for (l, link) in self.topology.fabric_links() {
             let link_flaps = flaps.get(&l).map_or(&[][..], Vec::as_slice);
             for at in self.ticks(l as u64 + (2 << 32), period, from, to) {
                 if link_flaps
@@ -290,10 +299,11 @@ impl Simulation {
             }
         }
         for (l, link_flaps) in flaps {
-            if let Some(&(_, up)) = link_flaps
+            if let Some(up) = link_flaps
                 .iter()
-                .filter(|&&(_, up)| up < to)
-                .max_by_key(|(_, up)| *up)
+                .map(|&(_, up)| up)
+                .filter(|&up| up < to)
+                .max()
             {
                 let last = self.reestablished.entry(*l).or_insert(up);
                 *last = (*last).max(up);
@@ -302,19 +312,10 @@ impl Simulation {
     }
 
     fn fan_failures(&self, one_in: u64, from: i64, to: i64, rows: &mut Vec<NodeRow>) {
-        let first_day = (from.div_euclid(DAY) - 1) * DAY;
-        for (n, _) in self
-            .topology
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, node)| node.role == Role::Spine)
-        {
-            for day in (first_day..to).step_by(DAY as usize) {
-                let dice = mix(self.seed ^ 0xfa, n as u64, day as u64);
-                if !dice.is_multiple_of(one_in) || day < self.start {
-                    continue;
-                }
+        let spines =
+            (0..self.topology.nodes.len()).filter(|&n| self.topology.nodes[n].role == Role::Spine);
+        for n in spines {
+            for (day, dice) in self.struck(0xfa, n as u64, DAY, one_in, from, to) {
                 let at = day + (dice >> 16) as i64 % (20 * HOUR);
                 let back = at + (1 + (dice >> 40) as i64 % 3) * HOUR;
                 let fault = Fault::FanFails {
@@ -323,13 +324,7 @@ impl Simulation {
                     at,
                     back: Some(back),
                 };
-                let id = format!("fan-{n}-{}", day / DAY);
-                rows.extend(
-                    fault
-                        .rows(&self.topology, &id)
-                        .into_iter()
-                        .filter(|(_, r)| (from..to).contains(&r.time)),
-                );
+                self.fault_rows(fault, &format!("fan-{n}-{}", day / DAY), from, to, rows);
             }
         }
     }

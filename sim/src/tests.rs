@@ -1,19 +1,12 @@
 use arrow_array::{Array, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray};
 
 use crate::fabric::{DAY, HOUR, MINUTE};
-use crate::{Batches, REFERENCE_NOW, Simulation};
+use crate::{REFERENCE_NOW, Simulation};
 
-fn history(mut sim: Simulation, to: i64, window: i64) -> Vec<(&'static str, RecordBatch)> {
-    let mut batches = Batches::default();
-    let mut all = Vec::new();
-    let mut at = sim.start();
-    while at < to {
-        let end = (at + window).min(to);
-        sim.run(at, end, &mut batches);
-        all.extend(batches.take().expect("batches"));
-        at = end;
-    }
-    all
+fn history(sim: Simulation, to: i64, window: i64) -> Vec<(&'static str, RecordBatch)> {
+    sim.windows(to, window)
+        .flat_map(|w| w.expect("batches").1)
+        .collect()
 }
 
 fn strings<'a>(batch: &'a RecordBatch, column: &str) -> &'a StringArray {

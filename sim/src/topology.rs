@@ -316,6 +316,14 @@ impl Topology {
         (0..self.nodes.len()).filter(|&i| self.nodes[i].role == Role::Leaf)
     }
 
+    /// The routed links (each with an eBGP session), with their indices.
+    pub fn fabric_links(&self) -> impl Iterator<Item = (usize, &Link)> + '_ {
+        self.links
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.kind == LinkKind::Fabric)
+    }
+
     /// The link cabled to `ifname` on `node`, and which end of it that is (true: `a`).
     pub fn link_at(&self, node: usize, ifname: &str) -> Option<(usize, bool)> {
         self.links.iter().enumerate().find_map(|(i, l)| {

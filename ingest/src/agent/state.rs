@@ -126,26 +126,11 @@ fn pack(values: &[Value]) -> Box<[u8]> {
                 put_str(&mut out, s);
             }
             Value::Bool(b) => out.extend([2, u8::from(*b)]),
-            Value::U32(v) => {
-                out.push(3);
-                out.extend(v.to_le_bytes());
-            }
-            Value::U64(v) => {
-                out.push(4);
-                out.extend(v.to_le_bytes());
-            }
-            Value::I64(v) => {
-                out.push(5);
-                out.extend(v.to_le_bytes());
-            }
-            Value::Time(v) => {
-                out.push(6);
-                out.extend(v.to_le_bytes());
-            }
-            Value::F64(v) => {
-                out.push(7);
-                out.extend(v.to_bits().to_le_bytes());
-            }
+            Value::U32(v) => put_tagged(&mut out, 3, &v.to_le_bytes()),
+            Value::U64(v) => put_tagged(&mut out, 4, &v.to_le_bytes()),
+            Value::I64(v) => put_tagged(&mut out, 5, &v.to_le_bytes()),
+            Value::Time(v) => put_tagged(&mut out, 6, &v.to_le_bytes()),
+            Value::F64(v) => put_tagged(&mut out, 7, &v.to_bits().to_le_bytes()),
             Value::StrList(items) => {
                 out.push(8);
                 out.extend((items.len() as u32).to_le_bytes());
@@ -154,6 +139,11 @@ fn pack(values: &[Value]) -> Box<[u8]> {
         }
     }
     out.into_boxed_slice()
+}
+
+fn put_tagged(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(payload);
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
