@@ -12,10 +12,10 @@ use std::net::Ipv4Addr;
 use serde_json::Value as Json;
 use sonde_schema::TableDef;
 use sonde_schema::families::{bgp, evpn, ospf};
+use sonde_schema::row::{Row, time};
 use tracing::debug;
 
 use super::command::Tool;
-use super::row::{Row, time};
 use crate::error::Result;
 
 /// Tables this collector fills.
@@ -364,7 +364,7 @@ fn seconds(json: &Json, key: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::row::Value;
+    use sonde_schema::row::Value;
 
     #[test]
     fn reads_sessions_of_every_vrf_and_ignores_junk() {
@@ -412,7 +412,7 @@ mod fixture_tests {
     //! Against real FRR 8.4.4 output (testdata/): two namespaces with a point-to-point OSPF
     //! link (10.9.0.0/31, MTU 9000) and an L2 VNI 100 plus an L3 VNI 4001 (no VRF device).
     use super::*;
-    use crate::agent::row::Value;
+    use sonde_schema::row::Value;
 
     const NOW: i64 = 1_800_000_000_123_456;
 

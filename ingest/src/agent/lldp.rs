@@ -4,9 +4,9 @@
 use serde_json::Value as Json;
 use sonde_schema::TableDef;
 use sonde_schema::families::lldp;
+use sonde_schema::row::Row;
 
 use super::command::Tool;
-use super::row::Row;
 use crate::error::Result;
 
 /// Tables this collector fills.
@@ -58,7 +58,7 @@ fn value(json: &Json, key: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::row::Value;
+    use sonde_schema::row::Value;
 
     #[test]
     fn reads_json0_neighbours() {

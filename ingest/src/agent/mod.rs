@@ -5,7 +5,6 @@ pub mod command;
 pub mod frr;
 pub mod lldp;
 pub mod netlink;
-pub mod row;
 pub mod run;
 pub mod sender;
 pub mod spool;

@@ -417,7 +417,7 @@ mod tests {
     use sonde_schema::families::interfaces;
 
     use super::*;
-    use crate::agent::row::{Row, to_batch};
+    use sonde_schema::row::{Row, to_batch};
 
     fn batch(n: u32) -> RecordBatch {
         let rows: Vec<Row> = (0..n)

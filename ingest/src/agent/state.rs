@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use sonde_schema::TableDef;
-
-use super::row::{Row, Value};
+use sonde_schema::row::{Row, Value};
 
 /// A fingerprint of the last row sent for every object, per table, and the resync that last saw it.
 #[derive(Debug, Default)]

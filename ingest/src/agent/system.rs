@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use sonde_schema::TableDef;
-use sonde_schema::families::{agents, inventory, ntp, sensors, services};
+use sonde_schema::families::{inventory, ntp, sensors, services};
+use sonde_schema::row::{Row, time};
 
 use super::command::Tool;
-use super::row::{Row, time};
 
 /// Tables the polled system collectors fill (the heartbeat is sent apart, never diffed).
 pub const TABLES: &[&TableDef] = &[
@@ -329,38 +329,10 @@ fn disk_rows(now: i64) -> Vec<Row> {
         .collect()
 }
 
-/// What the heartbeat says about the agent.
-#[derive(Debug, Clone)]
-pub struct Heartbeat {
-    pub started: i64,
-    pub boot: Option<i64>,
-    pub os: Option<String>,
-    pub interval_s: u32,
-}
-
-impl Heartbeat {
-    pub fn row(&self, now: i64, ntp_synced: Option<bool>, last_resync: i64) -> Row {
-        let ntp = match ntp_synced {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "unknown",
-        };
-        Row::new(&agents::TABLE, now)
-            .set("status", "Fresh")
-            .set("version", env!("CARGO_PKG_VERSION"))
-            .set("os", self.os.clone())
-            .set("ntp_sync", ntp)
-            .set("boot_time", self.boot.map(time))
-            .set("agent_start_time", time(self.started))
-            .set("reinit_time", time(last_resync))
-            .set("heartbeat_interval_s", self.interval_s)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::row::Value;
+    use sonde_schema::row::Value;
 
     #[test]
     fn reads_chrony_tracking() {
