@@ -5,5 +5,7 @@
 
 pub mod agent;
 pub mod error;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, Result};

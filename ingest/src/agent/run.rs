@@ -10,15 +10,15 @@ use std::time::Duration;
 
 use sonde_schema::TableDef;
 use sonde_schema::families::{bgp, lldp as lldp_table};
+use sonde_schema::row::{Heartbeat, Row, Value, now_us, to_batch};
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{info, warn};
 
 use super::command::Tool;
-use super::row::{Row, Value, now_us, to_batch};
 use super::sender::{Sender, SharedSpool, lock};
 use super::spool::Spool;
 use super::state::SentState;
-use super::system::{self, Heartbeat, Services};
+use super::system::{self, Services};
 use super::{frr, lldp, netlink};
 use crate::error::{Error, Result};
 
@@ -86,6 +86,8 @@ struct Producer {
     spool: SharedSpool,
     wake: Arc<Notify>,
     sent: SentState,
+    /// The netlink dumps and monitor, which share the link flaps the monitor sees.
+    netlink: netlink::Collector,
     pending: Pending,
     services: Services,
     heartbeat: Heartbeat,
@@ -108,6 +110,7 @@ impl Producer {
             spool,
             wake,
             sent: SentState::default(),
+            netlink: netlink::Collector::default(),
             pending: Pending::default(),
             services: Services::default(),
             heartbeat,
@@ -120,7 +123,7 @@ impl Producer {
     async fn run(&mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let (events_tx, mut events) = mpsc::unbounded_channel();
         let _monitor = if self.config.netlink {
-            Some(netlink::spawn_monitor(events_tx)?)
+            Some(self.netlink.spawn_monitor(events_tx)?)
         } else {
             None
         };
@@ -204,8 +207,9 @@ impl Producer {
         let mut sent = std::mem::take(&mut self.sent);
         let spool = Arc::clone(&self.spool);
         let hostname = self.config.hostname.clone();
+        let collector = self.netlink.clone();
         let (sent, outcome) = tokio::task::spawn_blocking(move || {
-            let outcome = compare_dump(&mut sent, now, &spool, &hostname);
+            let outcome = compare_dump(&collector, &mut sent, now, &spool, &hostname);
             (sent, outcome)
         })
         .await
@@ -287,10 +291,16 @@ impl Pending {
 
 /// The netlink part of a resync, on a blocking thread. A failed dump keeps the last state; a
 /// failed spool write is the agent's failure.
-fn compare_dump(sent: &mut SentState, now: i64, spool: &SharedSpool, hostname: &str) -> Result<()> {
+fn compare_dump(
+    collector: &netlink::Collector,
+    sent: &mut SentState,
+    now: i64,
+    spool: &SharedSpool,
+    hostname: &str,
+) -> Result<()> {
     let mut pending = Pending::default();
     let mut failure = None;
-    let dumped = netlink::dump_into(now, &mut |row| {
+    let dumped = collector.dump_into(now, &mut |row| {
         if let Some(change) = sent.observe(row) {
             pending.push(change);
         }
