@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use clap::builder::BoolishValueParser;
 use sonde_ingest::agent::command::Tool;
 use sonde_ingest::agent::run::{AgentConfig, run};
 
@@ -25,37 +26,41 @@ struct Args {
     #[arg(long, env = "SONDE_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// File holding the token, instead of --token.
-    #[arg(long, conflicts_with = "token")]
+    #[arg(long, env = "SONDE_TOKEN_FILE", conflicts_with = "token")]
     token_file: Option<PathBuf>,
     /// Name this node reports; defaults to the kernel's hostname.
-    #[arg(long)]
+    #[arg(long, env = "SONDE_HOSTNAME")]
     hostname: Option<String>,
     /// Directory of the on-disk queue that holds changes until every server has them.
-    #[arg(long, default_value = "/var/lib/sonde-agent/spool")]
+    #[arg(
+        long,
+        env = "SONDE_SPOOL_DIR",
+        default_value = "/var/lib/sonde-agent/spool"
+    )]
     spool_dir: PathBuf,
     /// Upper bound of the queue in MiB; past it the oldest batches are dropped (and counted).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, env = "SONDE_SPOOL_MAX_MB", default_value_t = 1024)]
     spool_max_mb: u64,
     /// Seconds between full resyncs, which find what notifications missed.
-    #[arg(long, default_value_t = 15.0)]
+    #[arg(long, env = "SONDE_RESYNC_INTERVAL", default_value_t = 15.0)]
     resync_interval: f64,
     /// Seconds between heartbeats; three missed make the server show the agent Rotten.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, env = "SONDE_HEARTBEAT_INTERVAL", default_value_t = 30.0)]
     heartbeat_interval: f64,
     /// Milliseconds changes gather before they are sent as one batch per table.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, env = "SONDE_BATCH_MS", default_value_t = 100)]
     batch_ms: u64,
     /// Command line of vtysh (e.g. "vtysh -N leaf01"); "" to skip FRR.
-    #[arg(long, default_value = "vtysh")]
+    #[arg(long, env = "SONDE_VTYSH", default_value = "vtysh")]
     vtysh: String,
     /// Command line of lldpcli (e.g. "lldpcli -u /run/lldpd.socket"); "" to skip LLDP.
-    #[arg(long, default_value = "lldpcli")]
+    #[arg(long, env = "SONDE_LLDPCLI", default_value = "lldpcli")]
     lldpcli: String,
     /// Command line of chronyc; "" to skip NTP.
-    #[arg(long, default_value = "chronyc")]
+    #[arg(long, env = "SONDE_CHRONYC", default_value = "chronyc")]
     chronyc: String,
-    /// Do not read the kernel's state through netlink.
-    #[arg(long)]
+    /// Do not read the kernel's state through netlink (SONDE_NO_NETLINK: true/false, 1/0, yes/no).
+    #[arg(long, env = "SONDE_NO_NETLINK", value_parser = BoolishValueParser::new())]
     no_netlink: bool,
 }
 

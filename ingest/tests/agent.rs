@@ -4,10 +4,67 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The agent, configured by its arguments only: no `SONDE_*` variable of the caller's leaks in.
 fn agent() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sonde-agent"));
-    command.env("SONDE_LOG", "warn").env_remove("SONDE_TOKEN");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SONDE_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("SONDE_LOG", "warn");
     command
+}
+
+#[test]
+fn every_flag_has_an_environment_variable() {
+    let output = agent().arg("--help").output().expect("runs");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    // `--help` lists each option, then (on the same line or the next) its help, which ends
+    // with the variable.
+    let mut options = help
+        .lines()
+        .map(str::trim_start)
+        .skip_while(|line| *line != "Options:")
+        .skip(1)
+        .peekable();
+    let mut flags = 0;
+    while let Some(option) = options.next() {
+        let Some(flag) = option.strip_prefix("--") else {
+            continue;
+        };
+        let flag = flag.split_whitespace().next().unwrap_or_default();
+        let text = format!("{option} {}", options.peek().copied().unwrap_or_default());
+        let variable = format!("[env: SONDE_{}", flag.to_uppercase().replace('-', "_"));
+        assert!(
+            text.contains(&variable),
+            "--{flag} has no {variable}]: {text}"
+        );
+        flags += 1;
+    }
+    assert!(flags >= 13, "{flags} flags found in:\n{help}");
+    assert!(
+        help.contains("[env: SONDE_TOKEN]"),
+        "the token's value is hidden"
+    );
+}
+
+#[test]
+fn reads_its_configuration_from_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-token");
+    let output = agent()
+        .env("SONDE_SERVER", "127.0.0.1:9")
+        .env("SONDE_SPOOL_DIR", dir.path())
+        .env("SONDE_TOKEN_FILE", &missing)
+        .env("SONDE_NO_NETLINK", "yes")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!("cannot read {}", missing.display());
+    assert!(stderr.contains(&expected), "{stderr}");
 }
 
 #[test]
