@@ -31,8 +31,9 @@ struct Fabric {
 }
 
 impl Fabric {
-    fn up() -> Option<Fabric> {
-        let lab = Lab::up()?;
+    /// The lab with a server and an agent per node, for `test`; `None` when `test` is skipped.
+    fn up(test: &str) -> Option<Fabric> {
+        let lab = Lab::up(test)?;
         let mut fabric = Fabric {
             lab,
             store: tempfile::tempdir().expect("tempdir"),
@@ -246,7 +247,7 @@ fn rfc3339_now() -> String {
 
 #[test]
 fn agents_stream_a_real_fabric_and_its_faults() {
-    let Some(mut fabric) = Fabric::up() else {
+    let Some(mut fabric) = Fabric::up("agents_stream_a_real_fabric_and_its_faults") else {
         return;
     };
 

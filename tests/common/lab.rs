@@ -3,7 +3,7 @@
 //! that script for the topology, ASNs, addresses and names.
 //!
 //! ```ignore
-//! let Some(lab) = Lab::up() else { return }; // "skipping: …" when not root or FRR/lldpd missing
+//! let Some(lab) = Lab::up("my_test") else { return }; // skipped without root, FRR or lldpd
 //! let summary = lab.vtysh_json("leaf01", "show bgp summary json");
 //! let agent = lab.spawn_in("leaf01", agent_binary, &["--server", "192.168.200.1:…"]);
 //! // … dropping `lab` (also while panicking) runs `fabric.sh down`.
@@ -14,10 +14,15 @@
 //! `t<pid>n<k>-`, and labs left behind by killed test processes are torn down on the next
 //! `Lab::up`. `SONDE_LAB_KEEP=1` keeps the lab after the test for inspection (tear it down with
 //! `SONDE_LAB_PREFIX=<prefix> tests/lab/fabric.sh down`).
+//!
+//! A test that needs root (or the lab's tools) runs whenever it can; when it cannot, it says why
+//! it is skipped and passes, except under CI (the `CI` variable set), where it fails:
+//! [`root_or_skip`] and [`skip`] decide, for the lab and for any other such test.
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,13 +56,16 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// Builds the lab and waits until all 8 BGP sessions are Established and LLDP sees every
-    /// link. `None` (after a "skipping: …" line on stderr) when not root or when `ip`, `vtysh`,
-    /// `lldpd` or the script are missing; panics with the script's output if the lab does not
-    /// come up.
-    pub fn up() -> Option<Lab> {
-        if let Some(reason) = missing_prerequisite() {
-            eprintln!("skipping: {reason}");
+    /// Builds the lab for `test` and waits until all 8 BGP sessions are Established and LLDP
+    /// sees every link. `None` when `test` is [`skip`]ped: not root, or `ip`, `vtysh`, `lldpd`
+    /// or the script are missing (a failure under CI); panics with the script's output if the
+    /// lab does not come up.
+    pub fn up(test: &str) -> Option<Lab> {
+        if !root_or_skip(test) {
+            return None;
+        }
+        if let Some(reason) = missing_tool() {
+            skip(test, &reason);
             return None;
         }
         {
@@ -360,16 +368,42 @@ fn tool(name: &str) -> PathBuf {
     find_tool(name).unwrap_or_else(|| PathBuf::from(name))
 }
 
-fn missing_prerequisite() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .unwrap_or("");
-    if euid != "0" {
-        return Some("the lab needs root (network namespaces, FRR, lldpd)".into());
+/// Whether `test`, which needs root, can run: true as root, else [`skip`] (false).
+pub fn root_or_skip(test: &str) -> bool {
+    if is_root() {
+        return true;
     }
+    skip(test, "needs root (network namespaces, FRR, lldpd)");
+    false
+}
+
+/// Says that `test` is skipped because of `reason`; under CI, fails instead. The line goes to
+/// stderr itself, not through `eprintln!`, which the test harness would capture and hide.
+pub fn skip(test: &str, reason: &str) {
+    assert!(
+        !on_ci(),
+        "{test} cannot run: {reason}; CI is set, where a test that cannot run fails"
+    );
+    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
+}
+
+/// Whether the effective user is root, from `/proc/self/status` (`Uid:` real, effective, …).
+fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        == Some("0")
+}
+
+/// Whether this is a CI run: `CI` set to anything but empty, `0` or `false`.
+fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// What the lab needs besides root and lacks here, if anything.
+fn missing_tool() -> Option<String> {
     for name in [
         "ip",
         "vtysh",
