@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use netql::{Planner, parse};
 use serde_json::Value;
 use sonde_engine::{Engine, EngineConfig};
+use sonde_server::EngineCatalog;
 use sonde_sim::Simulation;
 
 const HOUR: i64 = 3_600_000_000;
@@ -81,7 +82,7 @@ const STATEMENTS: &[&str] = &[
     "check vlan around 2026-10-02T00:00:00Z",
 ];
 
-fn parse_and_plan(engine: &Engine, now: i64) {
+fn parse_and_plan(catalog: &EngineCatalog, now: i64) {
     println!("parse + plan, median of 2000 (µs):");
     for statement in STATEMENTS {
         let mut parse_times = Vec::new();
@@ -90,7 +91,7 @@ fn parse_and_plan(engine: &Engine, now: i64) {
             let start = Instant::now();
             let parsed = parse(statement).expect("parses");
             let parsed_at = Instant::now();
-            let planned = Planner::new(engine, now).plan(&parsed).expect("plans");
+            let planned = Planner::new(catalog, now).plan(&parsed).expect("plans");
             plan_times.push(parsed_at.elapsed());
             parse_times.push(parsed_at - start);
             drop(planned);
@@ -267,7 +268,8 @@ fn main() {
             other => panic!("a local store, not {other}"),
         };
         let store_path = store.to_str().expect("utf-8");
-        parse_and_plan(&engine, now);
+        let catalog = EngineCatalog::new(engine.clone());
+        parse_and_plan(&catalog, now);
 
         let duckdb = last_json(common::python(DUCKDB, &[store_path, &now.to_string(), &RUNS.to_string()]));
         let suzieq = last_json(suzieq(store_path, now, scratch_path));
@@ -285,7 +287,7 @@ fn main() {
             let mut answer_text = String::new();
             for _ in 0..RUNS {
                 let began = Instant::now();
-                let answer = netql::run(&engine, statement, now).await.expect("answers");
+                let answer = netql::run(&catalog, statement, now).await.expect("answers");
                 times.push(began.elapsed());
                 answer_text = match answer.summary {
                     Some(summary) => format!("{} checked, {} failed", summary.total_items, summary.failed_items),

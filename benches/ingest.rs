@@ -12,7 +12,7 @@ use arrow::array::RecordBatch;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::{FlightClient, FlightDescriptor};
 use futures::StreamExt;
-use sonde_engine::flight::FlightServer;
+use sonde_server::FlightServer;
 use sonde_engine::{Engine, EngineConfig};
 
 use common::{BgpEvent, HOUR, T0};

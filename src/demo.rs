@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sonde_engine::{Engine, EngineConfig};
+use sonde_server::{EngineCatalog, Listeners, Server, ServerConfig};
 use sonde_sim::{Batches, Churn, Simulation};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -14,7 +15,6 @@ use tracing::warn;
 use crate::cli::DemoArgs;
 use crate::query::Backend;
 use crate::repl::{self, Tour};
-use crate::serve::Server;
 
 const MINUTE: i64 = 60_000_000;
 
@@ -62,7 +62,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         &dir,
         "the demo writes its history into a new store (give a new --data-dir, or none for a temporary one)",
     )?;
-    let engine = Engine::open(EngineConfig::local(&dir))
+    let config = ServerConfig::new(EngineConfig::local(&dir));
+    let engine = Engine::open(config.engine.clone())
         .await
         .context("cannot open the demo store")?;
     let now = chrono::Utc::now().timestamp_micros();
@@ -72,8 +73,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let rows: u64 = counts.values().sum();
 
     let listener = bind(&args.flight_addr).await?;
-    let address = listener.local_addr()?;
-    let server = Server::start(engine.clone(), listener, None);
+    let server = Server::serve(
+        engine.clone(),
+        &config,
+        Listeners::flight(listener),
+        std::future::pending(),
+    )?;
+    let address = server.flight_addr();
     let (stop_live, live_stopped) = watch::channel(false);
     let live = tokio::spawn(keep_live(engine.clone(), now, live_stopped));
 
@@ -89,7 +95,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "Press Enter for the tour's next step, or type any NetQL statement; `help` lists them; Ctrl-D leaves."
     );
     let result = repl::session(
-        Backend::Local(engine),
+        Backend::Local(EngineCatalog::new(engine)),
         Tour::new(TOUR.to_vec(), AFTER_THE_TOUR),
     )
     .await;

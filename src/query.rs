@@ -9,14 +9,14 @@ use arrow_flight::{FlightClient, Ticket};
 use futures::TryStreamExt;
 use netql::Answer;
 use sonde_engine::Engine;
-use sonde_engine::flight::NETQL_TICKET;
+use sonde_server::{EngineCatalog, NETQL_TICKET};
 use tonic::Code;
 
 use crate::cli::QueryArgs;
 
 /// Where statements are answered.
 pub enum Backend {
-    Local(Engine),
+    Local(EngineCatalog),
     Remote(FlightClient),
 }
 
@@ -48,20 +48,19 @@ impl Backend {
             None => {
                 let mut config = args.store.engine_config()?;
                 config.read_only = true;
-                Ok(Backend::Local(
-                    Engine::open(config)
-                        .await
-                        .context("cannot open the store")?,
-                ))
+                let engine = Engine::open(config)
+                    .await
+                    .context("cannot open the store")?;
+                Ok(Backend::Local(EngineCatalog::new(engine)))
             }
         }
     }
 
     pub async fn ask(&mut self, statement: &str) -> Result<Answer, Failure> {
         match self {
-            Backend::Local(engine) => {
+            Backend::Local(catalog) => {
                 let now = chrono::Utc::now().timestamp_micros();
-                netql::run(engine, statement, now).await.map_err(|error| {
+                netql::run(catalog, statement, now).await.map_err(|error| {
                     if error.is_user_error() {
                         Failure::Statement(error.render(statement))
                     } else {

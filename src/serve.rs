@@ -1,82 +1,33 @@
-//! `sonde serve`: the engine with its Flight endpoint, until Ctrl-C or SIGTERM.
+//! `sonde serve`: the server library on the configured store and sockets, until Ctrl-C or SIGTERM.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonde_engine::Engine;
-use sonde_engine::flight::FlightServer;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use sonde_server::{Listeners, Server, ServerConfig};
 use tracing::info;
 
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.store.engine_config()?;
-    config.flush_rows = args.flush_rows.max(1);
-    config.flush_interval = args.flush_interval;
-    config.maintenance_interval = args.maintenance_interval;
-    config.retention = args.retention;
-    config.checkpoint_factor = args.checkpoint_factor;
-    let engine = Engine::open(config)
-        .await
-        .context("cannot open the store")?;
-    let listener = TcpListener::bind(&args.flight_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.flight_addr))?;
-    let address = listener.local_addr()?;
-    info!(store = %engine.config().store, %address, auth = args.token.is_some(), "serving");
-    // Tests and scripts read the bound address from this line.
-    println!("sonde: Flight listening on {address}");
-
-    let server = Server::start(engine, listener, args.token.clone());
-    shutdown_signal().await;
+    let mut engine = args.store.engine_config()?;
+    engine.flush_rows = args.flush_rows.max(1);
+    engine.flush_interval = args.flush_interval;
+    engine.maintenance_interval = args.maintenance_interval;
+    engine.retention = args.retention;
+    engine.checkpoint_factor = args.checkpoint_factor;
+    let config = ServerConfig {
+        engine,
+        flight_token: args.token.clone(),
+    };
+    let listeners = Listeners::bind_flight(&args.flight_addr).await?;
+    let server = Server::start(config, listeners, shutdown_signal()).await?;
+    // Scripts read the bound address from this line.
+    println!("sonde: Flight listening on {}", server.flight_addr());
+    server.stopping().await;
     info!("shutting down: flushing the memtable");
-    server.stop().await?;
+    server.stop().await.context("the server did not stop cleanly")?;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// A running server: the Flight endpoint and the engine's flushes and maintenance.
-pub struct Server {
-    engine: Engine,
-    stop: watch::Sender<bool>,
-    serving: JoinHandle<Result<(), tonic::transport::Error>>,
-    background: JoinHandle<()>,
-}
-
-impl Server {
-    pub fn start(engine: Engine, listener: TcpListener, token: Option<String>) -> Server {
-        let (stop, stopped) = watch::channel(false);
-        let wait = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
-        let background = tokio::spawn({
-            let engine = engine.clone();
-            let stopped = wait(stopped.clone());
-            async move { engine.run_background(stopped).await }
-        });
-        let flight = FlightServer::new(engine.clone(), token);
-        let serving = tokio::spawn(flight.run(listener, wait(stopped)));
-        Server {
-            engine,
-            stop,
-            serving,
-            background,
-        }
-    }
-
-    /// Stops serving and flushes the memtable to Parquet.
-    pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(true);
-        self.serving.await?.context("the Flight server failed")?;
-        self.background.await?;
-        self.engine
-            .close()
-            .await
-            .context("the final flush failed; the WAL still holds every acknowledged row")
-    }
 }
 
 async fn shutdown_signal() {

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sonde_engine::{Engine, EngineConfig};
+use sonde_server::EngineCatalog;
 
 enum Line {
     Text(String),
@@ -92,7 +93,7 @@ async fn load_fixture(name: &str, dir: &Path) -> Result<Engine, String> {
 
 /// What a statement prints: its answer (JSON when asked for), or its error.
 async fn output(engine: &Engine, statement: &str) -> Vec<String> {
-    let text = match netql::run(engine, statement, fabric::NOW).await {
+    let text = match netql::run(&EngineCatalog::new(engine.clone()), statement, fabric::NOW).await {
         Ok(answer) => answer.render().unwrap_or_else(|e| e.to_string()),
         Err(error) => error.render(statement),
     };

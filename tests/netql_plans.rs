@@ -5,6 +5,7 @@ use netql::{Planner, parse};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sonde_engine::{Engine, EngineConfig};
+use sonde_server::EngineCatalog;
 
 use crate::fabric;
 use crate::netql_parse::{mutated_statement, random_statement};
@@ -21,7 +22,7 @@ async fn fabric_engine(dir: &std::path::Path) -> Engine {
 
 fn plan_text(engine: &Engine, statement: &str) -> String {
     let parsed = parse(statement).unwrap_or_else(|e| panic!("{}", e.render(statement)));
-    let planned = Planner::new(engine, fabric::NOW)
+    let planned = Planner::new(&EngineCatalog::new(engine.clone()), fabric::NOW)
         .plan(&parsed)
         .unwrap_or_else(|e| panic!("{}", e.render(statement)));
     planned.plan.display_indent_schema().to_string()
@@ -65,6 +66,7 @@ async fn netql_plans_snapshots() {
 async fn netql_random_statements_never_panic_the_planner() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = fabric_engine(dir.path()).await;
+    let catalog = EngineCatalog::new(engine.clone());
     let mut rng = StdRng::seed_from_u64(0x706c_616e);
     let (mut planned, mut executed) = (0, 0);
     for round in 0..3000 {
@@ -76,13 +78,13 @@ async fn netql_random_statements_never_panic_the_planner() {
         let Ok(statement) = parse(&input) else {
             continue;
         };
-        if Planner::new(&engine, fabric::NOW).plan(&statement).is_err() {
+        if Planner::new(&catalog, fabric::NOW).plan(&statement).is_err() {
             continue;
         }
         planned += 1;
         if rng.random_range(0..10) == 0 {
             // Running may fail (a comparison DataFusion refuses) but must not panic.
-            let _ = netql::run(&engine, &input, fabric::NOW).await;
+            let _ = netql::run(&catalog, &input, fabric::NOW).await;
             executed += 1;
         }
     }

@@ -24,9 +24,7 @@
 mod catalog;
 mod engine;
 mod error;
-pub mod flight;
 mod maintenance;
-mod netql_catalog;
 mod parquet_io;
 pub mod paths;
 mod provider;
@@ -37,5 +35,6 @@ mod wal;
 pub use engine::{Engine, EngineConfig, FlushStats, MaintenanceStats, TableStats};
 pub use error::{EngineError, Result};
 pub use store::{S3Options, StoreLocation};
-pub use timetravel::{CHANGE, parse_instant};
+pub use sonde_schema::CHANGE;
+pub use timetravel::parse_instant;
 pub use wal::Origin;

@@ -18,14 +18,12 @@ use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{
     Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, col, lit, when,
 };
-use sonde_schema::{ACTIVE, TIMESTAMP, TableDef};
+use sonde_schema::{ACTIVE, CHANGE, TIMESTAMP, TableDef};
 
 use crate::error::{EngineError, Result};
 use crate::provider::{EventTable, Shared, Source};
 
 const ROW_NUMBER: &str = "__sonde_rn";
-/// Name of the Add/Del column of a changes plan, as NetQL's catalog contract names it.
-pub use netql::plan::CHANGE;
 
 pub(crate) fn timestamp_literal(micros: i64) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(

@@ -2,7 +2,7 @@
 //!
 //! Agents, INT receivers and ZTP servers build record batches against these schemas; the engine stores
 //! and queries them. This crate depends on Arrow's schema and array crates only, so the agent binary
-//! can use it without linking DataFusion.
+//! can use it without linking DataFusion. [`row`] is the row builder every producer shares.
 //!
 //! Every table has the same frame: `timestamp` (µs since the epoch, UTC), `hostname`, the family's key
 //! columns, its value columns, and `active` (false when the object was deleted, withdrawn or went away).
@@ -10,6 +10,7 @@
 //! `timestamp <= T`, kept only when `active`.
 
 mod column;
+pub mod row;
 pub mod families;
 mod validate;
 
@@ -23,3 +24,5 @@ pub const TIMESTAMP: &str = "timestamp";
 pub const HOSTNAME: &str = "hostname";
 /// Name of the liveness column every table ends with.
 pub const ACTIVE: &str = "active";
+/// Column a table's change log adds to its rows: `Add` for an active row, `Del` otherwise.
+pub const CHANGE: &str = "change";

@@ -1,8 +1,7 @@
 //! The rows an agent on each node reports for a healthy fabric, and the rows that change when a
 //! fault strikes: built with the agent's own `Row`, so they are the agent's rows, column for column.
 
-use sonde_ingest::agent::row::{Row, time};
-use sonde_ingest::agent::system::Heartbeat;
+use sonde_schema::row::{Heartbeat, Row, time};
 use sonde_schema::families::{
     addresses, bgp, clag, events, evpn, interfaces, inventory, license, lldp, macs, ntp, routes,
     sensors, services, vlan, vxlan,

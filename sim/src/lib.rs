@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
-use sonde_ingest::agent::row::{Row, to_batch_from_hosts};
+use sonde_schema::row::{Row, to_batch_from_hosts};
 use sonde_schema::TableDef;
 
 pub use simulation::{Churn, Simulation, Sink};

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sonde_ingest::agent::row::Row;
+use sonde_schema::row::Row;
 
 use crate::fabric::{
     self, DAY, HEARTBEAT_INTERVAL_S, HOUR, MINUTE, NodeRow, SECOND, SessionState, session_row,

@@ -1,6 +1,6 @@
 //! Faults and what each one makes the agents report, in time order.
 
-use sonde_ingest::agent::row::time;
+use sonde_schema::row::time;
 
 use crate::fabric::{
     self, HOLD_TIME, HOUR, MINUTE, NodeRow, SECOND, SessionState, bond_row, event, fan_row,

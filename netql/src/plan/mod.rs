@@ -25,8 +25,7 @@ use crate::error::{Error, Result};
 
 pub(crate) use time::Window;
 
-/// Column of a [`Catalog::changes`] plan saying `Add` (an active row) or `Del`.
-pub const CHANGE: &str = "change";
+pub use sonde_schema::CHANGE;
 
 /// What the planner needs from the store: the tables, and the two time-travel primitives.
 #[async_trait]

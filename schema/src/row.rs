@@ -1,7 +1,9 @@
-//! One observed object as the agent holds it before it becomes a row of a record batch.
+//! One observed object as a producer holds it before it becomes a row of a record batch.
 //!
-//! Collectors build rows by column name against a `sonde_schema` table; the agent compares rows
-//! with what it sent last and turns the differences into Arrow batches of the table's schema.
+//! Every producer (the agent's collectors, the simulator, the INT and ZTP collectors) builds rows
+//! by column name against a table of this crate; the agent compares rows with what it sent last,
+//! and [`to_batch`] turns rows into Arrow batches of the table's schema. [`Heartbeat`] is the
+//! liveness row every agent sends.
 
 use std::sync::Arc;
 
@@ -11,7 +13,8 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch, TimestampMicrosecondArray};
 use arrow_schema::ArrowError;
-use sonde_schema::{ColumnDef, ColumnType, TableDef};
+use crate::families::agents;
+use crate::{ColumnDef, ColumnType, TableDef};
 
 /// A column value. Floats compare by their bits so that rows can be compared for change.
 #[derive(Debug, Clone, Default)]
@@ -289,3 +292,32 @@ fn build_column<'a>(column: &ColumnDef, values: impl Iterator<Item = &'a Value>)
         }
     }
 }
+
+/// What the heartbeat says about the agent.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    pub started: i64,
+    pub boot: Option<i64>,
+    pub os: Option<String>,
+    pub interval_s: u32,
+}
+
+impl Heartbeat {
+    pub fn row(&self, now: i64, ntp_synced: Option<bool>, last_resync: i64) -> Row {
+        let ntp = match ntp_synced {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown",
+        };
+        Row::new(&agents::TABLE, now)
+            .set("status", "Fresh")
+            .set("version", env!("CARGO_PKG_VERSION"))
+            .set("os", self.os.clone())
+            .set("ntp_sync", ntp)
+            .set("boot_time", self.boot.map(time))
+            .set("agent_start_time", time(self.started))
+            .set("reinit_time", time(last_resync))
+            .set("heartbeat_interval_s", self.interval_s)
+    }
+}
+

@@ -28,9 +28,9 @@ use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::engine::Engine;
-use crate::error::EngineError;
-use crate::wal::Origin;
+use sonde_engine::{Engine, EngineError, Origin};
+
+use crate::catalog::EngineCatalog;
 
 /// Largest Flight message accepted: one record batch of a DoPut.
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
@@ -41,12 +41,14 @@ const PUTS_IN_FLIGHT: usize = 32;
 #[derive(Debug, Clone)]
 pub struct FlightServer {
     engine: Engine,
+    catalog: EngineCatalog,
     token: Option<String>,
 }
 
 impl FlightServer {
     pub fn new(engine: Engine, token: Option<String>) -> Self {
         FlightServer {
+            catalog: EngineCatalog::new(engine.clone()),
             engine,
             token: token.filter(|t| !t.is_empty()),
         }
@@ -95,7 +97,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Maps engine errors to gRPC statuses: the caller's mistakes apart from server faults.
 /// A DoGet ticket starting with this runs the rest as NetQL; the answer's schema carries how to print it.
 pub const NETQL_TICKET: &str = "netql:";
 
@@ -109,6 +110,7 @@ fn netql_status(error: &netql::Error, statement: &str) -> Status {
     }
 }
 
+/// Maps engine errors to gRPC statuses: the caller's mistakes apart from server faults.
 pub fn status(error: EngineError) -> Status {
     use datafusion::error::DataFusionError as Df;
     match &error {
@@ -162,7 +164,7 @@ impl FlightServer {
     /// Runs a NetQL statement and streams its answer, the reading in the schema's metadata.
     async fn netql(&self, statement: &str) -> Result<Response<Stream<FlightData>>, Status> {
         let now = chrono::Utc::now().timestamp_micros();
-        let answer = netql::run(&self.engine, statement, now)
+        let answer = netql::run(&self.catalog, statement, now)
             .await
             .map_err(|e| netql_status(&e, statement))?;
         let schema = answer.schema_with_metadata();
@@ -434,7 +436,7 @@ async fn send_ack(
     tx: &mpsc::Sender<Result<PutResult, Status>>,
     table: &TableDef,
     origin: Option<Origin>,
-    done: crate::Result<usize>,
+    done: sonde_engine::Result<usize>,
 ) -> bool {
     let message = done.map(|rows| {
         let mut ack = serde_json::json!({"table": table.name, "rows": rows});

@@ -6,8 +6,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::LogicalPlan;
 use sonde_schema::TableDef;
 
-use crate::engine::Engine;
-use crate::error::EngineError;
+use sonde_engine::{Engine, EngineError};
 
 fn to_datafusion(error: EngineError) -> DataFusionError {
     match error {
@@ -16,21 +15,39 @@ fn to_datafusion(error: EngineError) -> DataFusionError {
     }
 }
 
+/// An engine seen through NetQL's [`netql::Catalog`]: the language never sees the store itself.
+#[derive(Debug, Clone)]
+pub struct EngineCatalog {
+    engine: Engine,
+}
+
+impl EngineCatalog {
+    pub fn new(engine: Engine) -> Self {
+        EngineCatalog { engine }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
 #[async_trait]
-impl netql::Catalog for Engine {
+impl netql::Catalog for EngineCatalog {
     fn tables(&self) -> &'static [&'static TableDef] {
-        Engine::tables(self)
+        self.engine.tables()
     }
 
     fn state_at(&self, table: &str, at: i64) -> DfResult<LogicalPlan> {
-        Engine::state_at(self, table, at).map_err(to_datafusion)
+        self.engine.state_at(table, at).map_err(to_datafusion)
     }
 
     fn changes(&self, table: &str, from: i64, to: i64) -> DfResult<LogicalPlan> {
-        self.changes_between(table, from, to).map_err(to_datafusion)
+        self.engine
+            .changes_between(table, from, to)
+            .map_err(to_datafusion)
     }
 
     async fn execute(&self, plan: LogicalPlan) -> DfResult<Vec<RecordBatch>> {
-        self.collect(plan).await.map_err(to_datafusion)
+        self.engine.collect(plan).await.map_err(to_datafusion)
     }
 }
