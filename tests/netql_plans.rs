@@ -8,7 +8,7 @@ use sonde_engine::{Engine, EngineConfig};
 use sonde_server::EngineCatalog;
 
 use crate::fabric;
-use crate::netql_parse::{mutated_statement, random_statement};
+use crate::netql_roundtrip::{mutated_statement, random_statement};
 
 async fn fabric_engine(dir: &std::path::Path) -> Engine {
     let engine = Engine::open(EngineConfig::local(dir))
