@@ -9,7 +9,7 @@ use arrow_flight::encode::FlightDataEncoderBuilder;
 use futures::StreamExt;
 use sonde_engine::{Engine, EngineConfig, EngineError};
 
-use crate::common::{Bgp, Server, T0, bgp_batch, bgp_rows, flight_sql};
+use crate::common::{Bgp, T0, TestServer, bgp_batch, bgp_rows, flight_sql};
 
 fn with_column_replaced(
     batch: &RecordBatch,
@@ -50,7 +50,7 @@ fn rows(n: usize, offset: usize) -> Vec<Bgp> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_schema_and_unknown_table_are_refused_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), &[]);
+    let server = TestServer::start(dir.path(), None).await;
     let mut client = server.client(None).await;
 
     let good = bgp_batch(&rows(5, 0));

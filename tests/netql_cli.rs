@@ -1,11 +1,11 @@
-//! `sonde <netql…>` against a server over Flight and against a local store, and the REPL on a pipe:
-//! answers, exit codes (1 for a failed check, 2 for a wrong statement), JSON, and errors that
-//! point at the offending word without ending the session.
+//! `sonde <netql…>` against a server over Flight (the server in this process) and against a local
+//! store, and the REPL on a pipe: answers, exit codes (1 for a failed check, 2 for a wrong
+//! statement), JSON, and errors that point at the offending word without ending the session.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::common::{Server, put, python, sonde};
+use crate::common::{TestServer, put, python, sonde, sonde_command};
 use crate::fabric;
 
 /// The outage of the fixture: ten hours before its `now`.
@@ -28,7 +28,7 @@ fn text(bytes: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn netql_one_shot_over_flight_and_locally() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), &["--token", "t0ken"]);
+    let server = TestServer::start(dir.path(), Some("t0ken")).await;
     let mut client = server.client(Some("t0ken")).await;
     for (table, batch) in fabric::reference_batches() {
         put(&mut client, table, batch)
@@ -109,7 +109,7 @@ async fn netql_one_shot_over_flight_and_locally() {
         text(&anonymous.stderr)
     );
 
-    assert!(server.stop().success());
+    server.stop().await.expect("the server stops cleanly");
     let data_dir = dir.path().to_str().expect("utf-8 path");
     let local = sonde(&[
         "--data-dir",
@@ -128,9 +128,8 @@ async fn netql_one_shot_over_flight_and_locally() {
 fn netql_repl_keeps_going_after_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = dir.path().to_str().expect("utf-8 path");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+    let mut child = sonde_command()
         .args(["--data-dir", data_dir])
-        .env("SONDE_LOG", "warn")
         .env("HOME", dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -1,4 +1,5 @@
-//! The store on S3: an S3 server on loopback (moto, from PyPI) holds the Parquet tree.
+//! The store on S3: an S3 server on loopback (moto, from PyPI) holds the Parquet tree that the
+//! server in this process writes and `sonde sql` reads back.
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -8,7 +9,10 @@ use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::{Action, FlightDescriptor};
 use futures::TryStreamExt;
 
-use crate::common::{Bgp, HOUR, Server, T0, bgp_batch, python, sonde};
+use sonde_engine::{EngineConfig, S3Options, StoreLocation};
+use sonde_server::ServerConfig;
+
+use crate::common::{Bgp, HOUR, T0, TestServer, bgp_batch, python, sonde};
 
 struct S3Server {
     child: Child,
@@ -82,7 +86,17 @@ async fn the_parquet_tree_can_live_in_s3() {
         "--s3-secret-access-key",
         "test",
     ];
-    let server = Server::start(wal.path(), &store_args);
+    // The server of `sonde serve --data-dir <wal> <store_args>`.
+    let mut engine = EngineConfig::local(wal.path());
+    engine.store = StoreLocation::parse("s3://fabric/dc1").expect("an S3 location");
+    engine.s3 = S3Options {
+        endpoint: Some(s3.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        access_key_id: Some("test".into()),
+        secret_access_key: Some("test".into()),
+        allow_http: true,
+    };
+    let server = TestServer::with_config(ServerConfig::new(engine)).await;
     let mut client = server.client(None).await;
     let rows: Vec<Bgp> = (0..200)
         .map(|i| {
@@ -118,7 +132,7 @@ async fn the_parquet_tree_can_live_in_s3() {
         String::from_utf8_lossy(&flushed[0]).contains("\"files\":3"),
         "{flushed:?}"
     );
-    assert!(server.stop().success());
+    server.stop().await.expect("the server stops cleanly");
 
     let keys = s3.boto("for o in s3.list_objects_v2(Bucket='fabric', Prefix='dc1/bgp/')['Contents']: print(o['Key'])");
     assert_eq!(keys.lines().count(), 3, "one file per hour: {keys}");

@@ -1,4 +1,6 @@
-//! Shared fixtures: a server process on a free port, Flight clients, and BGP batches.
+//! Shared fixtures: the server in this process on a free port ([`TestServer`]), a `sonde serve`
+//! child process for the tests where the process is the point ([`Server`]: SIGKILL, SIGTERM, the
+//! agent lab's namespaces), Flight clients, and BGP batches.
 
 pub mod lab;
 
@@ -13,6 +15,9 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow_flight::FlightClient;
+use sonde_engine::EngineConfig;
+use sonde_server::{Listeners, ServerConfig};
+use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
 pub const HOUR: i64 = 3_600_000_000;
@@ -115,6 +120,53 @@ pub fn bgp_rows(batches: &[RecordBatch]) -> Vec<Bgp> {
     rows
 }
 
+/// The composed server (engine, Flight, maintenance) running in the test's own runtime, its Flight
+/// endpoint on a free loopback port. Dropping it stops its listeners without the final flush.
+pub struct TestServer {
+    server: sonde_server::Server,
+    pub addr: String,
+    /// Dropping the sender resolves the server's shutdown future.
+    _stop: oneshot::Sender<()>,
+}
+
+impl TestServer {
+    /// A server over the local store in `data_dir`, with the defaults of `sonde serve`; every
+    /// Flight call must present `token` when one is given.
+    pub async fn start(data_dir: &Path, token: Option<&str>) -> TestServer {
+        let mut config = ServerConfig::new(EngineConfig::local(data_dir));
+        config.flight_token = token.map(str::to_string);
+        TestServer::with_config(config).await
+    }
+
+    pub async fn with_config(config: ServerConfig) -> TestServer {
+        let listeners = Listeners::bind_flight("127.0.0.1:0")
+            .await
+            .expect("binds a free port");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let server = sonde_server::Server::start(config, listeners, shutdown)
+            .await
+            .expect("the server starts");
+        let addr = server.flight_addr().to_string();
+        TestServer {
+            server,
+            addr,
+            _stop: stop,
+        }
+    }
+
+    pub async fn client(&self, token: Option<&str>) -> FlightClient {
+        connect(&self.addr, token).await
+    }
+
+    /// Stops every listener, then flushes the memtable to Parquet, as SIGTERM stops `sonde serve`.
+    pub async fn stop(self) -> sonde_server::Result<()> {
+        self.server.stop().await
+    }
+}
+
 /// A `sonde serve` child process; killed (SIGKILL) when dropped.
 pub struct Server {
     child: Child,
@@ -122,13 +174,9 @@ pub struct Server {
 }
 
 impl Server {
+    /// `sonde serve` on `data_dir`, configured by `extra` alone.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
-        Server::launch(
-            Command::new(env!("CARGO_BIN_EXE_sonde")),
-            data_dir,
-            "127.0.0.1:0",
-            extra,
-        )
+        Server::launch(sonde_command(), data_dir, "127.0.0.1:0", extra)
     }
 
     /// `sonde serve` through `command` (the binary, or a wrapper that runs it in a namespace).
@@ -239,13 +287,22 @@ pub async fn flight_sql(
     stream.try_collect().await
 }
 
+/// The `sonde` binary, configured by its arguments only: no `SONDE_*` variable of the caller's
+/// leaks in (every flag has one), and it logs warnings only.
+pub fn sonde_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sonde"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SONDE_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("SONDE_LOG", "warn");
+    command
+}
+
 /// Runs the `sonde` binary to completion.
 pub fn sonde(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sonde"))
-        .args(args)
-        .env("SONDE_LOG", "warn")
-        .output()
-        .expect("sonde runs")
+    sonde_command().args(args).output().expect("sonde runs")
 }
 
 /// Runs a Python script (DuckDB and pyarrow are installed by .ci/run) and returns its stdout.
