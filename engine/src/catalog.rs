@@ -1,14 +1,18 @@
 //! What the engine holds for each table: its Parquet files by hour, its checkpoints, and its memtable.
 //! One lock covers all three, so a query's snapshot never sees a row twice or misses one mid-flush.
+//! At start-up the catalog is read from a listing of the store ([`Catalog::load`]).
 
 use std::collections::{BTreeMap, HashMap};
 
 use arrow::array::RecordBatch;
+use object_store::ObjectMeta;
 use object_store::path::Path;
 use sonde_schema::{ALL_TABLES, TableDef};
 
+use crate::error::Result;
 use crate::parquet_io::time_range;
-use crate::paths::{CheckpointPath, EventFilePath, Hour};
+use crate::paths::{CHECKPOINT_ROOT, CheckpointPath, EventFilePath, Hour};
+use crate::store::Store;
 use crate::wal::Durable;
 
 /// An event file known to the catalog.
@@ -86,6 +90,46 @@ impl Default for Catalog {
 }
 
 impl Catalog {
+    /// Lists the store's event files and checkpoints.
+    pub async fn load(store: &Store) -> Result<Catalog> {
+        let mut catalog = Catalog::default();
+        for table in ALL_TABLES {
+            for meta in store.list(table.name).await? {
+                catalog.add_event_file(table, &meta);
+            }
+        }
+        for meta in store.list(CHECKPOINT_ROOT).await? {
+            catalog.add_checkpoint(&meta);
+        }
+        Ok(catalog)
+    }
+
+    /// Adds a listed object of `table`'s tree, if it is one of its event files.
+    fn add_event_file(&mut self, table: &TableDef, meta: &ObjectMeta) {
+        if let Some(path) = EventFilePath::parse(&meta.location).filter(|p| p.table == table.name) {
+            self.table_mut(table)
+                .files
+                .entry(path.hour)
+                .or_default()
+                .push(EventFile {
+                    path,
+                    size: meta.size,
+                });
+        }
+    }
+
+    /// Adds a listed object of the checkpoint tree, if it is a checkpoint of a known table.
+    fn add_checkpoint(&mut self, meta: &ObjectMeta) {
+        let Some(checkpoint) = CheckpointPath::parse(&meta.location) else {
+            return;
+        };
+        if let Some(table) = sonde_schema::table(&checkpoint.table) {
+            self.table_mut(table)
+                .checkpoints
+                .insert(checkpoint.hour, meta.size);
+        }
+    }
+
     pub fn table(&self, table: &TableDef) -> &TableState {
         self.tables
             .get(table.name)

@@ -5,23 +5,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
+use bytes::Bytes;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionContext};
 use futures::future::try_join_all;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use sonde_schema::{ALL_TABLES, TableDef, conform_batch};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 use tracing::{info, warn};
 
 use crate::catalog::{Catalog, EventFile};
 use crate::error::{EngineError, Result};
-use crate::maintenance::Intents;
+use crate::maintenance::{Intents, Maintenance, MaintenanceStats};
 use crate::parquet_io;
 use crate::paths::{EventFilePath, FileOrigin, Hour};
-use crate::provider::{EventTable, Shared, Source};
+use crate::state::State;
 use crate::store::{S3Options, Store, StoreLocation};
-use crate::timetravel::{self, ChangesFunction, StateAtFunction};
+use crate::timetravel;
 use crate::wal::{self, Durable, Origin, Sources, WalWriter};
 
 /// How the engine is set up. `EngineConfig::local(dir)` is the embedded default.
@@ -72,15 +73,6 @@ pub struct FlushStats {
     pub bytes: u64,
 }
 
-/// What one maintenance pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct MaintenanceStats {
-    pub files_merged: usize,
-    pub files_written: usize,
-    pub checkpoints_written: usize,
-    pub files_dropped: usize,
-}
-
 /// Sizes of one table in the store.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TableStats {
@@ -100,16 +92,15 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("store", self.inner.store.location())
+            .field("store", self.inner.state.store.location())
             .finish()
     }
 }
 
 struct Inner {
     config: EngineConfig,
-    store: Store,
-    shared: Arc<Shared>,
-    ctx: SessionContext,
+    /// The store, its catalog and the session: what maintenance is lent.
+    state: State,
     wal: Mutex<Option<WalWriter>>,
     intents: Option<Intents>,
     /// Serialises flushes and maintenance: both rewrite the catalog's file lists.
@@ -122,7 +113,44 @@ struct Inner {
     _lock: Option<std::fs::File>,
 }
 
-const STORE_URL: &str = "sonde://store/";
+/// What start-up recovered: the catalog with the replayed rows, and where the WAL goes on.
+struct Recovered {
+    catalog: Catalog,
+    replayed_rows: usize,
+    next_segment: u64,
+    sources: Sources,
+}
+
+/// Loads the catalog, replays the WAL and finishes or undoes the rewrites a crash interrupted.
+async fn recover(config: &EngineConfig, store: &Store, intents: &Intents) -> Result<Recovered> {
+    let mut catalog = Catalog::load(store).await?;
+    let replay = if config.wal_dir.exists() {
+        wal::replay(&config.wal_dir, config.read_only)?
+    } else {
+        Default::default()
+    };
+    intents
+        .recover(store, &mut catalog, &replay.segments, config.read_only)
+        .await?;
+    for (segment, bytes) in &replay.dropped {
+        warn!(segment, bytes, "dropped a torn or corrupt WAL tail");
+    }
+    let replayed_rows: usize = replay.records.iter().map(|r| r.batch.num_rows()).sum();
+    if replayed_rows > 0 {
+        info!(
+            rows = replayed_rows,
+            segments = replay.segments.len(),
+            "replayed the WAL"
+        );
+    }
+    catalog.insert_durable(replay.records);
+    Ok(Recovered {
+        catalog,
+        replayed_rows,
+        next_segment: replay.segments.last().map_or(1, |s| s + 1),
+        sources: replay.sources,
+    })
+}
 
 impl Engine {
     pub async fn open(config: EngineConfig) -> Result<Engine> {
@@ -133,60 +161,20 @@ impl Engine {
             Some(take_lock(&config.wal_dir)?)
         };
         let intents = Intents::new(config.wal_dir.clone());
-        let mut catalog = Catalog::default();
-        crate::maintenance::load_files(&store, &mut catalog).await?;
-        let replay = if config.wal_dir.exists() {
-            wal::replay(&config.wal_dir, config.read_only)?
-        } else {
-            Default::default()
-        };
-        intents
-            .recover(&store, &mut catalog, &replay.segments, config.read_only)
-            .await?;
-        for (segment, bytes) in &replay.dropped {
-            warn!(segment, bytes, "dropped a torn or corrupt WAL tail");
-        }
-        let replayed_rows: usize = replay.records.iter().map(|r| r.batch.num_rows()).sum();
-        let next_segment = replay.segments.last().map_or(1, |s| s + 1);
-        let sources = replay.sources;
-        catalog.insert_durable(replay.records);
-        if replayed_rows > 0 {
-            info!(
-                rows = replayed_rows,
-                segments = replay.segments.len(),
-                "replayed the WAL"
-            );
-        }
-
-        let store_url = datafusion::datasource::object_store::ObjectStoreUrl::parse(STORE_URL)?;
-        let shared = Arc::new(Shared {
-            catalog: RwLock::new(catalog),
-            store_url,
-        });
-        let ctx = session(&store, &shared)?;
+        let recovered = recover(&config, &store, &intents).await?;
         let inner = Arc::new(Inner {
-            store,
-            shared: Arc::clone(&shared),
-            ctx,
+            state: State::new(store, recovered.catalog)?,
             wal: Mutex::new(None),
             intents: (!config.read_only).then_some(intents),
             rewrite: tokio::sync::Mutex::new(()),
             flush_wanted: Notify::new(),
-            oldest_unflushed: Mutex::new((replayed_rows > 0).then(Instant::now)),
-            sources: Mutex::new(sources.clone()),
+            oldest_unflushed: Mutex::new((recovered.replayed_rows > 0).then(Instant::now)),
+            sources: Mutex::new(recovered.sources.clone()),
             _lock: lock,
             config,
         });
         if !inner.config.read_only {
-            let on_durable: wal::OnDurable =
-                Box::new(move |durables| shared.catalog.write().insert_durable(durables));
-            let writer = WalWriter::start(
-                inner.config.wal_dir.clone(),
-                next_segment,
-                sources,
-                on_durable,
-            )?;
-            *inner.wal.lock() = Some(writer);
+            inner.start_wal(recovered.next_segment, recovered.sources)?;
         }
         Ok(Engine { inner })
     }
@@ -237,22 +225,7 @@ impl Engine {
         let receiver = if rows == 0 {
             None
         } else {
-            let record = wal::encode_record(table, &batch, origin.as_ref())?;
-            let guard = self.inner.wal.lock();
-            let writer = guard.as_ref().ok_or(if self.inner.config.read_only {
-                EngineError::ReadOnly
-            } else {
-                EngineError::Closed
-            })?;
-            Some(writer.submit(
-                record,
-                Durable {
-                    segment: 0,
-                    table,
-                    batch,
-                    origin: origin.clone(),
-                },
-            )?)
+            Some(self.queue(table, batch, origin.clone())?)
         };
         let inner = Arc::clone(&self.inner);
         Ok(futures::future::Either::Right(async move {
@@ -271,6 +244,31 @@ impl Engine {
         }))
     }
 
+    /// Hands a conformed batch to the WAL writer; the receiver resolves once it is durable.
+    fn queue(
+        &self,
+        table: &'static TableDef,
+        batch: RecordBatch,
+        origin: Option<Origin>,
+    ) -> Result<oneshot::Receiver<Result<u64>>> {
+        let record = wal::encode_record(table, &batch, origin.as_ref())?;
+        let guard = self.inner.wal.lock();
+        let writer = guard.as_ref().ok_or(if self.inner.config.read_only {
+            EngineError::ReadOnly
+        } else {
+            EngineError::Closed
+        })?;
+        writer.submit(
+            record,
+            Durable {
+                segment: 0,
+                table,
+                batch,
+                origin,
+            },
+        )
+    }
+
     /// Records a numbered batch as accepted; false when its number was accepted before.
     fn accept(&self, origin: &Origin) -> bool {
         let mut sources = self.inner.sources.lock();
@@ -287,7 +285,7 @@ impl Engine {
     /// outrun flushing, whether or not a background task is running.
     pub async fn backpressure(&self) {
         let limit = self.inner.config.flush_rows.saturating_mul(4);
-        while self.inner.shared.catalog.read().mem_rows() > limit {
+        while self.inner.state.shared.catalog.read().mem_rows() > limit {
             if let Err(e) = self.flush().await {
                 warn!(error = %e, "flush under backpressure failed; retrying");
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -304,15 +302,7 @@ impl Engine {
     /// Compacts small files, writes due checkpoints and applies retention.
     pub async fn maintain(&self) -> Result<MaintenanceStats> {
         let _rewrite = self.inner.rewrite.lock().await;
-        let mut stats = MaintenanceStats::default();
-        for table in ALL_TABLES {
-            crate::maintenance::compact_table(self, table, &mut stats).await?;
-            crate::maintenance::checkpoint_table(self, table, &mut stats).await?;
-            if let Some(retention) = self.inner.config.retention {
-                crate::maintenance::apply_retention(self, table, retention, &mut stats).await?;
-            }
-        }
-        Ok(stats)
+        self.inner.maintenance().run().await
     }
 
     /// Runs flushes and maintenance until `shutdown` resolves, then flushes once more.
@@ -325,10 +315,10 @@ impl Engine {
                 () = self.inner.flush_wanted.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
-            if self.inner.flush_due() {
-                if let Err(e) = self.flush().await {
-                    warn!(error = %e, "flush failed; the rows stay in the WAL and will be retried");
-                }
+            if self.inner.flush_due()
+                && let Err(e) = self.flush().await
+            {
+                warn!(error = %e, "flush failed; the rows stay in the WAL and will be retried");
             }
             if Instant::now() >= next_maintenance {
                 next_maintenance = Instant::now() + self.inner.config.maintenance_interval;
@@ -356,27 +346,22 @@ impl Engine {
     }
 
     pub fn session(&self) -> &SessionContext {
-        &self.inner.ctx
+        &self.inner.state.ctx
     }
 
     pub async fn sql(&self, query: &str) -> Result<DataFrame> {
-        Ok(self.inner.ctx.sql(query).await?)
+        Ok(self.inner.state.ctx.sql(query).await?)
     }
 
     /// Runs a plan and collects its batches.
     pub async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
-        Ok(self
-            .inner
-            .ctx
-            .execute_logical_plan(plan)
-            .await?
-            .collect()
-            .await?)
+        self.inner.state.collect(plan).await
     }
 
     pub async fn stream(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream> {
         Ok(self
             .inner
+            .state
             .ctx
             .execute_logical_plan(plan)
             .await?
@@ -386,17 +371,17 @@ impl Engine {
 
     /// State of `table` at `at` (µs since the epoch).
     pub fn state_at(&self, table: &str, at: i64) -> Result<LogicalPlan> {
-        timetravel::state_plan(&self.inner.shared, self.table(table)?, at)
+        timetravel::state_plan(&self.inner.state.shared, self.table(table)?, at)
     }
 
     /// Changes of `table` with `from <= timestamp <= to` (µs since the epoch).
     pub fn changes_between(&self, table: &str, from: i64, to: i64) -> Result<LogicalPlan> {
-        timetravel::changes_plan(&self.inner.shared, self.table(table)?, from, to)
+        timetravel::changes_plan(&self.inner.state.shared, self.table(table)?, from, to)
     }
 
     pub fn table_stats(&self, table: &str) -> Result<TableStats> {
         let def = self.table(table)?;
-        let catalog = self.inner.shared.catalog.read();
+        let catalog = self.inner.state.shared.catalog.read();
         let state = catalog.table(def);
         Ok(TableStats {
             event_files: state.files.values().map(Vec::len).sum(),
@@ -406,25 +391,34 @@ impl Engine {
             memtable_rows: state.mem_rows,
         })
     }
-
-    pub(crate) fn store(&self) -> &Store {
-        &self.inner.store
-    }
-
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.inner.shared
-    }
-
-    pub(crate) fn intents(&self) -> Result<&Intents> {
-        self.inner.intents.as_ref().ok_or(EngineError::ReadOnly)
-    }
-
-    pub(crate) fn checkpoint_factor(&self) -> f64 {
-        self.inner.config.checkpoint_factor.max(1.0)
-    }
 }
 
 impl Inner {
+    /// Starts the WAL writer, which publishes each committed group to the catalog.
+    fn start_wal(&self, next_segment: u64, sources: Sources) -> Result<()> {
+        let shared = Arc::clone(&self.state.shared);
+        let on_durable: wal::OnDurable =
+            Box::new(move |durables| shared.catalog.write().insert_durable(durables));
+        let writer = WalWriter::start(
+            self.config.wal_dir.clone(),
+            next_segment,
+            sources,
+            on_durable,
+        )?;
+        *self.wal.lock() = Some(writer);
+        Ok(())
+    }
+
+    /// A maintenance pass over the state, with the configured policy.
+    fn maintenance(&self) -> Maintenance<'_> {
+        Maintenance {
+            state: &self.state,
+            intents: self.intents.as_ref(),
+            checkpoint_factor: self.config.checkpoint_factor.max(1.0),
+            retention: self.config.retention,
+        }
+    }
+
     /// Lets a numbered batch that failed to become durable be sent again.
     fn forget(&self, origin: &Origin) {
         let mut sources = self.sources.lock();
@@ -439,7 +433,7 @@ impl Inner {
         let mut oldest = self.oldest_unflushed.lock();
         oldest.get_or_insert_with(Instant::now);
         drop(oldest);
-        if self.shared.catalog.read().mem_rows() >= self.config.flush_rows {
+        if self.state.shared.catalog.read().mem_rows() >= self.config.flush_rows {
             self.flush_wanted.notify_one();
         }
     }
@@ -449,28 +443,22 @@ impl Inner {
             .oldest_unflushed
             .lock()
             .is_some_and(|t| t.elapsed() >= self.config.flush_interval);
-        aged || self.shared.catalog.read().mem_rows() >= self.config.flush_rows
+        aged || self.state.shared.catalog.read().mem_rows() >= self.config.flush_rows
     }
 
+    /// Seals the WAL segment, writes the rows it covers to Parquet, publishes the files and
+    /// retires the sealed segments, all under a flush intent.
     async fn flush(&self) -> Result<FlushStats> {
         if self.config.read_only {
             return Err(EngineError::ReadOnly);
         }
-        if self.shared.catalog.read().mem_rows() == 0 {
+        if self.state.shared.catalog.read().mem_rows() == 0 {
             return Ok(FlushStats::default());
         }
-        let rotated = self
-            .wal
-            .lock()
-            .as_ref()
-            .ok_or(EngineError::Closed)?
-            .rotate()?;
-        let sealed = rotated.await.map_err(|_| EngineError::Closed)??;
-        *self.oldest_unflushed.lock() = None;
-        let sealed_batches = self.shared.catalog.read().sealed_batches(sealed);
+        let sealed = self.seal().await?;
+        let sealed_batches = self.state.shared.catalog.read().sealed_batches(sealed);
         let intents = self.intents.as_ref().ok_or(EngineError::ReadOnly)?;
         intents.begin_flush(sealed)?;
-
         let written = try_join_all(
             sealed_batches
                 .into_iter()
@@ -485,13 +473,39 @@ impl Inner {
             files: written.len(),
             bytes: written.iter().map(|w| w.file.size).sum(),
         };
-        let stale = self.shared.catalog.write().publish_flush(
+        self.publish(sealed, written).await?;
+        self.retire_segments(sealed)?;
+        intents.end_flush(sealed)?;
+        Ok(stats)
+    }
+
+    /// Seals the current WAL segment and returns its number.
+    async fn seal(&self) -> Result<u64> {
+        let rotated = self
+            .wal
+            .lock()
+            .as_ref()
+            .ok_or(EngineError::Closed)?
+            .rotate()?;
+        let sealed = rotated.await.map_err(|_| EngineError::Closed)??;
+        *self.oldest_unflushed.lock() = None;
+        Ok(sealed)
+    }
+
+    /// Publishes the flushed files and deletes the checkpoints their late rows made stale.
+    async fn publish(&self, sealed: u64, written: Vec<Written>) -> Result<()> {
+        let stale = self.state.shared.catalog.write().publish_flush(
             sealed,
             written.into_iter().map(|w| (w.file, w.min_ts)).collect(),
         );
         for checkpoint in stale {
-            self.store.delete(&checkpoint.path()).await?;
+            self.state.store.delete(&checkpoint.path()).await?;
         }
+        Ok(())
+    }
+
+    /// Deletes the WAL segments up to `sealed`: their rows are in Parquet now.
+    fn retire_segments(&self, sealed: u64) -> Result<()> {
         for segment in wal::list_segments(&self.config.wal_dir)?
             .into_iter()
             .filter(|s| *s <= sealed)
@@ -499,8 +513,7 @@ impl Inner {
             let path = wal::segment_path(&self.config.wal_dir, segment);
             std::fs::remove_file(&path).map_err(|e| EngineError::io(path.display(), e))?;
         }
-        intents.end_flush(sealed)?;
-        Ok(stats)
+        Ok(())
     }
 
     /// Encodes one table's sealed rows into one file per hour and stores them.
@@ -510,66 +523,61 @@ impl Inner {
         batches: Vec<RecordBatch>,
         sealed: u64,
     ) -> Result<Vec<Written>> {
-        let encoded = tokio::task::spawn_blocking(
-            move || -> Result<Vec<(Hour, bytes::Bytes, usize, i64)>> {
-                parquet_io::split_by_hour(&batches)?
-                    .into_iter()
-                    .map(|(hour, parts)| {
-                        let rows = parquet_io::row_count(&parts);
-                        let min_ts = parts
-                            .iter()
-                            .filter_map(parquet_io::time_range)
-                            .map(|r| r.0)
-                            .min()
-                            .unwrap_or(hour.start());
-                        Ok((
-                            hour,
-                            parquet_io::encode_sorted(table, &parts)?,
-                            rows,
-                            min_ts,
-                        ))
-                    })
-                    .collect()
-            },
-        )
-        .await
-        .map_err(|e| EngineError::Wal(format!("flush task failed: {e}")))??;
+        let encoded = tokio::task::spawn_blocking(move || encode_hours(table, &batches))
+            .await
+            .map_err(|e| EngineError::Wal(format!("flush task failed: {e}")))??;
         let mut written = Vec::with_capacity(encoded.len());
-        for (hour, bytes, rows, min_ts) in encoded {
-            let path = EventFilePath::new(table.name, hour, FileOrigin::Flush(sealed));
-            let size = self.store.put_durable(&path.path(), bytes).await?;
+        for hour in encoded {
+            let path = EventFilePath::new(table.name, hour.hour, FileOrigin::Flush(sealed));
+            let size = self
+                .state
+                .store
+                .put_durable(&path.path(), hour.bytes)
+                .await?;
             written.push(Written {
                 file: EventFile { path, size },
-                rows,
-                min_ts,
+                rows: hour.rows,
+                min_ts: hour.min_ts,
             });
         }
         Ok(written)
     }
 }
 
-struct Written {
-    file: EventFile,
+/// One hour of a table's flushed rows, encoded.
+struct EncodedHour {
+    hour: Hour,
+    bytes: Bytes,
     rows: usize,
     min_ts: i64,
 }
 
-fn session(store: &Store, shared: &Arc<Shared>) -> Result<SessionContext> {
-    let config = SessionConfig::new()
-        .with_information_schema(true)
-        .with_default_catalog_and_schema("sonde", "public");
-    let ctx = SessionContext::new_with_config(config);
-    let url = url::Url::parse(STORE_URL).map_err(|e| EngineError::Wal(e.to_string()))?;
-    ctx.register_object_store(&url, store.object_store());
-    for table in ALL_TABLES {
-        ctx.register_table(
-            table.name,
-            Arc::new(EventTable::new(table, Arc::clone(shared), Source::Events)),
-        )?;
-    }
-    ctx.register_udtf("state_at", Arc::new(StateAtFunction(Arc::clone(shared))));
-    ctx.register_udtf("changes", Arc::new(ChangesFunction(Arc::clone(shared))));
-    Ok(ctx)
+/// Splits a table's rows by hour and encodes each hour as one sorted file.
+fn encode_hours(table: &TableDef, batches: &[RecordBatch]) -> Result<Vec<EncodedHour>> {
+    parquet_io::split_by_hour(batches)?
+        .into_iter()
+        .map(|(hour, parts)| {
+            let min_ts = parts
+                .iter()
+                .filter_map(parquet_io::time_range)
+                .map(|r| r.0)
+                .min()
+                .unwrap_or(hour.start());
+            Ok(EncodedHour {
+                hour,
+                bytes: parquet_io::encode_sorted(table, &parts)?,
+                rows: parquet_io::row_count(&parts),
+                min_ts,
+            })
+        })
+        .collect()
+}
+
+/// A file a flush stored, with what it holds.
+struct Written {
+    file: EventFile,
+    rows: usize,
+    min_ts: i64,
 }
 
 /// Takes the store's write lock: one writing server per WAL directory.

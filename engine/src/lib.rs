@@ -28,13 +28,15 @@ mod maintenance;
 mod parquet_io;
 pub mod paths;
 mod provider;
+mod state;
 mod store;
 mod timetravel;
 mod wal;
 
-pub use engine::{Engine, EngineConfig, FlushStats, MaintenanceStats, TableStats};
+pub use engine::{Engine, EngineConfig, FlushStats, TableStats};
 pub use error::{EngineError, Result};
-pub use store::{S3Options, StoreLocation};
+pub use maintenance::MaintenanceStats;
 pub use sonde_schema::CHANGE;
+pub use store::{S3Options, StoreLocation};
 pub use timetravel::parse_instant;
 pub use wal::Origin;
