@@ -1,8 +1,14 @@
-//! Command-line arguments, with the groups several commands share.
+//! Command-line arguments, with the groups several commands share. Every flag can be set by its
+//! `SONDE_*` variable: `SONDE_<FLAG>` for the flags of the store, the server and the queries (which
+//! several commands share, so one environment configures them alike), `SONDE_<COMMAND>_<FLAG>`
+//! for the flags of one command whose meaning is its own (`SONDE_DEMO_DATA_DIR` must not pick up
+//! the store `SONDE_DATA_DIR` names, which the demo would refuse as not empty). Switches take
+//! true/false, yes/no, on/off or 1/0; secrets are not shown in `--help`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use sonde_engine::{EngineConfig, S3Options, StoreLocation};
 
@@ -77,7 +83,7 @@ pub struct StoreArgs {
     #[arg(long, env = "SONDE_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
     pub s3_secret_access_key: Option<String>,
     /// Allow plain-HTTP S3 endpoints.
-    #[arg(long, env = "SONDE_S3_ALLOW_HTTP")]
+    #[arg(long, env = "SONDE_S3_ALLOW_HTTP", value_parser = BoolishValueParser::new())]
     pub s3_allow_http: bool,
 }
 
@@ -137,7 +143,7 @@ pub struct SqlArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Print JSON (timestamps in µs since the epoch) instead of a table.
-    #[arg(long)]
+    #[arg(long, env = "SONDE_SQL_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
     /// The query, e.g. "SELECT * FROM state_at('bgp', '2026-11-20T10:00:00Z')".
     pub query: String,
@@ -146,10 +152,14 @@ pub struct SqlArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo's store in this (new or empty) directory instead of a temporary one.
-    #[arg(long)]
+    #[arg(long, env = "SONDE_DEMO_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Address of the demo's Arrow Flight endpoint (a free port when this one is taken).
-    #[arg(long, default_value = "127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "SONDE_DEMO_FLIGHT_ADDR",
+        default_value = "127.0.0.1:50051"
+    )]
     pub flight_addr: String,
 }
 
@@ -158,12 +168,12 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// About how many switches: spines, leaves in MLAG pairs, two exits.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, env = "SONDE_SIMULATE_NODES", default_value_t = 1000)]
     pub nodes: usize,
     /// Days of history, ending at --end.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, env = "SONDE_SIMULATE_DAYS", default_value_t = 30)]
     pub days: i64,
     /// End of the history (RFC 3339 or µs since the epoch; default: now).
-    #[arg(long)]
+    #[arg(long, env = "SONDE_SIMULATE_END")]
     pub end: Option<String>,
 }

@@ -1,11 +1,14 @@
 //! `sonde <netql…>` against a server over Flight (the server in this process) and against a local
 //! store, and the REPL on a pipe: answers, exit codes (1 for a failed check, 2 for a wrong
-//! statement), JSON, and errors that point at the offending word without ending the session.
+//! statement), JSON, errors that point at the offending word without ending the session, and the
+//! `SONDE_*` variable of every flag.
 
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::common::{TestServer, put, python, sonde, sonde_command};
+use sonde_engine::{Engine, EngineConfig};
+
+use crate::common::{Bgp, T0, TestServer, bgp_batch, put, python, sonde, sonde_command};
 use crate::fabric;
 
 /// The outage of the fixture: ten hours before its `now`.
@@ -159,4 +162,160 @@ fn netql_repl_keeps_going_after_errors() {
         out.contains("interfaces"),
         "show tables after the error: {out}"
     );
+}
+
+/// The text of each `--flag` of a `--help` page: its line and the lines of its help below it.
+fn options(help: &str) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = Vec::new();
+    for line in help
+        .lines()
+        .map(str::trim_start)
+        .skip_while(|line| *line != "Options:")
+        .skip(1)
+    {
+        let flag = line
+            .strip_prefix("--")
+            .or_else(|| line.split_once(", --").map(|(_, long)| long));
+        match flag {
+            Some(flag) => {
+                let name = flag.split_whitespace().next().unwrap_or_default();
+                options.push((name.to_string(), line.to_string()));
+            }
+            None => {
+                if let Some((_, text)) = options.last_mut() {
+                    text.push(' ');
+                    text.push_str(line);
+                }
+            }
+        }
+    }
+    options
+}
+
+fn help(command: &[&str]) -> String {
+    let output = sonde_command()
+        .args(command)
+        .arg("--help")
+        .env("SONDE_TOKEN", "hunter2")
+        .env("SONDE_S3_SECRET_ACCESS_KEY", "hunter3")
+        .output()
+        .expect("sonde runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let help = text(&output.stdout);
+    assert!(
+        !help.contains("hunter2") && !help.contains("hunter3"),
+        "secrets stay hidden: {help}"
+    );
+    help
+}
+
+#[test]
+fn every_flag_has_a_sonde_variable() {
+    let serve = help(&["serve"]);
+    let flags = options(&serve);
+    for (flag, text) in &flags {
+        if flag == "help" {
+            continue;
+        }
+        let variable = format!("[env: SONDE_{}", flag.to_uppercase().replace('-', "_"));
+        assert!(
+            text.contains(&variable),
+            "--{flag} has no {variable}]: {text}"
+        );
+    }
+    assert!(
+        flags.len() >= 16,
+        "{} flags found in:\n{serve}",
+        flags.len()
+    );
+    assert!(serve.contains("[env: SONDE_TOKEN]"), "{serve}");
+
+    for command in [&[][..], &["sql"], &["demo"], &["simulate"]] {
+        let page = help(command);
+        let flags = options(&page);
+        assert!(flags.len() > 2, "{command:?}: {page}");
+        for (flag, text) in flags {
+            if flag != "help" && flag != "version" {
+                assert!(
+                    text.contains("[env: SONDE_"),
+                    "{command:?} --{flag} has no SONDE_ variable: {text}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_are_taken_from_their_sonde_variables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::open(EngineConfig::local(dir.path()))
+        .await
+        .expect("opens");
+    let rows: Vec<Bgp> = (1..=3)
+        .map(|i| {
+            Bgp::new(
+                T0 + i,
+                "leaf01",
+                &format!("swp5{i}"),
+                "Established",
+                65011,
+                true,
+            )
+        })
+        .collect();
+    engine
+        .append("bgp", &bgp_batch(&rows))
+        .await
+        .expect("append");
+    engine.close().await.expect("close");
+    drop(engine);
+    let question = ["leaf01", "show", "bgp", "around", "2026-11-01T01:00:00Z"];
+    let shows_the_sessions = |output: std::process::Output| {
+        let out = text(&output.stdout);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert!(out.starts_with("Matching bgp records:"), "{out}");
+        assert!(
+            ["swp51", "swp52", "swp53"]
+                .iter()
+                .all(|peer| out.contains(peer)),
+            "{out}"
+        );
+    };
+
+    // Run elsewhere, so that the default `./sonde-data` holds nothing.
+    let local = sonde_command()
+        .current_dir(elsewhere.path())
+        .env("SONDE_DATA_DIR", dir.path())
+        .args(question)
+        .output()
+        .expect("sonde runs");
+    shows_the_sessions(local);
+    let json = sonde_command()
+        .current_dir(elsewhere.path())
+        .env("SONDE_DATA_DIR", dir.path())
+        .env("SONDE_SQL_JSON", "yes")
+        .args([
+            "sql",
+            "SELECT hostname, count(*) AS n FROM bgp GROUP BY hostname",
+        ])
+        .output()
+        .expect("sonde runs");
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    assert!(
+        text(&json.stdout).contains(r#""n":3"#),
+        "{}",
+        text(&json.stdout)
+    );
+
+    let server = TestServer::start(dir.path(), Some("t0ken")).await;
+    let remote = sonde_command()
+        .current_dir(elsewhere.path())
+        .env("SONDE_SERVER", &server.addr)
+        .env("SONDE_TOKEN", "t0ken")
+        .args(question)
+        .output()
+        .expect("sonde runs");
+    shows_the_sessions(remote);
+    server.stop().await.expect("the server stops cleanly");
 }
