@@ -120,7 +120,7 @@ impl EventTable {
 
 /// Spreads files over `partitions` groups, largest first, so groups carry similar bytes.
 fn file_groups(mut files: Vec<(Path, u64)>, partitions: usize) -> Vec<FileGroup> {
-    files.sort_by(|a, b| b.1.cmp(&a.1));
+    files.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
     let mut groups: Vec<(u64, Vec<PartitionedFile>)> =
         vec![(0, Vec::new()); partitions.min(files.len())];
     for (path, size) in files {
