@@ -237,3 +237,116 @@ impl Catalog {
         ScanSnapshot { files, batches }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sonde_schema::families::interfaces;
+
+    use super::*;
+    use crate::paths::FileOrigin;
+    use crate::testing::{add_mem, at, flushed, hour, local_store, state_with_files};
+
+    #[test]
+    fn a_state_uses_the_newest_checkpoint_at_or_before_its_time() {
+        let mut state = TableState::default();
+        state.checkpoints.insert(hour(0), 10);
+        state.checkpoints.insert(hour(3), 10);
+        assert_eq!(state.checkpoint_for(at(-1, 59)), None);
+        assert_eq!(state.checkpoint_for(hour(0).start()), Some(hour(0)));
+        assert_eq!(state.checkpoint_for(at(2, 59)), Some(hour(0)));
+        assert_eq!(state.checkpoint_for(at(7, 0)), Some(hour(3)));
+    }
+
+    #[test]
+    fn a_checkpoint_after_a_memtable_row_is_not_used() {
+        let mut state = TableState::default();
+        state.checkpoints.insert(hour(0), 10);
+        state.checkpoints.insert(hour(3), 10);
+        add_mem(&mut state, 1, &[at(2, 30)]);
+        assert_eq!(state.mem_min_ts(), Some(at(2, 30)));
+        assert_eq!(state.checkpoint_for(at(7, 0)), Some(hour(0)));
+    }
+
+    #[test]
+    fn a_flush_publishes_its_files_and_drops_the_sealed_memtable() {
+        let mut catalog = Catalog::default();
+        let table = &interfaces::TABLE;
+        let state = catalog.table_mut(table);
+        add_mem(state, 1, &[at(0, 1), at(0, 2)]);
+        add_mem(state, 2, &[at(5, 1)]);
+        state.checkpoints.insert(hour(0), 10);
+        state.checkpoints.insert(hour(1), 10);
+        state.checkpoints.insert(hour(2), 10);
+        assert_eq!(catalog.mem_rows(), 3);
+        assert_eq!(catalog.sealed_batches(1)[0].1.len(), 1);
+
+        let stale = catalog.publish_flush(1, vec![(flushed(0, 1, 100), at(0, 1))]);
+        let stale: Vec<Hour> = stale.iter().map(|c| c.hour).collect();
+        assert_eq!(
+            stale,
+            [hour(1), hour(2)],
+            "checkpoints after the late rows go"
+        );
+        let state = catalog.table(table);
+        assert_eq!(
+            state.checkpoints.keys().copied().collect::<Vec<_>>(),
+            [hour(0)]
+        );
+        assert_eq!(state.mem_rows, 1, "segment 2 stays in the memtable");
+        assert_eq!(state.files[&hour(0)].len(), 1);
+        assert_eq!(state.event_bytes(), 100);
+        assert_eq!(state.checkpoint_bytes(), 10);
+    }
+
+    #[test]
+    fn a_snapshot_reads_only_the_hours_and_batches_its_bounds_allow() {
+        let mut catalog = Catalog::default();
+        let state = catalog.table_mut(&interfaces::TABLE);
+        *state = state_with_files(&[(0, &[1]), (1, &[2, 3]), (2, &[4])]);
+        add_mem(state, 9, &[at(3, 0), at(3, 10)]);
+        add_mem(state, 9, &[at(5, 0)]);
+
+        let snapshot = catalog.snapshot(&interfaces::TABLE, Some(at(1, 30)), Some(at(3, 5)));
+        let sizes: Vec<u64> = snapshot.files.iter().map(|f| f.1).collect();
+        assert_eq!(sizes, [2, 3, 4]);
+        assert_eq!(snapshot.batches.len(), 1);
+
+        let everything = catalog.snapshot(&interfaces::TABLE, None, None);
+        assert_eq!(everything.files.len(), 4);
+        assert_eq!(everything.batches.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn loading_lists_event_files_and_checkpoints_and_skips_the_rest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = local_store(dir.path());
+        let file = flushed(0, 3, 0).path.path();
+        let merged = EventFilePath::new("interfaces", hour(0), FileOrigin::Compaction(8)).path();
+        let checkpoint = CheckpointPath::new("interfaces", hour(1)).path();
+        let orphan = CheckpointPath::new("no_such_table", hour(1)).path();
+        for (path, bytes) in [
+            (&file, &b"abc"[..]),
+            (&merged, b"abcd"),
+            (&checkpoint, b"ab"),
+            (&orphan, b"a"),
+            (&Path::from("interfaces/README.txt"), b"x"),
+        ] {
+            store
+                .put_durable(path, bytes::Bytes::copy_from_slice(bytes))
+                .await
+                .expect("put");
+        }
+        let catalog = Catalog::load(&store).await.expect("load");
+        let state = catalog.table(&interfaces::TABLE);
+        assert_eq!(state.files[&hour(0)].len(), 2);
+        assert_eq!(state.event_bytes(), 7);
+        assert_eq!(state.checkpoints.get(&hour(1)), Some(&2));
+        assert_eq!(
+            catalog
+                .table(&sonde_schema::families::bgp::TABLE)
+                .files
+                .len(),
+            0
+        );
+    }
+}

@@ -30,6 +30,8 @@ pub mod paths;
 mod provider;
 mod state;
 mod store;
+#[cfg(test)]
+mod testing;
 mod timetravel;
 mod wal;
 

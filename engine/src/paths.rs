@@ -150,3 +150,88 @@ impl CheckpointPath {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-11-20T10:00:00Z in µs.
+    const TEN: i64 = 1_795_168_800_000_000;
+
+    #[test]
+    fn hours_floor_to_the_hour_on_both_sides_of_the_epoch() {
+        assert_eq!(Hour::containing(TEN).start(), TEN);
+        assert_eq!(Hour::containing(TEN + MICROS_PER_HOUR - 1).start(), TEN);
+        assert_eq!(Hour::containing(TEN).end(), TEN + MICROS_PER_HOUR);
+        assert_eq!(
+            Hour::containing(TEN).next(),
+            Hour::containing(TEN + MICROS_PER_HOUR)
+        );
+        assert_eq!(Hour::containing(-1).start(), -MICROS_PER_HOUR);
+        assert_eq!(Hour::containing(0).start(), 0);
+        assert_eq!(
+            Hour::containing(TEN + 61_000_000).to_string(),
+            "2026-11-20T10:00Z"
+        );
+    }
+
+    #[test]
+    fn event_file_paths_are_hive_partitions_and_round_trip() {
+        let hour = Hour::containing(TEN + 5);
+        let flushed = EventFilePath::new("bgp", hour, FileOrigin::Flush(7));
+        assert_eq!(
+            flushed.path().as_ref(),
+            "bgp/date=2026-11-20/hour=10/f000000000007.parquet"
+        );
+        let merged = EventFilePath::new("bgp", hour, FileOrigin::Compaction(42));
+        assert_eq!(
+            merged.path().as_ref(),
+            "bgp/date=2026-11-20/hour=10/c0000000000000042.parquet"
+        );
+        for path in [flushed, merged] {
+            assert_eq!(EventFilePath::parse(&path.path()), Some(path));
+        }
+    }
+
+    #[test]
+    fn every_hour_of_a_day_round_trips() {
+        for h in 0..24 {
+            let hour = Hour::containing(TEN + h * MICROS_PER_HOUR);
+            let path = EventFilePath::new("routes", hour, FileOrigin::Flush(1));
+            assert_eq!(
+                EventFilePath::parse(&path.path()).map(|p| p.hour),
+                Some(hour)
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_files_are_not_event_files() {
+        for path in [
+            "bgp/date=2026-11-20/hour=10/x1.parquet",
+            "bgp/date=2026-11-20/hour=10/f1.csv",
+            "bgp/date=2026-11-20/hour=10/fabc.parquet",
+            "bgp/date=2026-11-20/hour=24/f1.parquet",
+            "bgp/date=2026-13-20/hour=10/f1.parquet",
+            "bgp/day=2026-11-20/hour=10/f1.parquet",
+            "bgp/date=2026-11-20/f1.parquet",
+            "checkpoints/bgp/date=2026-11-20/hour=10/checkpoint.parquet",
+        ] {
+            assert_eq!(EventFilePath::parse(&Path::from(path)), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn checkpoint_paths_live_in_their_own_tree_and_round_trip() {
+        let checkpoint = CheckpointPath::new("lldp", Hour::containing(TEN));
+        assert_eq!(
+            checkpoint.path().as_ref(),
+            "checkpoints/lldp/date=2026-11-20/hour=10/checkpoint.parquet"
+        );
+        assert_eq!(CheckpointPath::parse(&checkpoint.path()), Some(checkpoint));
+        let event = EventFilePath::new("lldp", Hour::containing(TEN), FileOrigin::Flush(1));
+        assert_eq!(CheckpointPath::parse(&event.path()), None);
+        let misnamed = Path::from("checkpoints/lldp/date=2026-11-20/hour=10/other.parquet");
+        assert_eq!(CheckpointPath::parse(&misnamed), None);
+    }
+}

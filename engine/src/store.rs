@@ -167,3 +167,80 @@ fn sync_local(file: &FsPath) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_from_directories_file_urls_and_s3_urls() {
+        let parse = |s: &str| StoreLocation::parse(s).expect(s);
+        assert_eq!(
+            parse("data/store"),
+            StoreLocation::Local("data/store".into())
+        );
+        assert_eq!(
+            parse("file:///var/sonde"),
+            StoreLocation::Local("/var/sonde".into())
+        );
+        let s3 = parse("s3://fabric/archive/2026/");
+        assert_eq!(
+            s3,
+            StoreLocation::S3 {
+                bucket: "fabric".into(),
+                prefix: "archive/2026".into()
+            }
+        );
+        assert_eq!(s3.to_string(), "s3://fabric/archive/2026");
+        assert_eq!(
+            parse("s3://fabric"),
+            StoreLocation::S3 {
+                bucket: "fabric".into(),
+                prefix: String::new()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_schemes_are_the_callers_mistake() {
+        let error = StoreLocation::parse("gs://bucket/x").expect_err("gs is not supported");
+        assert!(error.is_user_error());
+        assert!(
+            error.to_string().contains("unsupported scheme `gs`"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_local_store_puts_gets_lists_and_deletes_idempotently() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(
+            &StoreLocation::Local(dir.path().join("root")),
+            &S3Options::default(),
+        )
+        .expect("open");
+        let path = Path::from("bgp/date=2026-11-20/hour=10/f1.parquet");
+        let size = store
+            .put_durable(&path, Bytes::from_static(b"rows"))
+            .await
+            .expect("put");
+        assert_eq!(size, 4);
+        assert!(dir.path().join("root").join(path.as_ref()).exists());
+        assert_eq!(
+            store.get(&path).await.expect("get"),
+            Bytes::from_static(b"rows")
+        );
+        let listed = store.list("bgp").await.expect("list");
+        assert_eq!(
+            listed.iter().map(|m| &m.location).collect::<Vec<_>>(),
+            [&path]
+        );
+        assert!(store.list("lldp").await.expect("list").is_empty());
+        store.delete(&path).await.expect("delete");
+        store
+            .delete(&path)
+            .await
+            .expect("deleting again is no error");
+        assert!(store.list("bgp").await.expect("list").is_empty());
+    }
+}

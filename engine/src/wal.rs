@@ -457,3 +457,194 @@ impl GroupCommitter {
         Ok(sealed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use parking_lot::Mutex;
+    use sonde_schema::families::interfaces;
+    use sonde_schema::row::{Row, to_batch};
+
+    use super::*;
+
+    fn batch(n: u32) -> RecordBatch {
+        let rows: Vec<Row> = (0..n)
+            .map(|i| {
+                Row::new(&interfaces::TABLE, 1_000 + i64::from(i))
+                    .set("ifname", format!("swp{i}"))
+                    .set("mtu", 9216u32)
+            })
+            .collect();
+        to_batch(&interfaces::TABLE, "leaf01", &rows).expect("batch")
+    }
+
+    fn origin(source: &str, seq: u64) -> Origin {
+        Origin {
+            source: source.into(),
+            seq,
+        }
+    }
+
+    fn record(n: u32, origin: Option<&Origin>) -> Vec<u8> {
+        encode_record(&interfaces::TABLE, &batch(n), origin).expect("encode")
+    }
+
+    /// A segment file as the writer lays it out: magic, sources record, then the records.
+    fn segment_bytes(sources: &Sources, records: &[Vec<u8>]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(encode_sources(sources));
+        records.iter().for_each(|r| bytes.extend(r));
+        bytes
+    }
+
+    fn rows(replay: &Replay) -> Vec<usize> {
+        replay.records.iter().map(|r| r.batch.num_rows()).collect()
+    }
+
+    #[test]
+    fn records_are_framed_with_length_and_crc_of_the_payload() {
+        let bytes = record(2, None);
+        let len = u32::from_le_bytes(bytes[0..4].try_into().expect("len")) as usize;
+        let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("crc"));
+        assert_eq!(len, bytes.len() - RECORD_HEADER);
+        assert_eq!(crc, crc32fast::hash(&bytes[RECORD_HEADER..]));
+        let name_len = u16::from_le_bytes(bytes[8..10].try_into().expect("name")) as usize;
+        assert_eq!(&bytes[10..10 + name_len], b"interfaces");
+    }
+
+    #[test]
+    fn replay_cuts_a_torn_tail_and_keeps_the_whole_records() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let third = record(3, None);
+        let mut bytes = segment_bytes(&Sources::new(), &[record(1, None), record(2, None)]);
+        let whole = bytes.len();
+        bytes.extend(&third[..third.len() / 2]);
+        let path = segment_path(dir.path(), 1);
+        std::fs::write(&path, &bytes).expect("write");
+
+        let replay = replay(dir.path(), false).expect("replay");
+        assert_eq!(rows(&replay), [1, 2]);
+        assert_eq!(replay.segments, [1]);
+        assert_eq!(replay.dropped, [(1, (third.len() / 2) as u64)]);
+        assert_eq!(std::fs::metadata(&path).expect("stat").len(), whole as u64);
+
+        let again = super::replay(dir.path(), false).expect("replay again");
+        assert_eq!(rows(&again), [1, 2]);
+        assert!(again.dropped.is_empty(), "the tail was cut the first time");
+    }
+
+    #[test]
+    fn replay_stops_at_a_corrupt_record_and_a_reader_leaves_the_file_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = record(1, None);
+        let mut bytes = segment_bytes(
+            &Sources::new(),
+            &[first.clone(), record(2, None), record(3, None)],
+        );
+        let second_payload = bytes.len() - record(3, None).len() - 1;
+        bytes[second_payload] ^= 0xff;
+        let path = segment_path(dir.path(), 4);
+        std::fs::write(&path, &bytes).expect("write");
+
+        let replay = replay(dir.path(), true).expect("replay");
+        assert_eq!(
+            rows(&replay),
+            [1],
+            "nothing after the corrupt record is trusted"
+        );
+        let good = MAGIC.len() + encode_sources(&Sources::new()).len() + first.len();
+        assert_eq!(replay.dropped, [(4, (bytes.len() - good) as u64)]);
+        assert_eq!(
+            std::fs::read(&path).expect("read"),
+            bytes,
+            "read-only replay truncates nothing"
+        );
+    }
+
+    #[test]
+    fn a_segment_without_the_magic_holds_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut bytes = b"NOTAWAL!".to_vec();
+        bytes.extend(record(1, None));
+        std::fs::write(segment_path(dir.path(), 1), &bytes).expect("write");
+        let replay = replay(dir.path(), true).expect("replay");
+        assert!(replay.records.is_empty());
+        assert_eq!(replay.dropped, [(1, bytes.len() as u64)]);
+    }
+
+    #[test]
+    fn replay_keeps_the_highest_sequence_per_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let older = Sources::from([("a".to_string(), 9), ("b".to_string(), 2)]);
+        let records = [
+            record(1, Some(&origin("a", 4))),
+            record(1, Some(&origin("b", 3))),
+        ];
+        std::fs::write(segment_path(dir.path(), 2), segment_bytes(&older, &records))
+            .expect("write");
+        let replay = replay(dir.path(), false).expect("replay");
+        assert_eq!(
+            replay.sources,
+            Sources::from([("a".to_string(), 9), ("b".to_string(), 3)])
+        );
+        assert_eq!(replay.records[1].origin, Some(origin("b", 3)));
+    }
+
+    #[test]
+    fn the_writer_acks_after_publishing_and_rotation_seals_the_segment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let published: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let seen = Arc::clone(&published);
+        let on_durable: OnDurable =
+            Box::new(move |group| seen.lock().extend(group.iter().map(|d| d.segment)));
+        let sources = Sources::from([("old".to_string(), 7)]);
+        let mut writer =
+            WalWriter::start(dir.path().to_path_buf(), 5, sources, on_durable).expect("start");
+        let submit = |n: u32, origin: Option<Origin>| {
+            let durable = Durable {
+                segment: 0,
+                table: &interfaces::TABLE,
+                batch: batch(n),
+                origin: origin.clone(),
+            };
+            writer
+                .submit(record(n, origin.as_ref()), durable)
+                .expect("submit")
+                .blocking_recv()
+                .expect("ack")
+                .expect("durable")
+        };
+        assert_eq!(submit(1, None), 5);
+        assert_eq!(submit(2, Some(origin("agent", 1))), 5);
+        assert_eq!(published.lock().clone(), [5, 5], "published before the ack");
+        let sealed = writer
+            .rotate()
+            .expect("rotate")
+            .blocking_recv()
+            .expect("ack");
+        assert_eq!(sealed.expect("sealed"), 5);
+        assert_eq!(submit(3, None), 6);
+        writer.stop();
+
+        let replay = replay(dir.path(), false).expect("replay");
+        assert_eq!(replay.segments, [5, 6]);
+        assert_eq!(rows(&replay), [1, 2, 3]);
+        let segments: Vec<u64> = replay.records.iter().map(|r| r.segment).collect();
+        assert_eq!(segments, [5, 5, 6]);
+        assert!(replay.dropped.is_empty());
+        let expected = Sources::from([("old".to_string(), 7), ("agent".to_string(), 1)]);
+        assert_eq!(replay.sources, expected);
+        assert!(
+            writer
+                .submit(record(1, None), replay.records[0].clone())
+                .is_err()
+        );
+
+        std::fs::remove_file(segment_path(dir.path(), 5)).expect("retire");
+        let retired = super::replay(dir.path(), false).expect("replay");
+        assert_eq!(rows(&retired), [3]);
+        assert_eq!(
+            retired.sources, expected,
+            "every segment starts with the sources"
+        );
+    }
+}

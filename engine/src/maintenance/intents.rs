@@ -200,3 +200,176 @@ fn forget_file(catalog: &mut Catalog, path: &Path) {
         files.retain(|f| f.path != parsed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use sonde_schema::families::interfaces;
+
+    use super::*;
+    use crate::testing::{flushed, hour, listed, local_store};
+
+    /// A store holding `files`, the catalog listed from it, and an intent directory.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Store,
+        catalog: Catalog,
+        intents: Intents,
+        intent_dir: PathBuf,
+    }
+
+    async fn fixture(files: &[Path]) -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = local_store(&dir.path().join("store"));
+        for path in files {
+            store
+                .put_durable(path, Bytes::from_static(b"x"))
+                .await
+                .expect("put");
+        }
+        let intent_dir = dir.path().join("wal");
+        std::fs::create_dir_all(&intent_dir).expect("mkdir");
+        Fixture {
+            catalog: Catalog::load(&store).await.expect("load"),
+            store,
+            intents: Intents::new(intent_dir.clone()),
+            intent_dir,
+            _dir: dir,
+        }
+    }
+
+    impl Fixture {
+        fn paths(&self) -> Vec<String> {
+            let mut paths: Vec<String> = self
+                .catalog
+                .table(&interfaces::TABLE)
+                .files
+                .values()
+                .flatten()
+                .map(|f| f.path.path().to_string())
+                .collect();
+            paths.sort();
+            paths
+        }
+
+        fn intent_files(&self) -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(&self.intent_dir)
+                .expect("read dir")
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect();
+            names.sort();
+            names
+        }
+
+        async fn recover(&mut self, wal_segments: &[u64], read_only: bool) {
+            self.intents
+                .recover(&self.store, &mut self.catalog, wal_segments, read_only)
+                .await
+                .expect("recover");
+        }
+    }
+
+    fn names(paths: &[&Path]) -> Vec<String> {
+        let mut names: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn intent_names_carry_their_number() {
+        assert_eq!(intent_id("flush-000000000012.intent", FLUSH), Some(12));
+        assert_eq!(
+            intent_id("compact-0000000000000007.intent", COMPACTION),
+            Some(7)
+        );
+        assert_eq!(intent_id("flush-000000000012.intent", COMPACTION), None);
+        assert_eq!(intent_id("flush-12.tmp", FLUSH), None);
+        assert_eq!(intent_id("flush-x.intent", FLUSH), None);
+    }
+
+    #[tokio::test]
+    async fn a_flush_whose_segment_survived_is_undone() {
+        let kept = flushed(0, 2, 1).path.path();
+        let undone = [flushed(0, 3, 1).path.path(), flushed(1, 3, 1).path.path()];
+        let mut f = fixture(&[kept.clone(), undone[0].clone(), undone[1].clone()]).await;
+        f.intents.begin_flush(3).expect("begin");
+        assert_eq!(f.intent_files(), ["flush-000000000003.intent"]);
+
+        f.recover(&[3, 4], false).await;
+        assert_eq!(
+            f.paths(),
+            names(&[&kept]),
+            "the WAL replays segment 3 instead"
+        );
+        assert_eq!(listed(&f.store, "interfaces").await, names(&[&kept]));
+        assert!(f.intent_files().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_flush_whose_segment_was_retired_is_kept() {
+        let files = [flushed(0, 3, 1).path.path()];
+        let mut f = fixture(&files).await;
+        f.intents.begin_flush(3).expect("begin");
+        f.recover(&[4], false).await;
+        assert_eq!(f.paths(), names(&[&files[0]]));
+        assert!(f.intent_files().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_compaction_whose_output_exists_is_finished() {
+        let inputs = [flushed(0, 1, 1).path.path(), flushed(0, 2, 1).path.path()];
+        let output = EventFilePath::new("interfaces", hour(0), FileOrigin::Compaction(9)).path();
+        let mut f = fixture(&[inputs[0].clone(), inputs[1].clone(), output.clone()]).await;
+        f.intents
+            .begin_compaction(9, &output, &inputs)
+            .expect("begin");
+        assert_eq!(f.intent_files(), ["compact-0000000000000009.intent"]);
+
+        f.recover(&[], false).await;
+        assert_eq!(f.paths(), names(&[&output]));
+        assert_eq!(listed(&f.store, "interfaces").await, names(&[&output]));
+        assert!(f.intent_files().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_compaction_without_its_output_changed_nothing() {
+        let inputs = [flushed(0, 1, 1).path.path(), flushed(0, 2, 1).path.path()];
+        let output = EventFilePath::new("interfaces", hour(0), FileOrigin::Compaction(9)).path();
+        let mut f = fixture(&inputs).await;
+        f.intents
+            .begin_compaction(9, &output, &inputs)
+            .expect("begin");
+        f.recover(&[], false).await;
+        assert_eq!(f.paths(), names(&[&inputs[0], &inputs[1]]));
+        assert!(f.intent_files().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_reader_corrects_its_catalog_and_touches_nothing() {
+        let inputs = [flushed(0, 1, 1).path.path(), flushed(0, 2, 1).path.path()];
+        let output = EventFilePath::new("interfaces", hour(0), FileOrigin::Compaction(9)).path();
+        let unflushed = flushed(1, 5, 1).path.path();
+        let all = [
+            inputs[0].clone(),
+            inputs[1].clone(),
+            output.clone(),
+            unflushed.clone(),
+        ];
+        let mut f = fixture(&all).await;
+        f.intents
+            .begin_compaction(9, &output, &inputs)
+            .expect("begin");
+        f.intents.begin_flush(5).expect("begin");
+
+        f.recover(&[5], true).await;
+        assert_eq!(f.paths(), names(&[&output]));
+        assert_eq!(
+            listed(&f.store, "interfaces").await,
+            names(&all.iter().collect::<Vec<_>>())
+        );
+        assert_eq!(f.intent_files().len(), 2, "the intents stay for the writer");
+        f.intents.end_flush(5).expect("end");
+        f.intents.end_compaction(9).expect("end");
+        assert!(f.intent_files().is_empty());
+    }
+}
