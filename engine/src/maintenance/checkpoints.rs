@@ -129,3 +129,51 @@ impl Maintenance<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{add_mem, at, hour, state_with_files};
+
+    #[test]
+    fn no_files_no_candidates() {
+        assert_eq!(candidates(&TableState::default()), Candidates::default());
+    }
+
+    #[test]
+    fn candidates_accumulate_bytes_up_to_the_newest_hour() {
+        let state = state_with_files(&[(0, &[10]), (1, &[15, 5]), (2, &[30]), (3, &[40])]);
+        let found = candidates(&state);
+        assert_eq!(found.last_size, None);
+        assert_eq!(found.hours, [(hour(1), 10), (hour(2), 30), (hour(3), 60)]);
+    }
+
+    #[test]
+    fn candidates_count_from_the_last_checkpoint() {
+        let mut state =
+            state_with_files(&[(0, &[10]), (1, &[20]), (2, &[30]), (3, &[40]), (4, &[1])]);
+        state.checkpoints.insert(hour(2), 7);
+        let found = candidates(&state);
+        assert_eq!(found.last_size, Some(7));
+        assert_eq!(found.hours, [(hour(3), 30), (hour(4), 70)]);
+    }
+
+    #[test]
+    fn candidates_stop_at_the_oldest_memtable_row() {
+        let mut state = state_with_files(&[(0, &[10]), (1, &[20]), (2, &[30]), (3, &[40])]);
+        add_mem(&mut state, 9, &[at(1, 30), at(3, 0)]);
+        assert_eq!(candidates(&state).hours, [(hour(1), 10)]);
+        add_mem(&mut state, 9, &[at(0, 59)]);
+        assert!(candidates(&state).hours.is_empty());
+    }
+
+    #[test]
+    fn a_checkpoint_is_due_once_the_events_outweigh_it_factor_times() {
+        let hours = [(hour(1), 10), (hour(2), 30), (hour(3), 60)];
+        assert_eq!(due(&hours, 10, 4.0), Some(hour(3)));
+        assert_eq!(due(&hours, 10, 3.0), Some(hour(2)));
+        assert_eq!(due(&hours, 10, 1.0), Some(hour(1)));
+        assert_eq!(due(&hours, 16, 4.0), None);
+        assert_eq!(due(&[], 0, 4.0), None);
+    }
+}

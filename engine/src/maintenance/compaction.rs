@@ -91,3 +91,28 @@ impl Maintenance<'_> {
             .map_err(|e| EngineError::Wal(format!("compaction task failed: {e}")))?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{hour, state_with_files};
+
+    #[test]
+    fn only_hours_with_several_files_are_compacted() {
+        let state = state_with_files(&[(0, &[10]), (1, &[10, 20, 30]), (2, &[]), (3, &[5, 5])]);
+        let hours: Vec<(Hour, usize)> = hours_to_compact(&state)
+            .iter()
+            .map(|(h, files)| (*h, files.len()))
+            .collect();
+        assert_eq!(hours, [(hour(1), 3), (hour(3), 2)]);
+        assert!(hours_to_compact(&state_with_files(&[(0, &[1]), (1, &[1])])).is_empty());
+    }
+
+    #[test]
+    fn compaction_ids_increase_strictly_even_within_one_microsecond() {
+        let before = chrono::Utc::now().timestamp_micros() as u64;
+        let ids: Vec<u64> = (0..1000).map(|_| next_compaction_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(ids[0] >= before, "ids are µs of wall time");
+    }
+}

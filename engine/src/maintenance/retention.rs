@@ -88,3 +88,79 @@ impl Maintenance<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::MICROS_PER_HOUR;
+    use crate::testing::{add_mem, at, flushed, hour, state_with_files};
+
+    #[test]
+    fn the_horizon_is_the_hour_holding_now_minus_the_retention() {
+        let two_hours = Duration::from_secs(2 * 3600);
+        assert_eq!(horizon(at(5, 30), two_hours), hour(3));
+        assert_eq!(horizon(hour(5).start(), two_hours), hour(3));
+        assert_eq!(horizon(hour(5).start() - 1, two_hours), hour(2));
+        assert_eq!(horizon(at(0, 0), Duration::from_secs(3599)), hour(-1));
+        assert_eq!(
+            horizon(at(0, 0), Duration::MAX).start() % MICROS_PER_HOUR,
+            0
+        );
+    }
+
+    #[test]
+    fn every_hour_before_the_horizon_expires() {
+        let state = state_with_files(&[(0, &[1, 2]), (1, &[3]), (2, &[4]), (3, &[5])]);
+        let expiry = expiry(&state, hour(2)).expect("something expires");
+        let expected: Vec<Path> = [flushed(0, 1, 0), flushed(0, 2, 0), flushed(1, 3, 0)]
+            .iter()
+            .map(|f| f.path.path())
+            .collect();
+        assert_eq!(expiry.files, expected);
+        assert!(expiry.needs_checkpoint);
+    }
+
+    #[test]
+    fn a_checkpoint_at_the_horizon_is_reused() {
+        let mut state = state_with_files(&[(0, &[1]), (1, &[3])]);
+        state.checkpoints.insert(hour(1), 9);
+        assert!(
+            !expiry(&state, hour(1))
+                .expect("hour 0 expires")
+                .needs_checkpoint
+        );
+    }
+
+    #[test]
+    fn nothing_expires_without_old_files_or_while_the_memtable_holds_old_rows() {
+        let mut state = state_with_files(&[(2, &[1]), (3, &[1])]);
+        assert_eq!(expiry(&state, hour(2)), None, "no file before the horizon");
+        state = state_with_files(&[(0, &[1]), (3, &[1])]);
+        add_mem(&mut state, 5, &[at(1, 59), at(3, 0)]);
+        assert_eq!(
+            expiry(&state, hour(2)),
+            None,
+            "a memtable row precedes the horizon"
+        );
+        state.mem.clear();
+        add_mem(&mut state, 5, &[at(2, 0)]);
+        assert!(expiry(&state, hour(2)).is_some());
+    }
+
+    #[test]
+    fn forgetting_keeps_the_horizon_and_after() {
+        let mut state = state_with_files(&[(0, &[1]), (1, &[1]), (2, &[1])]);
+        for n in [0, 1, 2] {
+            state.checkpoints.insert(hour(n), 1);
+        }
+        assert_eq!(forget_before(&mut state, hour(1)), [hour(0)]);
+        assert_eq!(
+            state.files.keys().copied().collect::<Vec<_>>(),
+            [hour(1), hour(2)]
+        );
+        assert_eq!(
+            state.checkpoints.keys().copied().collect::<Vec<_>>(),
+            [hour(1), hour(2)]
+        );
+    }
+}
