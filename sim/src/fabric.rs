@@ -1,15 +1,14 @@
-//! The rows an agent on each node reports for a healthy fabric, and the rows that change when a
-//! fault strikes: built with the agent's own `Row`, so they are the agent's rows, column for column.
+//! The rows an agent on each node reports for a healthy fabric (MLAG, the overlay, LNV and OSPF
+//! from their own modules), and the rows that change when a fault strikes or is set right:
+//! built with the agent's own `Row`, so they are the agent's rows, column for column.
 
-use sonde_schema::row::{Heartbeat, Row, time};
 use sonde_schema::families::{
-    addresses, bgp, clag, events, evpn, interfaces, inventory, license, lldp, macs, ntp, routes,
-    sensors, services, vlan, vxlan,
+    addresses, bgp, events, interfaces, inventory, license, lldp, ntp, routes, sensors, services,
 };
+use sonde_schema::row::{Heartbeat, Row, time};
 
-use crate::topology::{
-    BOND_VLANS, FABRIC_MTU, Link, LinkKind, Node, PEERLINK_VLANS, Role, Topology,
-};
+use crate::topology::{FABRIC_MTU, Link, LinkKind, Node, Port, Role, Topology};
+use crate::{lnv, mlag, ospf, overlay};
 
 pub const SECOND: i64 = 1_000_000;
 pub const MINUTE: i64 = 60 * SECOND;
@@ -65,8 +64,10 @@ pub fn initial_rows(t: &Topology, at: i64, established: i64) -> Vec<NodeRow> {
             rows.push(session_row(t, link, false, reported, up));
         }
     }
-    rows.extend(mlag_rows(t, at));
-    rows.extend(overlay_rows(t, at));
+    rows.extend(mlag::rows(t, at));
+    rows.extend(overlay::rows(t, at));
+    rows.extend(lnv::rows(t, at));
+    rows.extend(ospf::rows(t, at));
     rows.extend(route_rows(t, at));
     rows
 }
@@ -80,10 +81,7 @@ fn system_rows(node: &Node, at: i64) -> Vec<Row> {
             .set("source", "10.0.0.1")
             .set("stratum", 3u32)
             .set("offset_s", 0.0),
-        Row::new(&license::TABLE, at)
-            .set("name", "cumulus")
-            .set("state", "ok")
-            .set("holder", "sonde-lab"),
+        license_row(at),
         Row::new(&inventory::TABLE, at)
             .set("component", "cpu")
             .set("vendor", "Intel")
@@ -102,6 +100,14 @@ fn system_rows(node: &Node, at: i64) -> Vec<Row> {
     ];
     rows.extend(["fan1", "fan2"].map(|fan| fan_row(at, fan, true)));
     rows
+}
+
+/// Every node's perpetual Cumulus Linux licence.
+pub fn license_row(at: i64) -> Row {
+    Row::new(&license::TABLE, at)
+        .set("name", "cumulus")
+        .set("state", "ok")
+        .set("holder", "sonde-lab")
 }
 
 /// The agent's heartbeat, as `sonde-agent` builds it; its agent started at `started`.
@@ -161,18 +167,24 @@ pub fn interface_row(t: &Topology, node: usize, ifname: &str, at: i64) -> Row {
         .set("vrf", "default")
 }
 
+/// One end of a cable as its node reports it when the link is up: its MTU, and its bond if any.
+pub fn port_row(t: &Topology, link: &Link, this: &Port, at: i64) -> Row {
+    let mut port = interface_row(t, this.node, &this.ifname, at).set("mtu", link.mtu);
+    match link.kind {
+        LinkKind::Peerlink => port.put("master", "peerlink"),
+        LinkKind::Host if is_switch(t, this.node) => port.put("master", link.bond.clone()),
+        _ => {}
+    }
+    port
+}
+
 /// Both ends' interfaces and LLDP neighbours of a cable (`up`: the link's state).
 pub fn link_rows(t: &Topology, link: &Link, at: i64, up: bool) -> Vec<NodeRow> {
     let mut rows = Vec::new();
     for (this, other) in [(&link.a, &link.b), (&link.b, &link.a)] {
-        let mut port = interface_row(t, this.node, &this.ifname, at).set("mtu", link.mtu);
+        let mut port = port_row(t, link, this, at);
         if !up {
             port.put("state", "down");
-        }
-        match link.kind {
-            LinkKind::Peerlink => port.put("master", "peerlink"),
-            LinkKind::Host if is_switch(t, this.node) => port.put("master", link.bond.clone()),
-            _ => {}
         }
         rows.push((this.node, port));
         if up {
@@ -248,105 +260,6 @@ pub fn bond_row(t: &Topology, node: usize, bond: &str, at: i64, vlans: &str) -> 
         .set("pvid", if peerlink { 1u32 } else { 10 })
 }
 
-fn mlag_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
-    let mut rows = Vec::new();
-    for pair in &t.pairs {
-        for (side, &leaf) in pair.leaves.iter().enumerate() {
-            let peer = &*t.nodes[pair.leaves[1 - side]].name;
-            let (role, peer_role) = if side == 0 {
-                ("primary", "secondary")
-            } else {
-                ("secondary", "primary")
-            };
-            let clag = |ifname: &str| {
-                Row::new(&clag::TABLE, at)
-                    .set("ifname", ifname)
-                    .set("peer_hostname", peer)
-                    .set("role", role)
-                    .set("peer_state", "up")
-                    .set("peerlink", "peerlink")
-                    .set("sysmac", pair.sysmac.as_str())
-                    .set("backup_ip", "192.168.0.1")
-                    .set("backup_active", true)
-                    .set("bond_state", "dual")
-            };
-            rows.push((leaf, bond_row(t, leaf, "peerlink", at, PEERLINK_VLANS)));
-            rows.push((leaf, clag("peerlink").set("peer_role", peer_role)));
-            for bond in &pair.bonds {
-                rows.push((leaf, bond_row(t, leaf, &bond.name, at, BOND_VLANS)));
-                rows.push((leaf, clag(&bond.name).set("clag_id", bond.clag_id)));
-                rows.push((
-                    leaf,
-                    Row::new(&macs::TABLE, at)
-                        .set(
-                            "mac",
-                            format!(
-                                "44:38:39:00:{:02x}:{:02x}",
-                                bond.server / 256,
-                                bond.server % 256
-                            ),
-                        )
-                        .set("vlan", 10u32)
-                        .set("ifname", bond.name.as_str())
-                        .set("is_static", false),
-                ));
-            }
-        }
-    }
-    rows
-}
-
-/// Every VNI on every leaf, replicated head-end to all the other leaves.
-fn overlay_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
-    let leaves: Vec<usize> = t.leaves().collect();
-    let mut rows = Vec::new();
-    for (pair, members) in t.pairs.iter().enumerate() {
-        let mut ports = vec!["peerlink".to_string()];
-        ports.extend(t.pairs[pair].bonds.iter().map(|b| b.name.clone()));
-        for &leaf in &members.leaves {
-            let local = t.nodes[leaf].loopback.as_str();
-            let remote: Vec<String> = leaves
-                .iter()
-                .filter(|&&l| l != leaf)
-                .map(|&l| t.nodes[l].loopback.clone())
-                .collect();
-            for v in &t.vnis {
-                rows.push((
-                    leaf,
-                    Row::new(&vxlan::TABLE, at)
-                        .set("ifname", format!("vni{}", v.vni))
-                        .set("vni", v.vni)
-                        .set("vlan", v.vlan)
-                        .set("local_ip", local)
-                        .set("replication", "evpn")
-                        .set("remote_vteps", remote.clone())
-                        .set("state", "up"),
-                ));
-                rows.push((
-                    leaf,
-                    Row::new(&evpn::TABLE, at)
-                        .set("vni", v.vni)
-                        .set("type", "L2")
-                        .set("vrf", "default")
-                        .set("vlan", v.vlan)
-                        .set("state", "up")
-                        .set("origin_ip", local)
-                        .set("remote_vteps", remote.clone())
-                        .set("macs", 2u64),
-                ));
-                rows.push((
-                    leaf,
-                    Row::new(&vlan::TABLE, at)
-                        .set("vlan", v.vlan)
-                        .set("ports", ports.clone())
-                        .set("vni", v.vni),
-                ));
-            }
-        }
-    }
-    rows
-}
-
 /// Every leaf's server subnet as the other leaves learn it, over all their uplinks; the exits'
 /// default route from the internet.
 fn route_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
@@ -400,6 +313,27 @@ fn route_via(uplinks: &[String], prefix: &str, at: i64) -> Row {
         .set("weights", weights)
         .set("metric", 20u32)
         .set("table_id", 254u32)
+}
+
+/// What the agents report when a fault heals at `back`: every object in `struck` (events aside)
+/// as the healthy fabric has it then, or its deletion if the healthy fabric has none.
+pub fn restored(t: &Topology, struck: &[NodeRow], back: i64) -> Vec<NodeRow> {
+    let healthy = initial_rows(t, back, back);
+    let same = |(n, r): &NodeRow, (m, s): &NodeRow| {
+        n == m && r.table.name == s.table.name && r.key() == s.key()
+    };
+    let mut rows: Vec<NodeRow> = Vec::new();
+    for gone in struck
+        .iter()
+        .filter(|(_, r)| r.table.name != events::TABLE.name)
+    {
+        if rows.iter().any(|row| same(row, gone)) {
+            continue;
+        }
+        let row = healthy.iter().find(|row| same(row, gone)).cloned();
+        rows.push(row.unwrap_or_else(|| (gone.0, deletion(gone.1.clone(), back))));
+    }
+    rows
 }
 
 /// A deletion: the object with this row's key went away at `at`.

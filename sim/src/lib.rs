@@ -6,6 +6,13 @@
 //! Rows are built with the agent's own `Row` and `to_batch`, against the one schema of
 //! `sonde-schema`: a simulated row is an agent row.
 //!
+//! The reference history (`Simulation::reference`) has a fault of every `check` family on its
+//! timeline (`timeline::reference_faults`): OSPF area, timer and MTU mismatches and a lost
+//! adjacency; an MLAG peerlink down, a singly attached bond, a backup IP lost and a system MAC
+//! mismatch; a VTEP's replication list, VLAN and VRF of a VNI, and a VNI down; an expired and a
+//! missing licence; LNV registered with the wrong service node and down; then the seed's faults
+//! of the last ten hours (BGP, routes, MTU, VLANs, sensors, agents).
+//!
 //! ```no_run
 //! for window in sonde_sim::Simulation::reference(now).windows(now, HOUR) {
 //!     let (_until, batches) = window?;
@@ -14,6 +21,10 @@
 //! ```
 
 pub mod fabric;
+pub mod lnv;
+pub mod mlag;
+pub mod ospf;
+pub mod overlay;
 pub mod simulation;
 pub mod timeline;
 pub mod topology;
@@ -23,8 +34,8 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
-use sonde_schema::row::{Row, to_batch_from_hosts};
 use sonde_schema::TableDef;
+use sonde_schema::row::{Row, to_batch_from_hosts};
 
 pub use simulation::{Churn, Simulation, Sink};
 pub use timeline::Fault;

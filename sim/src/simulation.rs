@@ -53,6 +53,8 @@ pub struct Simulation {
     /// When the fabric's BGP sessions came up.
     established: i64,
     scheduled: Vec<(i64, NodeRow)>,
+    /// The timeline, for what the first resync already shows of it (a licence's expiry date).
+    faults: Vec<Fault>,
     /// When each node's agent stopped sending, if it did.
     stops: Vec<Option<i64>>,
     heartbeat: i64,
@@ -85,6 +87,7 @@ impl Simulation {
             start,
             established,
             scheduled,
+            faults: faults.to_vec(),
             stops,
             heartbeat: i64::from(HEARTBEAT_INTERVAL_S) * SECOND,
             churn: Churn::default(),
@@ -130,7 +133,10 @@ impl Simulation {
         let mut rows: Vec<NodeRow> = Vec::new();
         let first_resync = self.start..=self.start.max(self.established);
         if from <= *first_resync.end() && to > self.start {
-            let initial = fabric::initial_rows(&self.topology, self.start, self.established);
+            let mut initial = fabric::initial_rows(&self.topology, self.start, self.established);
+            for fault in &self.faults {
+                fault.amend_first_resync(&mut initial, self.start);
+            }
             rows.extend(
                 initial
                     .into_iter()

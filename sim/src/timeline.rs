@@ -1,11 +1,16 @@
 //! Faults and what each one makes the agents report, in time order.
 
-use sonde_schema::row::time;
+use sonde_schema::families::license;
+use sonde_schema::row::{Row, time};
 
 use crate::fabric::{
-    self, HOLD_TIME, HOUR, MINUTE, NodeRow, SECOND, SessionState, bond_row, event, fan_row,
-    interface_row, link_rows, route_row, session_row,
+    self, DAY, HOLD_TIME, HOUR, MINUTE, NodeRow, SECOND, SessionState, bond_row, event, fan_row,
+    interface_row, license_row, link_rows, port_row, restored, route_row, session_row,
 };
+use crate::lnv::{self, LnvFault};
+use crate::mlag::{self, MlagFault};
+use crate::ospf::{self, OspfFault};
+use crate::overlay::{self, VniFault};
 use crate::topology::{LinkKind, Topology};
 
 /// Something that goes wrong in the fabric. Node and interface names are the topology's.
@@ -47,6 +52,51 @@ pub enum Fault {
     RouteWithdrawn {
         node: usize,
         prefix: String,
+        at: i64,
+        back: Option<i64>,
+    },
+    /// Something goes wrong on the OSPF interface `ifname` of `node`; set right at `back`.
+    Ospf {
+        node: usize,
+        ifname: String,
+        fault: OspfFault,
+        at: i64,
+        back: Option<i64>,
+    },
+    /// Something goes wrong in MLAG pair `pair`; set right at `back`.
+    Mlag {
+        pair: usize,
+        fault: MlagFault,
+        at: i64,
+        back: Option<i64>,
+    },
+    /// Something goes wrong with VNI `vni` on the VTEP `node`; set right at `back`.
+    Vni {
+        node: usize,
+        vni: u32,
+        fault: VniFault,
+        at: i64,
+        back: Option<i64>,
+    },
+    /// Something goes wrong with the LNV VNI on the VTEP `node`; set right at `back`.
+    Lnv {
+        node: usize,
+        fault: LnvFault,
+        at: i64,
+        back: Option<i64>,
+    },
+    /// The LNV domain is taken out of service.
+    LnvRetired { at: i64 },
+    /// The node's licence (a subscription since the first resync) expires at `at`; a new one,
+    /// good for a year, is installed at `back`.
+    LicenseExpires {
+        node: usize,
+        at: i64,
+        back: Option<i64>,
+    },
+    /// The node's licence goes missing (its file is removed) and is installed again at `back`.
+    LicenseMissing {
+        node: usize,
         at: i64,
         back: Option<i64>,
     },
@@ -114,11 +164,72 @@ impl Fault {
                 rows.extend(back.map(|back| (*node, route_row(t, *node, prefix, back))));
                 rows
             }
+            Fault::Ospf {
+                node,
+                ifname,
+                fault,
+                at,
+                back,
+            } => ospf::fault_rows(t, *node, ifname, fault, *at, *back, id),
+            Fault::Mlag {
+                pair,
+                fault,
+                at,
+                back,
+            } => mlag::fault_rows(t, *pair, fault, *at, *back, id),
+            Fault::Vni {
+                node,
+                vni,
+                fault,
+                at,
+                back,
+            } => overlay::fault_rows(t, *node, *vni, fault, *at, *back),
+            Fault::Lnv {
+                node,
+                fault,
+                at,
+                back,
+            } => lnv::fault_rows(t, *node, fault, *at, *back),
+            Fault::LnvRetired { at } => lnv::retired(t, *at),
+            Fault::LicenseExpires { node, at, back } => {
+                let mut rows = vec![(*node, subscription(*at, *at).set("state", "expired"))];
+                rows.extend(back.map(|back| (*node, subscription(back, back + 365 * DAY))));
+                rows
+            }
+            Fault::LicenseMissing { node, at, back } => {
+                let missing = license_row(*at)
+                    .set("state", "missing")
+                    .set("holder", None::<&str>);
+                let mut rows = vec![(*node, missing)];
+                if let Some(back) = back {
+                    rows.extend(restored(t, &rows, *back));
+                }
+                rows
+            }
+        }
+    }
+
+    /// Changes this fault makes to the rows of the first resync at `start`: what the agents
+    /// already saw then of a fault still to come.
+    pub fn amend_first_resync(&self, rows: &mut [NodeRow], start: i64) {
+        if let Fault::LicenseExpires { node, at, .. } = self {
+            for (n, row) in rows.iter_mut() {
+                if n == node && row.table.name == license::TABLE.name {
+                    *row = subscription(start, *at);
+                }
+            }
         }
     }
 }
 
-fn link_down(
+/// The licence of a subscription that ends at `expires`.
+fn subscription(at: i64, expires: i64) -> Row {
+    license_row(at).set("expires_at", time(expires))
+}
+
+/// `ifname` of `node` goes down at `at` (and up at `back`); on a fabric link both sessions over
+/// it fail.
+pub(crate) fn link_down(
     t: &Topology,
     node: usize,
     ifname: &str,
@@ -130,12 +241,15 @@ fn link_down(
         return Vec::new();
     };
     let link = &t.links[index];
-    let far = if a_side { &link.b } else { &link.a };
+    let (near, far) = if a_side {
+        (&link.a, &link.b)
+    } else {
+        (&link.b, &link.a)
+    };
     let mut rows = vec![
         (
             node,
-            interface_row(t, node, ifname, at)
-                .set("mtu", link.mtu)
+            port_row(t, link, near, at)
                 .set("state", "down")
                 .set("last_flap", time(at)),
         ),
@@ -237,12 +351,16 @@ fn link_down(
 /// - 3h ago leaf04's bond3 carries VLANs 10-20,30 while leaf03's carries 10-20;
 /// - 2h ago spine02's fan2 fails;
 /// - 2h ago exit02's agent stops: it is Rotten.
+///
+/// Before those (and after them in the list, so that the seed's events keep their ids),
+/// `family_faults`: a fault of every `check` family at its own time, each set right an hour
+/// later.
 pub fn reference_faults(t: &Topology, now: i64) -> Vec<Fault> {
     let node = |name: &str| {
         t.node(name)
             .unwrap_or_else(|| panic!("the reference fabric has {name}"))
     };
-    vec![
+    let mut faults = vec![
         Fault::LinkDown {
             node: node("leaf03"),
             ifname: "swp51".into(),
@@ -277,5 +395,104 @@ pub fn reference_faults(t: &Topology, now: i64) -> Vec<Fault> {
             node: node("exit02"),
             at: now - 2 * HOUR,
         },
+    ];
+    faults.extend(family_faults(t, now));
+    faults
+}
+
+/// Faults of the families the seed's timeline leaves alone, each set right an hour after it
+/// strikes, an hour and a half apart from 40h30m ago, so that each is in force half an hour
+/// after it strikes (40h ago, 38h30m ago, …, 16h ago) and all are over before the seed's faults:
+/// - OSPF, exit↔edge01: edge01 eth2 moves to area 0.0.0.1 (40h30m ago); exit01 swp1 hellos
+///   every 5 s, dead after 20 (39h); edge01 eth1's dead interval is 120 s (37h30m); exit02
+///   swp1's MTU is 1500, stuck in ExStart (36h); exit01 swp1 and edge01 eth1 lose their
+///   adjacency (34h30m);
+/// - MLAG: leaf03–leaf04's peerlink goes down (33h); leaf02's bond2 loses its link, singly
+///   attached on leaf01 (31h30m); leaf01 and leaf02 lose their backup IP (30h); leaf04 takes
+///   system MAC 44:38:39:ff:00:03 (28h30m);
+/// - EVPN/VXLAN: leaf03's VNI 20 misses leaf01 in its replication list (27h); leaf02 maps VNI 10
+///   to VLAN 11 (25h30m); leaf04 puts VNI 20 in VRF RED (24h); leaf02's VNI 20 goes down, the
+///   other VTEPs drop it from their lists (22h30m);
+/// - licences: leaf02's subscription expires (21h); exit01's licence goes missing (19h30m);
+/// - LNV, VNI 100 on the exits: exit01 registers with spine01's own address rather than the
+///   anycast service node (18h); exit02's vxrd stops (16h30m); the domain is retired 15h ago.
+fn family_faults(t: &Topology, now: i64) -> Vec<Fault> {
+    let node = |name: &str| {
+        t.node(name)
+            .unwrap_or_else(|| panic!("the reference fabric has {name}"))
+    };
+    let ago = |hours: i64, minutes: i64| now - (hours * HOUR + minutes * MINUTE);
+    let hour_from = |at: i64| Some(at + HOUR);
+    let ospf = |name: &str, ifname: &str, fault, at| Fault::Ospf {
+        node: node(name),
+        ifname: ifname.into(),
+        fault,
+        at,
+        back: hour_from(at),
+    };
+    let mlag = |pair, fault, at| Fault::Mlag {
+        pair,
+        fault,
+        at,
+        back: hour_from(at),
+    };
+    let vni = |name: &str, vni, fault, at| Fault::Vni {
+        node: node(name),
+        vni,
+        fault,
+        at,
+        back: hour_from(at),
+    };
+    let lnv = |name: &str, fault, at| Fault::Lnv {
+        node: node(name),
+        fault,
+        at,
+        back: hour_from(at),
+    };
+    let area = OspfFault::Area("0.0.0.1".into());
+    let fast_hellos = OspfFault::Timers { hello: 5, dead: 20 };
+    let slow_dead = OspfFault::Timers {
+        hello: ospf::HELLO_S,
+        dead: 120,
+    };
+    let single = MlagFault::SingleAttached {
+        side: 1,
+        bond: "bond2".into(),
+    };
+    let sysmac = MlagFault::Sysmac {
+        side: 1,
+        mac: "44:38:39:ff:00:03".into(),
+    };
+    let missing_leaf01 = VniFault::MissingRemote {
+        vtep: node("leaf01"),
+    };
+    let spine01_address = LnvFault::ServiceNode(t.nodes[node("spine01")].loopback.clone());
+    vec![
+        ospf("edge01", "eth2", area, ago(40, 30)),
+        ospf("exit01", "swp1", fast_hellos, ago(39, 0)),
+        ospf("edge01", "eth1", slow_dead, ago(37, 30)),
+        ospf("exit02", "swp1", OspfFault::Mtu(1500), ago(36, 0)),
+        ospf("exit01", "swp1", OspfFault::AdjacencyLost, ago(34, 30)),
+        mlag(1, MlagFault::PeerlinkDown, ago(33, 0)),
+        mlag(0, single, ago(31, 30)),
+        mlag(0, MlagFault::BackupDown, ago(30, 0)),
+        mlag(1, sysmac, ago(28, 30)),
+        vni("leaf03", 20, missing_leaf01, ago(27, 0)),
+        vni("leaf02", 10, VniFault::Vlan(11), ago(25, 30)),
+        vni("leaf04", 20, VniFault::Vrf("RED".into()), ago(24, 0)),
+        vni("leaf02", 20, VniFault::Down, ago(22, 30)),
+        Fault::LicenseExpires {
+            node: node("leaf02"),
+            at: ago(21, 0),
+            back: hour_from(ago(21, 0)),
+        },
+        Fault::LicenseMissing {
+            node: node("exit01"),
+            at: ago(19, 30),
+            back: hour_from(ago(19, 30)),
+        },
+        lnv("exit01", spine01_address, ago(18, 0)),
+        lnv("exit02", LnvFault::Down, ago(16, 30)),
+        Fault::LnvRetired { at: ago(15, 0) },
     ]
 }

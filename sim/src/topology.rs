@@ -1,4 +1,5 @@
-//! Who is connected to whom: nodes, cabled links, MLAG pairs and the overlay's VNIs.
+//! Who is connected to whom: nodes, cabled links, MLAG pairs, the overlay's VNIs, the OSPF links
+//! and the LNV domain.
 
 use std::sync::Arc;
 
@@ -80,6 +81,23 @@ pub struct Vni {
     pub vlan: u32,
 }
 
+/// A routed /31 running OSPF point to point in area 0: the link and its ends' addresses (`a` first).
+#[derive(Debug, Clone)]
+pub struct OspfLink {
+    pub link: usize,
+    pub addresses: [String; 2],
+}
+
+/// VXLAN flooding through LNV: VTEPs registered (vxrd) with service nodes (vxsnd) that share
+/// one anycast address.
+#[derive(Debug, Clone)]
+pub struct LnvDomain {
+    pub vni: Vni,
+    pub anycast: String,
+    pub service_nodes: Vec<usize>,
+    pub vteps: Vec<usize>,
+}
+
 pub const FABRIC_MTU: u32 = 9216;
 pub const HOST_MTU: u32 = 9152;
 pub const PEERLINK_VLANS: &str = "10-20";
@@ -91,6 +109,10 @@ pub struct Topology {
     pub links: Vec<Link>,
     pub pairs: Vec<MlagPair>,
     pub vnis: Vec<Vni>,
+    pub ospf: Vec<OspfLink>,
+    /// Router ids of OSPF speakers that have no fabric loopback (edge01, a firewall).
+    pub ospf_router_ids: Vec<(usize, String)>,
+    pub lnv: Option<LnvDomain>,
 }
 
 /// Node names numbered from 1 with at least two digits: `leaf01`, `leaf0966`.
@@ -102,6 +124,8 @@ fn numbered(prefix: &str, i: usize, count: usize) -> String {
 impl Topology {
     /// The seed's reference data centre: spine01–02; leaf01–04 in two MLAG pairs with peerlinks;
     /// server01–04 dual-homed; exit01–02 with edge01 behind them and the internet router beyond.
+    /// The exits run OSPF with edge01 (a firewall, router id 10.0.0.51) over 10.9.<n>.0/31, and
+    /// flood a legacy VNI 100 between them through LNV service nodes on the spines (10.0.0.100).
     pub fn reference() -> Topology {
         let mut t = Topology::default();
         let spines = t.add_nodes(Role::Spine, "spine", 2, |i| {
@@ -142,8 +166,22 @@ impl Topology {
                 HOST_MTU,
                 None,
             );
+            t.ospf.push(OspfLink {
+                link: t.links.len() - 1,
+                addresses: [format!("10.9.{}.0", n + 1), format!("10.9.{}.1", n + 1)],
+            });
         }
         t.vnis = vec![Vni { vni: 10, vlan: 10 }, Vni { vni: 20, vlan: 20 }];
+        t.ospf_router_ids = vec![(edge, "10.0.0.51".into())];
+        t.lnv = Some(LnvDomain {
+            vni: Vni {
+                vni: 100,
+                vlan: 100,
+            },
+            anycast: "10.0.0.100".into(),
+            service_nodes: spines,
+            vteps: exits,
+        });
         t
     }
 
@@ -310,6 +348,20 @@ impl Topology {
 
     pub fn node(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| &*n.name == name)
+    }
+
+    /// The MLAG pair a leaf belongs to, and its side (0: primary).
+    pub fn pair_of(&self, leaf: usize) -> Option<(usize, usize)> {
+        self.pairs.iter().enumerate().find_map(|(p, pair)| {
+            pair.leaves
+                .iter()
+                .position(|&l| l == leaf)
+                .map(|side| (p, side))
+        })
+    }
+
+    pub fn vni(&self, vni: u32) -> Option<Vni> {
+        self.vnis.iter().copied().find(|v| v.vni == vni)
     }
 
     pub fn leaves(&self) -> impl Iterator<Item = usize> + '_ {

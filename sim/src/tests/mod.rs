@@ -3,6 +3,8 @@ use arrow_array::{Array, BooleanArray, RecordBatch, StringArray, TimestampMicros
 use crate::fabric::{DAY, HOUR, MINUTE};
 use crate::{REFERENCE_NOW, Simulation};
 
+mod faults;
+
 fn history(sim: Simulation, to: i64, window: i64) -> Vec<(&'static str, RecordBatch)> {
     sim.windows(to, window)
         .flat_map(|w| w.expect("batches").1)
