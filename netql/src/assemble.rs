@@ -22,6 +22,7 @@ use std::net::IpAddr;
 use chrono::DateTime;
 
 use crate::ast::*;
+use crate::family::{CHECK_FAMILIES, SHOW_FAMILIES};
 use crate::parser::ParseError;
 use crate::time::{TimeError, parse_duration};
 
@@ -138,7 +139,7 @@ pub(crate) fn check(family: RawWord, span: Span) -> Result<Check, ParseError> {
     let family = find_family(
         &name,
         family.span,
-        CHECK_FAMILIES,
+        &CHECK_FAMILIES,
         "check family",
         CHECK_FAMILIES.to_vec(),
     )?;
@@ -161,7 +162,7 @@ pub(crate) fn show(
             let family = find_family(
                 &name,
                 name_span,
-                SHOW_FAMILIES,
+                &SHOW_FAMILIES,
                 "show family",
                 show_topics(),
             )?;
@@ -273,7 +274,7 @@ fn type_family(cursor: &mut Cursor<'_>, option: &RawWord) -> Result<Family, Pars
         return Err(missing_after(option, "a family"));
     }
     let (name, span) = family_words(cursor, "a family")?;
-    find_family(&name, span, SHOW_FAMILIES, "family", SHOW_FAMILIES.to_vec())
+    find_family(&name, span, &SHOW_FAMILIES, "family", SHOW_FAMILIES.to_vec())
 }
 
 /// The severity after `level`.

@@ -15,59 +15,6 @@ use std::fmt::{self, Display, Formatter};
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// The families `check` validates (NetQ 1.4's check column).
-pub const CHECK_FAMILIES: &[&str] = &[
-    "agents",
-    "bgp",
-    "clag",
-    "evpn",
-    "interfaces",
-    "license",
-    "lnv",
-    "mtu",
-    "ntp",
-    "ospf",
-    "sensors",
-    "vlan",
-    "vxlan",
-];
-
-/// The families `show` lists: NetQ 1.4's show column, then the INT and ZTP tables.
-pub const SHOW_FAMILIES: &[&str] = &[
-    "agents",
-    "bgp",
-    "clag",
-    "docker",
-    "evpn",
-    "interfaces",
-    "inventory",
-    "ip addresses",
-    "ipv6 addresses",
-    "ip routes",
-    "ipv6 routes",
-    "ip neighbors",
-    "ipv6 neighbors",
-    "kubernetes",
-    "license",
-    "lldp",
-    "lnv",
-    "macs",
-    "mtu",
-    "ntp",
-    "ospf",
-    "sensors",
-    "services",
-    "vlan",
-    "vxlan",
-    "int_reports",
-    "int_hops",
-    "int_drops",
-    "int_queues",
-    "int_flows",
-    "ztp_dhcp",
-    "ztp_http",
-];
-
 /// The severities `show events level …` accepts, least severe first.
 pub const EVENT_LEVELS: &[&str] = &["info", "warning", "error", "critical"];
 

@@ -3,7 +3,8 @@
 
 use sonde_schema::TableDef;
 
-use crate::ast::{CHECK_FAMILIES, KEYWORDS, SHOW_FAMILIES};
+use crate::ast::KEYWORDS;
+use crate::family::{CHECK_FAMILIES, SHOW_FAMILIES};
 
 /// The words that complete the last word of `line`: every candidate that starts with it.
 /// `hostnames` are the nodes the store knows; `tables` the catalog.
@@ -38,7 +39,7 @@ fn next_words(
         return first;
     };
     match previous.as_str() {
-        "check" => owned(CHECK_FAMILIES),
+        "check" => owned(&CHECK_FAMILIES),
         "show" => {
             let mut words: Vec<String> = SHOW_FAMILIES
                 .iter()
@@ -51,7 +52,7 @@ fn next_words(
         "describe" | "from" => tables.iter().map(|t| t.name.to_string()).collect(),
         "around" | "between" | "and" => owned(&["now", "10m", "1h", "10h", "1d", "1w"]),
         "explain" => owned(&["check", "show", "select"]),
-        "type" => owned(SHOW_FAMILIES),
+        "type" => owned(&SHOW_FAMILIES),
         "level" => owned(&["info", "warning", "error", "critical"]),
         word if is_hostname_list(word, hostnames) => owned(&["check", "show"]),
         _ => after_family(before, tables),

@@ -13,6 +13,7 @@ mod assemble;
 pub mod ast;
 pub mod complete;
 mod error;
+pub mod family;
 pub mod output;
 mod parser;
 pub mod plan;

@@ -1,13 +1,14 @@
 //! Statements to DataFusion plans, in the style of DataFusion's `SqlToRel`: one [`Planner`], one
-//! file per command family, one dispatch `match` in [`Planner::plan`].
+//! file per command, one dispatch `match` in [`Planner::plan`]; what each family shows and
+//! checks is in its registry file ([`crate::family`]).
 //!
 //! The planner reads tables only through [`Catalog`], which the engine implements: the state of a
 //! table at a time, and the changes in a window. `around` uses the
 //! state primitive, `between` and `changes` the changes primitive. Times resolve against the
 //! planner's `now`, fixed when the planner is made, so one statement sees one instant.
 
-mod check;
-mod expr;
+pub(crate) mod check;
+pub(crate) mod expr;
 mod select;
 mod show;
 mod tables;
@@ -99,12 +100,12 @@ impl<'a> Planner<'a> {
             .find(|t| t.name == name)
     }
 
-    fn state(&self, table: &str, at: i64) -> Result<LogicalPlanBuilder> {
+    pub(crate) fn state(&self, table: &str, at: i64) -> Result<LogicalPlanBuilder> {
         Ok(LogicalPlanBuilder::from(self.catalog.state_at(table, at)?))
     }
 
     /// The state of `table` at `at`, under the relation name `alias`.
-    fn state_as(&self, table: &str, at: i64, alias: &str) -> Result<LogicalPlan> {
+    pub(crate) fn state_as(&self, table: &str, at: i64, alias: &str) -> Result<LogicalPlan> {
         Ok(self.state(table, at)?.alias(alias)?.build()?)
     }
 }

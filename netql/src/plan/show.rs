@@ -1,300 +1,36 @@
 //! `show <family> [target] [field value …] [changes]`, `show changes`, `show events`: a table's
-//! state at a time, or its rows in a window, in NetQ's columns.
+//! state at a time, or its rows in a window, in NetQ's columns (each family's in its registry
+//! file, `family/<name>.rs`).
 
-use datafusion::functions::expr_fn::{coalesce, concat, concat_ws};
-use datafusion::functions_nested::expr_fn::array_to_string;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col, ident, lit};
+use datafusion::functions::expr_fn::concat_ws;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, ident, lit};
 use sonde_schema::{HOSTNAME, TIMESTAMP, TableDef};
 
 use crate::answer::AnswerKind;
 use crate::ast::{Family, Query, Show, ShowChanges, ShowEvents, Value};
 use crate::error::{Error, Result};
+use crate::family::{self, FamilyDef, list};
 
-use super::expr::{equals_text, host_filter, if_else, micros, or_else, text, value_matches};
+use super::expr::{equals_text, host_filter, or_else, text, value_matches};
 use super::time::DEFAULT_WINDOW_US;
 use super::{CHANGE, Planned, Planner};
-
-/// Where a `show` family's rows come from.
-struct Source {
-    table: &'static str,
-    /// A fixed condition, as `ip addresses` keeps `family = ipv4`.
-    only: Option<(&'static str, &'static str)>,
-    /// The column a bare target (`show interfaces swp1`) matches.
-    target: Option<&'static str>,
-    /// The table holds events (INT reports, ZTP accesses): show the window's rows, not a state.
-    events: bool,
-}
-
-const fn source(table: &'static str, target: Option<&'static str>) -> Source {
-    Source {
-        table,
-        only: None,
-        target,
-        events: false,
-    }
-}
-
-fn source_of(family: &'static str) -> Source {
-    match family {
-        "ip addresses" => Source {
-            only: Some(("family", "ipv4")),
-            ..source("addresses", Some("prefix"))
-        },
-        "ipv6 addresses" => Source {
-            only: Some(("family", "ipv6")),
-            ..source("addresses", Some("prefix"))
-        },
-        "ip routes" => Source {
-            only: Some(("family", "ipv4")),
-            ..source("routes", Some("prefix"))
-        },
-        "ipv6 routes" => Source {
-            only: Some(("family", "ipv6")),
-            ..source("routes", Some("prefix"))
-        },
-        "ip neighbors" => Source {
-            only: Some(("family", "ipv4")),
-            ..source("neighbors", Some("ip"))
-        },
-        "ipv6 neighbors" => Source {
-            only: Some(("family", "ipv6")),
-            ..source("neighbors", Some("ip"))
-        },
-        "mtu" | "interfaces" => source("interfaces", Some("ifname")),
-        "clag" | "lldp" | "vxlan" => source(family, Some("ifname")),
-        "macs" => source("macs", Some("mac")),
-        "sensors" => source("sensors", Some("kind")),
-        "services" | "license" => source(family, Some("name")),
-        "inventory" => source("inventory", Some("component")),
-        "evpn" | "lnv" => source(family, Some("vni")),
-        "vlan" => source("vlan", Some("vlan")),
-        "docker" => source("docker", Some("name")),
-        "kubernetes" => source("kubernetes", Some("pod")),
-        "ospf" => source("ospf", Some("ifname")),
-        "bgp" => source("bgp", Some("peer")),
-        table if is_event_table(table) => Source {
-            events: true,
-            ..source(table, None)
-        },
-        other => source(other, None),
-    }
-}
 
 fn header(name: &'static str, expr: Expr) -> Expr {
     expr.alias(name)
 }
 
-fn list(name: &str) -> Expr {
-    array_to_string(col(name), lit(", "))
+/// The registry's entry for a family the parser accepted.
+fn registered(family: &Family) -> Result<&'static FamilyDef> {
+    family::find(family.name).ok_or_else(|| {
+        Error::Internal(format!("`{}` parsed but is not in the registry", family.name))
+    })
 }
 
-fn yes_no(expr: Expr) -> Expr {
-    let unknown = lit(datafusion::common::ScalarValue::Utf8(None));
-    if_else(expr.clone(), lit("yes"), if_else(!expr, lit("no"), unknown))
-}
-
-/// `2/-/-`: received prefixes per address family, `-` where none; `NotEstd` when not established.
-fn pfx_rx() -> Expr {
-    let count = |name: &str| or_else(text(col(name)), "-");
-    let prefixes = concat_ws(
-        lit("/"),
-        vec![
-            count("pfx_rx_ipv4"),
-            count("pfx_rx_ipv6"),
-            count("pfx_rx_evpn"),
-        ],
-    );
-    if_else(
-        or_else(col("state"), "").eq(lit("Established")),
-        prefixes,
-        lit("NotEstd"),
-    )
-}
-
-/// `swp1(leaf01)`: the neighbour and the hostname it announced.
-fn neighbor() -> Expr {
-    let announced = concat(vec![col("peer"), lit("("), col("peer_hostname"), lit(")")]);
-    if_else(col("peer_hostname").is_null(), col("peer"), announced)
-}
-
-/// Fresh, or Rotten when three heartbeats were missed by `at`.
-pub(super) fn agent_status(at: i64) -> Expr {
-    let interval = coalesce(vec![
-        cast(
-            col("heartbeat_interval_s"),
-            arrow::datatypes::DataType::Int64,
-        ),
-        lit(30i64),
-    ]);
-    let deadline = micros(col(TIMESTAMP)) + interval * lit(3_000_000i64);
-    if_else(deadline.lt(lit(at)), lit("Rotten"), lit("Fresh"))
-}
-
-/// NetQ's columns for each family; every table has `Hostname` and ends with `Last Changed`.
-fn columns(family: &str, table: &TableDef, at: i64) -> Vec<Expr> {
-    let host = || header("Hostname", col(HOSTNAME));
-    let mut out = match family {
-        "agents" => vec![
-            host(),
-            header("Status", agent_status(at)),
-            header("NTP Sync", col("ntp_sync")),
-            header("Version", col("version")),
-            header("Sys Uptime", col("boot_time")),
-            header("Agent Uptime", col("agent_start_time")),
-            header("Reinitialize Time", col("reinit_time")),
-        ],
-        "bgp" => vec![
-            host(),
-            header("Neighbor", neighbor()),
-            header("VRF", col("vrf")),
-            header("ASN", col("asn")),
-            header("Peer ASN", col("peer_asn")),
-            header("PfxRx", pfx_rx()),
-        ],
-        "clag" => vec![
-            host(),
-            header("Interface", col("ifname")),
-            header("Peer", col("peer_hostname")),
-            header("Role", col("role")),
-            header("Peer State", col("peer_state")),
-            header("SysMac", col("sysmac")),
-            header("Backup IP", col("backup_ip")),
-            header("CLAG Id", col("clag_id")),
-            header("Bond State", col("bond_state")),
-            header("Conflict", col("conflict")),
-        ],
-        "interfaces" => vec![
-            host(),
-            header("Interface", col("ifname")),
-            header("Type", col("type")),
-            header("State", col("state")),
-            header("Admin", col("admin_state")),
-            header("VRF", col("vrf")),
-            header("MTU", col("mtu")),
-            header("Speed", col("speed")),
-            header("Master", col("master")),
-            header("VLANs", col("vlans")),
-        ],
-        "mtu" => vec![
-            host(),
-            header("Interface", col("ifname")),
-            header("Type", col("type")),
-            header("MTU", col("mtu")),
-        ],
-        "ip addresses" | "ipv6 addresses" => vec![
-            header("Address", col("prefix")),
-            host(),
-            header("Interface", col("ifname")),
-            header("VRF", col("vrf")),
-            header("Scope", col("scope")),
-        ],
-        "ip routes" | "ipv6 routes" => vec![
-            header("Origin", col("protocol")),
-            header("VRF", col("vrf")),
-            header("Prefix", col("prefix")),
-            host(),
-            header("Nexthops", list("nexthop_ips")),
-            header("Interfaces", list("oifs")),
-            header("Metric", col("metric")),
-        ],
-        "ip neighbors" | "ipv6 neighbors" => vec![
-            header("IP Address", col("ip")),
-            host(),
-            header("Interface", col("ifname")),
-            header("MAC Address", col("mac")),
-            header("VRF", col("vrf")),
-            header("State", col("state")),
-            header("Remote", yes_no(col("is_remote"))),
-        ],
-        "lldp" => vec![
-            host(),
-            header("Interface", col("ifname")),
-            header("Peer Hostname", col("peer_hostname")),
-            header("Peer Interface", col("peer_ifname")),
-            header("Peer Mgmt IP", col("peer_mgmt_ip")),
-        ],
-        "macs" => vec![
-            header("MAC Address", col("mac")),
-            header("VLAN", col("vlan")),
-            host(),
-            header("Egress Port", col("ifname")),
-            header("Remote VTEP", col("remote_vtep")),
-            header("Static", yes_no(col("is_static"))),
-        ],
-        "ntp" => vec![
-            host(),
-            header("NTP Sync", yes_no(col("synced"))),
-            header("Current Server", col("source")),
-            header("Stratum", col("stratum")),
-            header("NTP App", col("service")),
-            header("Offset (s)", col("offset_s")),
-        ],
-        "ospf" => vec![
-            host(),
-            header("Interface", col("ifname")),
-            header("VRF", col("vrf")),
-            header("Area", col("area")),
-            header("Peer Hostname", col("peer_hostname")),
-            header("Peer IP", col("peer_ip")),
-            header("State", col("state")),
-            header("Network Type", col("network_type")),
-        ],
-        "sensors" => vec![
-            host(),
-            header("Kind", col("kind")),
-            header("Name", col("name")),
-            header("Description", col("description")),
-            header("State", col("state")),
-            header("Value", col("value")),
-            header("Unit", col("unit")),
-            header("Message", col("message")),
-        ],
-        "services" => vec![
-            host(),
-            header("Service", col("name")),
-            header("VRF", col("vrf")),
-            header("PID", col("pid")),
-            header("Enabled", yes_no(col("enabled"))),
-            header("Active", col("state")),
-            header("Monitored", yes_no(col("monitored"))),
-            header("Uptime", col("started_at")),
-        ],
-        "evpn" => vec![
-            host(),
-            header("VNI", col("vni")),
-            header("Type", col("type")),
-            header("VRF", col("vrf")),
-            header("VLAN", col("vlan")),
-            header("State", col("state")),
-            header("Origin IP", col("origin_ip")),
-            header("Remote VTEPs", list("remote_vteps")),
-            header("MACs", col("macs")),
-        ],
-        "vxlan" => vec![
-            host(),
-            header("Interface", col("ifname")),
-            header("VNI", col("vni")),
-            header("VLAN", col("vlan")),
-            header("Local IP", col("local_ip")),
-            header("Replication", col("replication")),
-            header("Remote VTEPs", list("remote_vteps")),
-            header("State", col("state")),
-        ],
-        "vlan" => vec![
-            host(),
-            header("VLAN", col("vlan")),
-            header("SVI", col("svi")),
-            header("VRF", col("vrf")),
-            header("VNI", col("vni")),
-            header("Ports", list("ports")),
-        ],
-        "license" => vec![
-            host(),
-            header("Name", col("name")),
-            header("State", col("state")),
-            header("Expires", col("expires_at")),
-        ],
-        _ => generic_columns(table),
+/// NetQ's columns for the family, or every column by name; always ending with `Last Changed`.
+fn columns(family: &FamilyDef, table: &TableDef, at: i64) -> Vec<Expr> {
+    let mut out = match family.show.columns {
+        Some(columns) => columns(at),
+        None => generic_columns(table),
     };
     out.push(header("Last Changed", col(TIMESTAMP)));
     out
@@ -329,7 +65,8 @@ fn generic_columns(table: &TableDef) -> Vec<Expr> {
 
 impl Planner<'_> {
     pub(super) fn plan_show(&self, query: &Query, show: &Show) -> Result<Planned> {
-        let source = source_of(show.family.name);
+        let family = registered(&show.family)?;
+        let source = &family.show;
         let table = self.known_table(source.table, show.family.span)?;
         let changes = show.changes
             || source.events
@@ -375,7 +112,7 @@ impl Planner<'_> {
         if changes {
             order.insert(0, col(TIMESTAMP).sort(true, false));
         }
-        let mut projection = columns(show.family.name, table, at);
+        let mut projection = columns(family, table, at);
         if changes {
             projection.insert(projection.len() - 1, header("DbState", col(CHANGE)));
         }
@@ -396,7 +133,7 @@ impl Planner<'_> {
     ) -> Result<Planned> {
         let window = self.change_window(query);
         let tables: Vec<&'static TableDef> = match &changes.family {
-            Some(family) => vec![self.known_table(source_of(family.name).table, family.span)?],
+            Some(family) => vec![self.known_table(registered(family)?.show.table, family.span)?],
             None => self
                 .catalog
                 .tables()
@@ -453,7 +190,7 @@ impl Planner<'_> {
             conditions.push(host_filter(col(HOSTNAME), hosts));
         }
         if let Some(family) = &events.family {
-            conditions.push(equals_text(col("type"), event_type(family)));
+            conditions.push(equals_text(col("type"), event_type(family)?));
         }
         if let Some(level) = &events.level {
             let at_least: Vec<Expr> = crate::ast::EVENT_LEVELS
@@ -520,7 +257,9 @@ impl Planner<'_> {
 
 /// Tables of events (INT reports, ZTP accesses) rather than of objects' states.
 fn is_event_table(name: &str) -> bool {
-    name.starts_with("int_") || name.starts_with("ztp_")
+    family::FAMILIES
+        .iter()
+        .any(|f| f.show.events && f.show.table == name)
 }
 
 /// The tables whose rows are objects' states: not the event tables, not `events` itself, and
@@ -530,8 +269,8 @@ fn is_state_table(table: &TableDef) -> bool {
 }
 
 /// The `events.type` a family's events carry.
-fn event_type(family: &Family) -> &'static str {
-    source_of(family.name).table
+fn event_type(family: &Family) -> Result<&'static str> {
+    Ok(registered(family)?.show.table)
 }
 
 /// A field name as typed, or one of its aliases, to the table's column.

@@ -1,0 +1,268 @@
+//! The family registry: every family NetQL knows, one file each, holding what `show` displays
+//! (its table, the column a bare target matches, NetQ's headers) and, for the families `check`
+//! validates, the check itself (its plan, reasons and summary nouns).
+//!
+//! The parser's family lists, completion and the planners' dispatch all read [`FAMILIES`], so a
+//! family exists exactly when its file is written and listed here: there is no catch-all that
+//! could run another family's check. Adding a family is its schema module in `sonde-schema`, its
+//! file here, its collector and its golden file.
+
+mod addresses;
+mod agents;
+mod bgp;
+mod clag;
+mod docker;
+mod events;
+mod evpn;
+mod interfaces;
+mod inventory;
+mod kubernetes;
+mod license;
+mod lldp;
+mod lnv;
+mod macs;
+mod mtu;
+mod neighbors;
+mod ntp;
+mod ospf;
+mod routes;
+mod sensors;
+mod services;
+mod vlan;
+mod vxlan;
+
+use std::sync::LazyLock;
+
+use datafusion::functions_nested::expr_fn::array_to_string;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
+use sonde_schema::HOSTNAME;
+
+use crate::error::Result;
+use crate::plan::Planner;
+use crate::plan::check::Checked;
+use crate::plan::expr::if_else;
+
+pub(crate) use agents::agent_status;
+
+/// One family: `show <name>` and, when it has one, `check <name>`.
+#[derive(Debug)]
+pub struct FamilyDef {
+    /// As typed after `show`/`check`: `bgp`, `ip routes`.
+    pub name: &'static str,
+    pub show: ShowDef,
+    pub check: Option<CheckDef>,
+}
+
+/// Where a family's rows come from and how `show` heads them.
+#[derive(Debug)]
+pub struct ShowDef {
+    pub table: &'static str,
+    /// A fixed condition, as `ip addresses` keeps `family = ipv4`.
+    pub only: Option<(&'static str, &'static str)>,
+    /// The column a bare target (`show interfaces swp1`) matches.
+    pub target: Option<&'static str>,
+    /// The table holds events (INT reports, ZTP accesses): show the window's rows, not a state.
+    pub events: bool,
+    /// NetQ's columns at time `at`, `Last Changed` excluded; none shows every column by name.
+    pub columns: Option<fn(at: i64) -> Vec<Expr>>,
+}
+
+impl ShowDef {
+    pub(crate) const fn of(table: &'static str, target: Option<&'static str>) -> ShowDef {
+        ShowDef {
+            table,
+            only: None,
+            target,
+            events: false,
+            columns: None,
+        }
+    }
+}
+
+/// The rows a check builds (every checked object with a reason, null when it passed).
+pub(crate) type CheckPlan = fn(&Planner<'_>, i64) -> Result<(LogicalPlanBuilder, Checked)>;
+
+/// How a check's rows are planned, headed and counted.
+#[derive(Debug)]
+pub struct CheckDef {
+    /// What is counted besides nodes; none when the check is per node.
+    pub noun: Option<&'static str>,
+    /// Header of the checked object's column, if the rows name one.
+    pub object: Option<&'static str>,
+    /// Header of the peer node's column.
+    pub peer: Option<&'static str>,
+    /// Header of the peer's object (its interface).
+    pub peer_object: Option<&'static str>,
+    /// What to print when nothing failed.
+    pub clean: Option<&'static str>,
+    pub(crate) plan: CheckPlan,
+}
+
+impl CheckDef {
+    pub(crate) const fn of(
+        noun: Option<&'static str>,
+        object: Option<&'static str>,
+        plan: CheckPlan,
+    ) -> CheckDef {
+        CheckDef {
+            noun,
+            object,
+            peer: None,
+            peer_object: None,
+            clean: None,
+            plan,
+        }
+    }
+
+    /// Headed as a link between two interfaces.
+    pub(crate) const fn link(noun: &'static str, plan: CheckPlan) -> CheckDef {
+        CheckDef {
+            peer: Some("Peer"),
+            peer_object: Some("Peer Interface"),
+            ..CheckDef::of(Some(noun), Some("Interface"), plan)
+        }
+    }
+}
+
+/// Every family, in the order `show` lists them: NetQ 1.4's show column, then the INT and ZTP
+/// tables.
+pub static FAMILIES: &[&FamilyDef] = &[
+    &agents::FAMILY,
+    &bgp::FAMILY,
+    &clag::FAMILY,
+    &docker::FAMILY,
+    &evpn::FAMILY,
+    &interfaces::FAMILY,
+    &inventory::FAMILY,
+    &addresses::IPV4,
+    &addresses::IPV6,
+    &routes::IPV4,
+    &routes::IPV6,
+    &neighbors::IPV4,
+    &neighbors::IPV6,
+    &kubernetes::FAMILY,
+    &license::FAMILY,
+    &lldp::FAMILY,
+    &lnv::FAMILY,
+    &macs::FAMILY,
+    &mtu::FAMILY,
+    &ntp::FAMILY,
+    &ospf::FAMILY,
+    &sensors::FAMILY,
+    &services::FAMILY,
+    &vlan::FAMILY,
+    &vxlan::FAMILY,
+    &events::INT_REPORTS,
+    &events::INT_HOPS,
+    &events::INT_DROPS,
+    &events::INT_QUEUES,
+    &events::INT_FLOWS,
+    &events::ZTP_DHCP,
+    &events::ZTP_HTTP,
+];
+
+/// The families `check` validates (NetQ 1.4's check column).
+pub static CHECK_FAMILIES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    FAMILIES
+        .iter()
+        .filter(|f| f.check.is_some())
+        .map(|f| f.name)
+        .collect()
+});
+
+/// The families `show` lists.
+pub static SHOW_FAMILIES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| FAMILIES.iter().map(|f| f.name).collect());
+
+/// The family named `name`, as the parser accepted it.
+pub fn find(name: &str) -> Option<&'static FamilyDef> {
+    FAMILIES.iter().copied().find(|f| f.name == name)
+}
+
+fn header(name: &'static str, expr: Expr) -> Expr {
+    expr.alias(name)
+}
+
+fn host() -> Expr {
+    header("Hostname", col(HOSTNAME))
+}
+
+/// A list column as `a, b, c`.
+pub(crate) fn list(name: &str) -> Expr {
+    array_to_string(col(name), lit(", "))
+}
+
+fn yes_no(expr: Expr) -> Expr {
+    let unknown = lit(datafusion::common::ScalarValue::Utf8(None));
+    if_else(expr.clone(), lit("yes"), if_else(!expr, lit("no"), unknown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonde_schema::TableDef;
+
+    fn table_of(family: &FamilyDef, tables: &[&'static TableDef]) -> bool {
+        tables.iter().any(|t| t.name == family.show.table)
+    }
+
+    #[test]
+    fn every_family_reads_a_table_of_the_schema() {
+        for family in FAMILIES {
+            assert!(
+                table_of(family, sonde_schema::ALL_TABLES),
+                "`{}` reads `{}`, which the schema does not define",
+                family.name,
+                family.show.table
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_lower_case() {
+        let mut names: Vec<_> = SHOW_FAMILIES.clone();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), FAMILIES.len());
+        assert!(names.iter().all(|n| *n == n.to_lowercase()));
+    }
+
+    #[test]
+    fn the_check_families_are_netqs() {
+        assert_eq!(
+            *CHECK_FAMILIES,
+            [
+                "agents",
+                "bgp",
+                "clag",
+                "evpn",
+                "interfaces",
+                "license",
+                "lnv",
+                "mtu",
+                "ntp",
+                "ospf",
+                "sensors",
+                "vlan",
+                "vxlan"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_target_is_a_column() {
+        for family in FAMILIES {
+            let (Some(target), Some(table)) =
+                (family.show.target, sonde_schema::table(family.show.table))
+            else {
+                continue;
+            };
+            assert!(
+                table.schema().field_with_name(target).is_ok(),
+                "`show {}` targets `{target}`, not a column of `{}`",
+                family.name,
+                table.name
+            );
+        }
+    }
+}
