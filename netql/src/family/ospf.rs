@@ -73,7 +73,7 @@ fn check(p: &Planner<'_>, at: i64) -> Result<(LogicalPlanBuilder, Checked)> {
         (differs("s", "p", "dead_time"), lit("Dead timer mismatch")),
         (differs("s", "p", "mtu"), lit("MTU mismatch")),
         (
-            is_not("s", "state", "Full"),
+            is_not("s", "state", "full"),
             concat(vec![lit("Adjacency "), or_else(q("s", "state"), "Down")]),
         ),
     ])?;
