@@ -404,11 +404,11 @@ pub fn reference_faults(t: &Topology, now: i64) -> Vec<Fault> {
 /// strikes, an hour and a half apart from 40h30m ago, so that each is in force half an hour
 /// after it strikes (40h ago, 38h30m ago, …, 16h ago) and all are over before the seed's faults:
 /// - OSPF, exit↔edge01: edge01 eth2 moves to area 0.0.0.1 (40h30m ago); exit01 swp1 hellos
-///   every 5 s, dead after 20 (39h); edge01 eth1's dead interval is 120 s (37h30m); exit02
-///   swp1's MTU is 1500, stuck in ExStart (36h); exit01 swp1 and edge01 eth1 lose their
+///   every 5 s, dead after 20 (39h); edge01 eth1's dead interval is 120 s (37h30m); edge01
+///   eth1's MTU is 1500, stuck in ExStart (36h); exit01 swp1 and edge01 eth1 lose their
 ///   adjacency (34h30m);
-/// - MLAG: leaf03–leaf04's peerlink goes down (33h); leaf02's bond2 loses its link, singly
-///   attached on leaf01 (31h30m); leaf01 and leaf02 lose their backup IP (30h); leaf04 takes
+/// - MLAG: leaf01–leaf02's peerlink goes down (33h); leaf02's bond2 loses its link, singly
+///   attached on leaf01 (31h30m); leaf03 and leaf04 lose their backup IP (30h); leaf04 takes
 ///   system MAC 44:38:39:ff:00:03 (28h30m);
 /// - EVPN/VXLAN: leaf03's VNI 20 misses leaf01 in its replication list (27h); leaf02 maps VNI 10
 ///   to VLAN 11 (25h30m); leaf04 puts VNI 20 in VRF RED (24h); leaf02's VNI 20 goes down, the
@@ -471,11 +471,11 @@ fn family_faults(t: &Topology, now: i64) -> Vec<Fault> {
         ospf("edge01", "eth2", area, ago(40, 30)),
         ospf("exit01", "swp1", fast_hellos, ago(39, 0)),
         ospf("edge01", "eth1", slow_dead, ago(37, 30)),
-        ospf("exit02", "swp1", OspfFault::Mtu(1500), ago(36, 0)),
+        ospf("edge01", "eth1", OspfFault::Mtu(1500), ago(36, 0)),
         ospf("exit01", "swp1", OspfFault::AdjacencyLost, ago(34, 30)),
-        mlag(1, MlagFault::PeerlinkDown, ago(33, 0)),
+        mlag(0, MlagFault::PeerlinkDown, ago(33, 0)),
         mlag(0, single, ago(31, 30)),
-        mlag(0, MlagFault::BackupDown, ago(30, 0)),
+        mlag(1, MlagFault::BackupDown, ago(30, 0)),
         mlag(1, sysmac, ago(28, 30)),
         vni("leaf03", 20, missing_leaf01, ago(27, 0)),
         vni("leaf02", 10, VniFault::Vlan(11), ago(25, 30)),

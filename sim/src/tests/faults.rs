@@ -97,29 +97,30 @@ fn value(table: &str, host: &str, key: &[&str], column: &str, at: i64) -> Option
         .map(|cells| cells[column].clone())
 }
 
-/// `column` of the object is `during` half an hour after its fault struck at `struck` and
-/// `after` once it is set right an hour after that.
-fn faulted(
-    (table, host, key): (&str, &str, &[&str]),
-    column: &str,
-    struck: i64,
-    during: &str,
-    after: &str,
-) {
-    let state = |at| value(table, host, key, column, at);
-    assert_eq!(
-        state(struck + 30 * MINUTE).as_deref(),
-        Some(during),
-        "{table} {host} {key:?} {column} during the fault"
-    );
-    assert_eq!(
-        state(struck + HOUR + MINUTE).as_deref(),
-        Some(after),
-        "{table} {host} {key:?} {column} after the fault"
-    );
+/// Each case, `table host key,… column: during -> after`, says that the column of the object
+/// is `during` half an hour after the fault struck at `struck`, and `after` once it is set
+/// right an hour after that (`-` for no such object).
+fn faulted(struck: i64, cases: &[&str]) {
+    for case in cases {
+        let words: Vec<&str> = case.split_whitespace().collect();
+        let [table, host, key, column, during, "->", after] = words[..] else {
+            panic!("a case reads `table host key column: during -> after`: {case}");
+        };
+        let key: Vec<&str> = key.split(',').collect();
+        let column = column.trim_end_matches(':');
+        let state = |at| value(table, host, &key, column, at).unwrap_or_else(|| "-".into());
+        assert_eq!(
+            state(struck + 30 * MINUTE),
+            during,
+            "during the fault: {case}"
+        );
+        assert_eq!(
+            state(struck + HOUR + MINUTE),
+            after,
+            "after the fault: {case}"
+        );
+    }
 }
-
-const OSPF: &str = "ospf";
 
 #[test]
 fn ospf_runs_between_the_exits_and_edge01() {
@@ -131,284 +132,188 @@ fn ospf_runs_between_the_exits_and_edge01() {
         ("edge01", "eth2", "10.0.0.42"),
     ] {
         let key = ["default", ifname];
-        assert_eq!(
-            value(OSPF, host, &key, "state", at).as_deref(),
-            Some("full")
-        );
-        assert_eq!(
-            value(OSPF, host, &key, "peer_router_id", at).as_deref(),
-            Some(peer)
-        );
-        assert_eq!(
-            value(OSPF, host, &key, "peer_hostname", at).as_deref(),
-            Some("null")
-        );
+        let ospf = |column| value("ospf", host, &key, column, at);
+        assert_eq!(ospf("state").as_deref(), Some("full"));
+        assert_eq!(ospf("peer_router_id").as_deref(), Some(peer));
+        assert_eq!(ospf("peer_hostname").as_deref(), Some("null"));
     }
-    let lo = ["default", "lo"];
-    assert_eq!(
-        value(OSPF, "exit01", &lo, "is_passive", at).as_deref(),
-        Some("true")
-    );
+    let lo = value("ospf", "exit01", &["default", "lo"], "is_passive", at);
+    assert_eq!(lo.as_deref(), Some("true"));
     let address = ["swp1", "10.9.1.0/31"];
     assert!(value("addresses", "exit01", &address, "family", at).is_some());
 }
 
 #[test]
 fn ospf_area_mismatch() {
-    let eth2 = (OSPF, "edge01", &["default", "eth2"][..]);
-    faulted(eth2, "area", ago(40, 30), "0.0.0.1", "0.0.0.0");
-    faulted(eth2, "state", ago(40, 30), "down", "full");
-    let far = (OSPF, "exit02", &["default", "swp1"][..]);
-    faulted(far, "state", ago(40, 30), "down", "full");
-    faulted(far, "peer_router_id", ago(40, 30), "null", "10.0.0.51");
+    faulted(
+        ago(40, 30),
+        &[
+            "ospf edge01 default,eth2 area: 0.0.0.1 -> 0.0.0.0",
+            "ospf edge01 default,eth2 state: down -> full",
+            "ospf exit02 default,swp1 state: down -> full",
+            "ospf exit02 default,swp1 peer_router_id: null -> 10.0.0.51",
+        ],
+    );
 }
 
 #[test]
 fn ospf_timer_mismatches() {
-    let swp1 = (OSPF, "exit01", &["default", "swp1"][..]);
-    faulted(swp1, "hello_time", ago(39, 0), "5", "10");
-    faulted(swp1, "dead_time", ago(39, 0), "20", "40");
-    let eth1 = (OSPF, "edge01", &["default", "eth1"][..]);
-    faulted(eth1, "hello_time", ago(37, 30), "10", "10");
-    faulted(eth1, "dead_time", ago(37, 30), "120", "40");
-    faulted(swp1, "state", ago(37, 30), "down", "full");
+    faulted(
+        ago(39, 0),
+        &[
+            "ospf exit01 default,swp1 hello_time: 5 -> 10",
+            "ospf exit01 default,swp1 dead_time: 20 -> 40",
+            "ospf edge01 default,eth1 state: down -> full",
+        ],
+    );
+    faulted(
+        ago(37, 30),
+        &[
+            "ospf edge01 default,eth1 hello_time: 10 -> 10",
+            "ospf edge01 default,eth1 dead_time: 120 -> 40",
+            "ospf exit01 default,swp1 state: down -> full",
+        ],
+    );
 }
 
 #[test]
 fn ospf_mtu_mismatch_sticks_in_exstart() {
-    let swp1 = (OSPF, "exit02", &["default", "swp1"][..]);
-    faulted(swp1, "mtu", ago(36, 0), "1500", "9152");
-    faulted(swp1, "state", ago(36, 0), "exstart", "full");
-    let port = ("interfaces", "exit02", &["swp1"][..]);
-    faulted(port, "mtu", ago(36, 0), "1500", "9152");
-    let far = (OSPF, "edge01", &["default", "eth2"][..]);
-    faulted(far, "state", ago(36, 0), "exstart", "full");
-    faulted(far, "mtu", ago(36, 0), "9152", "9152");
+    faulted(
+        ago(36, 0),
+        &[
+            "ospf edge01 default,eth1 mtu: 1500 -> 9152",
+            "ospf edge01 default,eth1 state: exstart -> full",
+            "interfaces edge01 eth1 mtu: 1500 -> 9152",
+            "ospf exit01 default,swp1 mtu: 9152 -> 9152",
+            "ospf exit01 default,swp1 state: exstart -> full",
+        ],
+    );
 }
 
 #[test]
 fn ospf_adjacency_lost() {
-    for (host, ifname) in [("exit01", "swp1"), ("edge01", "eth1")] {
-        let end = (OSPF, host, &["default", ifname][..]);
-        faulted(end, "state", ago(34, 30), "down", "full");
-        faulted(end, "area", ago(34, 30), "0.0.0.0", "0.0.0.0");
-    }
+    faulted(
+        ago(34, 30),
+        &[
+            "ospf exit01 default,swp1 state: down -> full",
+            "ospf exit01 default,swp1 area: 0.0.0.0 -> 0.0.0.0",
+            "ospf edge01 default,eth1 state: down -> full",
+            "ospf edge01 default,eth1 peer_ip: null -> 10.9.1.0",
+        ],
+    );
 }
 
 #[test]
 fn mlag_peerlink_down() {
-    for host in ["leaf03", "leaf04"] {
-        for bond in ["peerlink", "bond3", "bond4"] {
-            faulted(
-                ("clag", host, &[bond]),
-                "peer_state",
-                ago(33, 0),
-                "down",
-                "up",
-            );
-        }
-        faulted(
-            ("interfaces", host, &["swp49"]),
-            "state",
-            ago(33, 0),
-            "down",
-            "up",
-        );
-        faulted(
-            ("interfaces", host, &["swp50"]),
-            "master",
-            ago(33, 0),
-            "peerlink",
-            "peerlink",
-        );
-        faulted(
-            ("interfaces", host, &["peerlink"]),
-            "state",
-            ago(33, 0),
-            "down",
-            "up",
-        );
-    }
     faulted(
-        ("clag", "leaf04", &["bond3"]),
-        "protodown",
         ago(33, 0),
-        "true",
-        "null",
-    );
-    faulted(
-        ("clag", "leaf03", &["bond3"]),
-        "protodown",
-        ago(33, 0),
-        "null",
-        "null",
+        &[
+            "clag leaf01 peerlink peer_state: down -> up",
+            "clag leaf01 bond1 peer_state: down -> up",
+            "clag leaf02 bond2 peer_state: down -> up",
+            "clag leaf02 bond1 protodown: true -> null",
+            "clag leaf01 bond1 protodown: null -> null",
+            "interfaces leaf01 swp49 state: down -> up",
+            "interfaces leaf02 swp50 state: down -> up",
+            "interfaces leaf02 swp50 master: peerlink -> peerlink",
+            "interfaces leaf02 peerlink state: down -> up",
+        ],
     );
 }
 
 #[test]
 fn mlag_singly_attached_bond() {
     faulted(
-        ("clag", "leaf02", &["bond2"]),
-        "bond_state",
         ago(31, 30),
-        "down",
-        "dual",
-    );
-    faulted(
-        ("clag", "leaf01", &["bond2"]),
-        "bond_state",
-        ago(31, 30),
-        "single",
-        "dual",
-    );
-    faulted(
-        ("clag", "leaf01", &["bond1"]),
-        "bond_state",
-        ago(31, 30),
-        "dual",
-        "dual",
-    );
-    faulted(
-        ("interfaces", "leaf02", &["swp2"]),
-        "state",
-        ago(31, 30),
-        "down",
-        "up",
-    );
-    faulted(
-        ("interfaces", "leaf02", &["swp2"]),
-        "master",
-        ago(31, 30),
-        "bond2",
-        "bond2",
+        &[
+            "clag leaf02 bond2 bond_state: down -> dual",
+            "clag leaf01 bond2 bond_state: single -> dual",
+            "clag leaf01 bond1 bond_state: dual -> dual",
+            "interfaces leaf02 swp2 state: down -> up",
+            "interfaces leaf02 swp2 master: bond2 -> bond2",
+            "interfaces leaf02 bond2 state: down -> up",
+        ],
     );
 }
 
 #[test]
 fn mlag_backup_ip_lost() {
-    for host in ["leaf01", "leaf02"] {
-        let bond = ("clag", host, &["bond1"][..]);
-        faulted(bond, "backup_active", ago(30, 0), "false", "true");
-    }
+    faulted(
+        ago(30, 0),
+        &[
+            "clag leaf03 bond3 backup_active: false -> true",
+            "clag leaf04 peerlink backup_active: false -> true",
+        ],
+    );
 }
 
 #[test]
 fn mlag_sysmac_mismatch() {
-    let mac = "44:38:39:ff:00:03";
     faulted(
-        ("clag", "leaf04", &["bond4"]),
-        "sysmac",
         ago(28, 30),
-        mac,
-        "44:38:39:ff:00:02",
-    );
-    let peer = ("clag", "leaf03", &["bond4"][..]);
-    faulted(
-        peer,
-        "sysmac",
-        ago(28, 30),
-        "44:38:39:ff:00:02",
-        "44:38:39:ff:00:02",
+        &[
+            "clag leaf04 bond4 sysmac: 44:38:39:ff:00:03 -> 44:38:39:ff:00:02",
+            "clag leaf03 bond4 sysmac: 44:38:39:ff:00:02 -> 44:38:39:ff:00:02",
+        ],
     );
 }
 
 #[test]
 fn vni_replication_list_misses_a_vtep() {
-    let all = "10.0.0.11,10.0.0.12,10.0.0.14";
-    let short = "10.0.0.12,10.0.0.14";
     faulted(
-        ("vxlan", "leaf03", &["vni20"]),
-        "remote_vteps",
         ago(27, 0),
-        short,
-        all,
+        &[
+            "vxlan leaf03 vni20 remote_vteps: 10.0.0.12,10.0.0.14 -> 10.0.0.11,10.0.0.12,10.0.0.14",
+            "evpn leaf03 20 remote_vteps: 10.0.0.12,10.0.0.14 -> 10.0.0.11,10.0.0.12,10.0.0.14",
+            "vxlan leaf03 vni10 remote_vteps: 10.0.0.11,10.0.0.12,10.0.0.14 -> 10.0.0.11,10.0.0.12,10.0.0.14",
+        ],
     );
-    faulted(
-        ("evpn", "leaf03", &["20"]),
-        "remote_vteps",
-        ago(27, 0),
-        short,
-        all,
-    );
-    let vni10 = ("vxlan", "leaf03", &["vni10"][..]);
-    faulted(vni10, "remote_vteps", ago(27, 0), all, all);
 }
 
 #[test]
 fn vni_mapped_to_another_vlan() {
     faulted(
-        ("vxlan", "leaf02", &["vni10"]),
-        "vlan",
         ago(25, 30),
-        "11",
-        "10",
+        &[
+            "vxlan leaf02 vni10 vlan: 11 -> 10",
+            "evpn leaf02 10 vlan: 11 -> 10",
+            "vlan leaf02 10 vni: null -> 10",
+            "vlan leaf02 11 vni: 10 -> -",
+        ],
     );
-    faulted(("evpn", "leaf02", &["10"]), "vlan", ago(25, 30), "11", "10");
-    faulted(
-        ("vlan", "leaf02", &["10"]),
-        "vni",
-        ago(25, 30),
-        "null",
-        "10",
-    );
-    let vlan11 = |at| value("vlan", "leaf02", &["11"], "vni", at);
-    assert_eq!(vlan11(ago(25, 0)).as_deref(), Some("10"));
-    assert_eq!(vlan11(ago(24, 0)), None, "VLAN 11 is gone again");
 }
 
 #[test]
 fn vni_in_another_vrf() {
     faulted(
-        ("evpn", "leaf04", &["20"]),
-        "vrf",
         ago(24, 0),
-        "RED",
-        "default",
-    );
-    faulted(
-        ("evpn", "leaf03", &["20"]),
-        "vrf",
-        ago(24, 0),
-        "default",
-        "default",
+        &[
+            "evpn leaf04 20 vrf: RED -> default",
+            "evpn leaf03 20 vrf: default -> default",
+        ],
     );
 }
 
 #[test]
 fn vni_down_leaves_the_other_vteps_lists() {
     faulted(
-        ("vxlan", "leaf02", &["vni20"]),
-        "state",
         ago(22, 30),
-        "down",
-        "up",
-    );
-    faulted(
-        ("evpn", "leaf02", &["20"]),
-        "state",
-        ago(22, 30),
-        "down",
-        "up",
-    );
-    let all = "10.0.0.12,10.0.0.13,10.0.0.14";
-    let list = ("vxlan", "leaf01", &["vni20"][..]);
-    faulted(
-        list,
-        "remote_vteps",
-        ago(22, 30),
-        "10.0.0.13,10.0.0.14",
-        all,
+        &[
+            "vxlan leaf02 vni20 state: down -> up",
+            "evpn leaf02 20 state: down -> up",
+            "vxlan leaf01 vni20 remote_vteps: 10.0.0.13,10.0.0.14 -> 10.0.0.12,10.0.0.13,10.0.0.14",
+        ],
     );
 }
 
 #[test]
 fn licence_expires_and_is_renewed() {
-    let licence = ("license", "leaf02", &["cumulus"][..]);
-    faulted(licence, "state", ago(21, 0), "expired", "ok");
+    faulted(ago(21, 0), &["license leaf02 cumulus state: expired -> ok"]);
     let expires = |at| value("license", "leaf02", &["cumulus"], "expires_at", at);
     let expiry = ago(21, 0).to_string();
+    let first_resync = expires(ago(45, 0));
     assert_eq!(
-        expires(ago(45, 0)),
+        first_resync,
         Some(expiry.clone()),
         "known from the first resync"
     );
@@ -419,39 +324,37 @@ fn licence_expires_and_is_renewed() {
 
 #[test]
 fn licence_goes_missing() {
-    let licence = ("license", "exit01", &["cumulus"][..]);
-    faulted(licence, "state", ago(19, 30), "missing", "ok");
+    faulted(
+        ago(19, 30),
+        &["license exit01 cumulus state: missing -> ok"],
+    );
 }
 
 #[test]
 fn lnv_service_node_and_vxrd_faults_then_retirement() {
-    let vtep = |host| ("lnv", host, &["100"][..]);
     faulted(
-        vtep("exit01"),
-        "service_node",
         ago(18, 0),
-        "10.0.0.21",
-        "10.0.0.100",
+        &[
+            "lnv exit01 100 service_node: 10.0.0.21 -> 10.0.0.100",
+            "lnv exit02 100 service_node: 10.0.0.100 -> 10.0.0.100",
+        ],
     );
     faulted(
-        vtep("exit02"),
-        "service_node",
-        ago(18, 0),
-        "10.0.0.100",
-        "10.0.0.100",
-    );
-    faulted(vtep("exit02"), "state", ago(16, 30), "down", "up");
-    faulted(
-        vtep("spine01"),
-        "role",
         ago(16, 30),
-        "service-node",
-        "service-node",
+        &[
+            "lnv exit02 100 state: down -> up",
+            "lnv spine01 100 role: service-node -> service-node",
+            "vxlan exit01 vni100 replication: ingress -> ingress",
+        ],
     );
-    let device = |at| value("vxlan", "exit01", &["vni100"], "replication", at);
-    assert_eq!(device(ago(15, 1)).as_deref(), Some("ingress"));
-    assert_eq!(device(ago(15, 0)), None, "retired");
-    assert_eq!(value("lnv", "spine02", &["100"], "state", ago(15, 0)), None);
+    let gone = ago(15, 0);
+    assert_eq!(
+        value("lnv", "spine02", &["100"], "state", gone),
+        None,
+        "retired"
+    );
+    assert_eq!(value("vxlan", "exit01", &["vni100"], "state", gone), None);
+    assert!(value("vxlan", "exit01", &["vni100"], "state", gone - MINUTE).is_some());
 }
 
 /// The reference timeline without the families' faults (the LNV domain still retired).
