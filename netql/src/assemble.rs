@@ -23,7 +23,7 @@ use chrono::DateTime;
 
 use crate::ast::*;
 use crate::family::{CHECK_FAMILIES, SHOW_FAMILIES};
-use crate::parser::ParseError;
+use crate::parse_error::{ParseError, closest};
 use crate::time::{TimeError, parse_duration};
 
 /// A word of the statement before it has a meaning: bare (`leaf01`, `10.0.0.1`) or quoted.
@@ -274,7 +274,13 @@ fn type_family(cursor: &mut Cursor<'_>, option: &RawWord) -> Result<Family, Pars
         return Err(missing_after(option, "a family"));
     }
     let (name, span) = family_words(cursor, "a family")?;
-    find_family(&name, span, &SHOW_FAMILIES, "family", SHOW_FAMILIES.to_vec())
+    find_family(
+        &name,
+        span,
+        &SHOW_FAMILIES,
+        "family",
+        SHOW_FAMILIES.to_vec(),
+    )
 }
 
 /// The severity after `level`.
@@ -346,31 +352,6 @@ fn missing_after(word: &RawWord, expected: &str) -> ParseError {
         after: word.shown(),
         expected: expected.to_string(),
     }
-}
-
-/// The known name within two edits of `name`, if there is one.
-pub(crate) fn closest(name: &str, known: &[&'static str]) -> Option<&'static str> {
-    known
-        .iter()
-        .map(|k| (edit_distance(name, k), *k))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, k)| k)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 /// An unquoted word, lower-cased; a quoted one is an error naming `expected`.

@@ -3,7 +3,7 @@
 use datafusion::error::DataFusionError;
 
 use crate::ast::Span;
-use crate::parser::{ParseError, underline};
+use crate::parse_error::{ParseError, underline};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -15,6 +15,7 @@ pub mod complete;
 mod error;
 pub mod family;
 pub mod output;
+mod parse_error;
 mod parser;
 pub mod plan;
 pub mod time;
@@ -22,7 +23,8 @@ pub mod time;
 pub use answer::Answer;
 pub use ast::Statement;
 pub use error::{Error, Result};
-pub use parser::{ParseError, parse};
+pub use parse_error::ParseError;
+pub use parser::parse;
 pub use plan::{Catalog, Planned, Planner};
 
 /// Parses, plans and runs one statement against `catalog`, relative times counted back from
