@@ -161,6 +161,43 @@ fn golden_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every family `check` validates has `queries/check/<family>.slt`, and it shows the check both
+/// failing (a fault of the reference timeline) and passing with no failure.
+fn every_check_family_fails_and_passes(root: &Path) -> Result<(), String> {
+    let mut missing = Vec::new();
+    for family in netql::family::CHECK_FAMILIES.iter() {
+        let path = root.join("check").join(format!("{family}.slt"));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let summaries: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("Total Nodes: "))
+            .collect();
+        let fails = summaries.iter().any(|l| !no_node_failed(l));
+        let passes = summaries.iter().any(|l| no_node_failed(l));
+        if !(fails && passes) {
+            missing.push(format!(
+                "{}: {}",
+                path.display(),
+                match (fails, passes) {
+                    (false, false) => "no check answer at all",
+                    (false, true) => "no failing check",
+                    _ => "no passing check",
+                }
+            ));
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing.join("\n"))
+    }
+}
+
+/// `Total Nodes: 4, Failed Nodes: 0, …`
+fn no_node_failed(summary: &str) -> bool {
+    summary.split(", ").any(|part| part == "Failed Nodes: 0")
+}
+
 fn main() -> ExitCode {
     let complete = std::env::args().any(|a| a == "--complete");
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
@@ -188,6 +225,12 @@ fn main() -> ExitCode {
                 println!("FAILED {name}\n{message}\n");
             }
         }
+    }
+    if filter.is_none()
+        && let Err(message) = every_check_family_fails_and_passes(&root)
+    {
+        failed += 1;
+        println!("FAILED every check family fails on a fault and passes when healthy\n{message}\n");
     }
     println!(
         "{} golden files, {failed} failed{}",

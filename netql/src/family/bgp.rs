@@ -70,7 +70,11 @@ fn check(p: &Planner<'_>, at: i64) -> Result<(LogicalPlanBuilder, Checked)> {
             JoinType::Left,
             same("s", "l", &[HOSTNAME, "ifname"]),
         )?
-        .join_on(p.rotten(at, "a")?, JoinType::Left, same("s", "a", &[HOSTNAME]))?
+        .join_on(
+            p.rotten(at, "a")?,
+            JoinType::Left,
+            same("s", "a", &[HOSTNAME]),
+        )?
         .join_on(
             p.duplicate_router_ids("bgp", at, "d")?,
             JoinType::Left,

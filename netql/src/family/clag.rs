@@ -40,7 +40,11 @@ fn columns(_at: i64) -> Vec<Expr> {
 
 fn check(p: &Planner<'_>, at: i64) -> Result<(LogicalPlanBuilder, Checked)> {
     let rows = LogicalPlanBuilder::from(p.state_as("clag", at, "s")?)
-        .join_on(p.rotten(at, "a")?, JoinType::Left, same("s", "a", &[HOSTNAME]))?
+        .join_on(
+            p.rotten(at, "a")?,
+            JoinType::Left,
+            same("s", "a", &[HOSTNAME]),
+        )?
         .join_on(
             p.state_as("clag", at, "p")?,
             JoinType::Left,

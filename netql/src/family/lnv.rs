@@ -10,7 +10,7 @@ use sonde_schema::HOSTNAME;
 use super::{CheckDef, FamilyDef, ShowDef};
 use crate::error::Result;
 use crate::plan::Planner;
-use crate::plan::check::{Checked, first_reason, is_not, object_check, same};
+use crate::plan::check::{Checked, first_reason, is, is_not, object_check, same};
 use crate::plan::expr::{q, text};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
@@ -30,7 +30,11 @@ fn check(p: &Planner<'_>, at: i64) -> Result<(LogicalPlanBuilder, Checked)> {
         .alias("m")?
         .build()?;
     let rows = LogicalPlanBuilder::from(p.state_as("lnv", at, "s")?)
-        .join_on(p.rotten(at, "a")?, JoinType::Left, same("s", "a", &[HOSTNAME]))?
+        .join_on(
+            p.rotten(at, "a")?,
+            JoinType::Left,
+            same("s", "a", &[HOSTNAME]),
+        )?
         .join_on(per_vni, JoinType::Left, same("s", "m", &["vni"]))?;
     let vni = text(q("s", "vni"));
     let reason = first_reason(vec![
@@ -40,7 +44,7 @@ fn check(p: &Planner<'_>, at: i64) -> Result<(LogicalPlanBuilder, Checked)> {
             concat(vec![lit("LNV down for vni "), vni.clone()]),
         ),
         (
-            q("m", "service_nodes").gt(lit(1i64)),
+            is("s", "role", "vtep").and(q("m", "service_nodes").gt(lit(1i64))),
             concat(vec![lit("inconsistent service node for vni "), vni.clone()]),
         ),
     ])?;

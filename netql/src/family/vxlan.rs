@@ -1,18 +1,15 @@
-//! `show vxlan` and `check vxlan`: VXLAN interfaces, each VNI's VLAN and replication list
-//! compared across the VTEPs that carry it.
+//! `show vxlan` and `check vxlan`: VXLAN interfaces, each VNI's VLAN put to the vote of the VTEPs
+//! that carry it, and each replication list compared with the other VTEPs with the VNI up.
 
-use arrow::datatypes::DataType;
 use datafusion::common::JoinType;
-use datafusion::functions::expr_fn::{coalesce, concat};
-use datafusion::functions_aggregate::expr_fn::count_distinct;
-use datafusion::functions_nested::expr_fn::cardinality;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, col, lit};
+use datafusion::functions::expr_fn::concat;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
 use sonde_schema::HOSTNAME;
 
 use super::{CheckDef, FamilyDef, ShowDef, header, host, list};
 use crate::error::Result;
 use crate::plan::Planner;
-use crate::plan::check::{Checked, first_reason, is_not, object_check, same};
+use crate::plan::check::{Checked, first_reason, is_not, object_check, replication_differs, same};
 use crate::plan::expr::{q, text};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
@@ -38,25 +35,23 @@ fn columns(_at: i64) -> Vec<Expr> {
 }
 
 fn check(p: &Planner<'_>, at: i64) -> Result<(LogicalPlanBuilder, Checked)> {
-    let per_vni = p
-        .state("vxlan", at)?
-        .aggregate(
-            vec![col("vni")],
-            vec![
-                count_distinct(col(HOSTNAME)).alias("vteps"),
-                count_distinct(col("vlan")).alias("vlans"),
-            ],
-        )?
-        .alias("m")?
-        .build()?;
     let rows = LogicalPlanBuilder::from(p.state_as("vxlan", at, "s")?)
-        .join_on(p.rotten(at, "a")?, JoinType::Left, same("s", "a", &[HOSTNAME]))?
-        .join_on(per_vni, JoinType::Left, same("s", "m", &["vni"]))?;
+        .join_on(
+            p.rotten(at, "a")?,
+            JoinType::Left,
+            same("s", "a", &[HOSTNAME]),
+        )?
+        .join_on(
+            p.mapping_votes("vxlan", "vlan", at, "m")?,
+            JoinType::Left,
+            same("s", "m", &["vni", "vlan"]),
+        )?
+        .join_on(
+            p.replication("vxlan", "local_ip", at, "r")?,
+            JoinType::Left,
+            same("s", "r", &[HOSTNAME, "vni"]),
+        )?;
     let vni = text(q("s", "vni"));
-    let remote = cast(
-        coalesce(vec![cardinality(q("s", "remote_vteps")), lit(0u64)]),
-        DataType::Int64,
-    );
     let reason = first_reason(vec![
         (q("a", "rotten"), lit("Rotten Agent")),
         (
@@ -64,11 +59,11 @@ fn check(p: &Planner<'_>, at: i64) -> Result<(LogicalPlanBuilder, Checked)> {
             concat(vec![lit("VxLAN down for vni "), vni.clone()]),
         ),
         (
-            q("m", "vlans").gt(lit(1i64)),
+            q("m", "outvoted").is_true(),
             concat(vec![lit("inconsistent VLAN mapping for vni "), vni.clone()]),
         ),
         (
-            remote.not_eq(q("m", "vteps") - lit(1i64)),
+            replication_differs("s", "r"),
             concat(vec![
                 lit("inconsistent replication list for vni "),
                 vni.clone(),

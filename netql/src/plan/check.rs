@@ -10,10 +10,14 @@
 //! Mismatch", "VLAN set Mismatch", …) with the finer ones SuzieQ and NetQ 4.x test (ASN, hold
 //! time, router-id, speed and autoneg mismatches). The first that applies is given.
 
+use arrow::datatypes::DataType;
 use datafusion::common::JoinType;
-use datafusion::functions::expr_fn::concat;
-use datafusion::functions_aggregate::expr_fn::count_distinct;
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, col, ident, lit, when};
+use datafusion::functions::expr_fn::{coalesce, concat};
+use datafusion::functions_aggregate::expr_fn::{count_distinct, sum};
+use datafusion::functions_nested::expr_fn::{array_has, cardinality};
+use datafusion::logical_expr::{
+    Expr, LogicalPlan, LogicalPlanBuilder, cast, col, ident, lit, when,
+};
 use sonde_schema::{HOSTNAME, TIMESTAMP};
 
 use crate::answer::{AnswerKind, NODE, REASON};
@@ -70,6 +74,17 @@ pub(crate) fn newer(a: Expr, b: Expr) -> Expr {
     if_else(b.clone().is_null().or(a.clone().gt_eq(b.clone())), a, b)
 }
 
+/// The replication list of relation `s` lacks another VTEP's address or holds more than the
+/// VTEPs with its VNI up, as relation `r` of [`Planner::replication`] counts them.
+pub(crate) fn replication_differs(s: &str, r: &str) -> Expr {
+    let listed = cast(
+        coalesce(vec![cardinality(q(s, "remote_vteps")), lit(0u64)]),
+        DataType::Int64,
+    );
+    let expected = coalesce(vec![q(r, "expected"), lit(0i64)]);
+    q(r, "missing").gt(lit(0i64)).or(listed.not_eq(expected))
+}
+
 /// `10G`, `100M`, `n/a`.
 pub(crate) fn speed_text(relation: &str) -> Expr {
     let speed = q(relation, "speed");
@@ -104,9 +119,7 @@ impl Planner<'_> {
         let family = check.family.name;
         let kind = family::find(family)
             .and_then(|f| f.check.as_ref())
-            .ok_or_else(|| {
-                Error::plan(check.family.span, format!("`{family}` has no check"))
-            })?;
+            .ok_or_else(|| Error::plan(check.family.span, format!("`{family}` has no check")))?;
         let (rows, checked) = (kind.plan)(self, at)?;
         let mut rows = rows.project(headed(kind, checked))?;
         if let Some(hosts) = &query.hosts {
@@ -145,7 +158,12 @@ impl Planner<'_> {
     }
 
     /// `vrf, router_id` claimed by more than one node in `table`, as relation `alias`.
-    pub(crate) fn duplicate_router_ids(&self, table: &str, at: i64, alias: &str) -> Result<LogicalPlan> {
+    pub(crate) fn duplicate_router_ids(
+        &self,
+        table: &str,
+        at: i64,
+        alias: &str,
+    ) -> Result<LogicalPlan> {
         Ok(self
             .state(table, at)?
             .filter(col("router_id").is_not_null())?
@@ -155,6 +173,87 @@ impl Planner<'_> {
             )?
             .filter(col("nodes").gt(lit(1i64)))?
             .project(vec![col("vrf"), col("router_id")])?
+            .alias(alias)?
+            .build()?)
+    }
+
+    /// `vni, <column>, outvoted` for every value of `column` the VTEPs of a VNI in `table` hold,
+    /// as relation `alias`: a value is outvoted when the VNI's VTEPs disagree and no more than
+    /// half of them hold it, so the odd VTEP out is the one flagged, and a split flags them all.
+    pub(crate) fn mapping_votes(
+        &self,
+        table: &str,
+        column: &str,
+        at: i64,
+        alias: &str,
+    ) -> Result<LogicalPlan> {
+        let per_value = self
+            .state(table, at)?
+            .aggregate(
+                vec![col("vni"), col(column)],
+                vec![count_distinct(col(HOSTNAME)).alias("holders")],
+            )?
+            .alias("v")?
+            .build()?;
+        let per_vni = self
+            .state(table, at)?
+            .aggregate(
+                vec![col("vni")],
+                vec![
+                    count_distinct(col(HOSTNAME)).alias("vteps"),
+                    count_distinct(col(column)).alias("values"),
+                ],
+            )?
+            .alias("n")?
+            .build()?;
+        let outvoted = q("n", "values")
+            .gt(lit(1i64))
+            .and((q("v", "holders") * lit(2i64)).lt_eq(q("n", "vteps")));
+        Ok(LogicalPlanBuilder::from(per_value)
+            .join_on(per_vni, JoinType::Inner, same("v", "n", &["vni"]))?
+            .project(vec![
+                q("v", "vni"),
+                q("v", column),
+                outvoted.alias("outvoted"),
+            ])?
+            .alias(alias)?
+            .build()?)
+    }
+
+    /// `hostname, vni, missing, expected` for every VTEP's VNI in `table`, as relation `alias`:
+    /// how many of the other VTEPs with the VNI up (known by their address column `local`) its
+    /// replication list lacks, and how many addresses the list should hold. VTEPs that share an
+    /// address, as an MLAG pair's anycast VTEP does, count once and not for each other.
+    pub(crate) fn replication(
+        &self,
+        table: &str,
+        local: &str,
+        at: i64,
+        alias: &str,
+    ) -> Result<LogicalPlan> {
+        let up = self
+            .state(table, at)?
+            .filter(col("state").eq(lit("up")))?
+            .project(vec![col(HOSTNAME), col("vni"), col(local)])?
+            .alias("y")?
+            .build()?;
+        let other_vtep = vec![
+            q("x", "vni").eq(q("y", "vni")),
+            q("x", HOSTNAME).not_eq(q("y", HOSTNAME)),
+            q("x", local).not_eq(q("y", local)),
+        ];
+        let unlisted = q("y", local)
+            .is_not_null()
+            .and(array_has(q("x", "remote_vteps"), q("y", local)).is_not_true());
+        Ok(LogicalPlanBuilder::from(self.state_as(table, at, "x")?)
+            .join_on(up, JoinType::Left, other_vtep)?
+            .aggregate(
+                vec![q("x", HOSTNAME), q("x", "vni")],
+                vec![
+                    sum(if_else(unlisted, lit(1i64), lit(0i64))).alias("missing"),
+                    count_distinct(q("y", local)).alias("expected"),
+                ],
+            )?
             .alias(alias)?
             .build()?)
     }
@@ -201,7 +300,6 @@ impl Planner<'_> {
                 [q("l", "peer_hostname").eq(q("b", HOSTNAME))],
             )?)
     }
-
 }
 
 pub(crate) fn node_check(reason: Expr) -> Checked {
