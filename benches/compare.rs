@@ -105,10 +105,27 @@ fn parse_and_plan(catalog: &EngineCatalog, now: i64) {
     }
 }
 
+/// The tables `show changes` reads, as the NetQL planner picks them (states, not events or
+/// heartbeats), that the store holds files of.
+fn change_tables(store: &std::path::Path) -> Vec<&'static str> {
+    let events: Vec<&str> = netql::family::FAMILIES
+        .iter()
+        .filter(|f| f.show.events)
+        .map(|f| f.show.table)
+        .collect();
+    sonde_schema::ALL_TABLES
+        .iter()
+        .map(|t| t.name)
+        .filter(|t| !["agents", "events"].contains(t) && !events.contains(t))
+        .filter(|t| store.join(t).is_dir())
+        .collect()
+}
+
 const DUCKDB: &str = r#"
 import duckdb, json, sys, time
 root, now = sys.argv[1], int(sys.argv[2])
 runs = int(sys.argv[3])
+change_tables = sys.argv[4].split(",")
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
 def src(t):
@@ -130,7 +147,7 @@ def check_bgp(at):
         LEFT JOIN s p ON p.hostname = s.peer_hostname AND p.peer_hostname = s.hostname AND p.vrf = s.vrf)"""
 def changes(frm, to):
     parts = [f"SELECT timestamp, hostname, '{t}' AS type, active FROM {src(t)} WHERE timestamp BETWEEN make_timestamp({frm})::TIMESTAMPTZ AND make_timestamp({to})::TIMESTAMPTZ"
-             for t in ['bgp', 'interfaces', 'lldp']]
+             for t in change_tables]
     return "SELECT count(*) FROM (" + " UNION ALL ".join(parts) + " ORDER BY timestamp)"
 H = 3_600_000_000
 questions = {
@@ -271,7 +288,11 @@ fn main() {
         let catalog = EngineCatalog::new(engine.clone());
         parse_and_plan(&catalog, now);
 
-        let duckdb = last_json(common::python(DUCKDB, &[store_path, &now.to_string(), &RUNS.to_string()]));
+        let change_tables = change_tables(&store).join(",");
+        let duckdb = last_json(common::python(
+            DUCKDB,
+            &[store_path, &now.to_string(), &RUNS.to_string(), &change_tables],
+        ));
         let suzieq = last_json(suzieq(store_path, now, scratch_path));
         let suzieq_questions = suzieq.as_ref().and_then(|s| s.get("questions"));
         if let Some(s) = &suzieq {

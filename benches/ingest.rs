@@ -12,8 +12,8 @@ use arrow::array::RecordBatch;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::{FlightClient, FlightDescriptor};
 use futures::StreamExt;
-use sonde_server::FlightServer;
 use sonde_engine::{Engine, EngineConfig};
+use sonde_server::FlightServer;
 
 use common::{BgpEvent, HOUR, T0};
 

@@ -17,7 +17,7 @@ use crate::cli::QueryArgs;
 /// Where statements are answered.
 pub enum Backend {
     Local(EngineCatalog),
-    Remote(FlightClient),
+    Remote(Box<FlightClient>),
 }
 
 /// Why a statement got no answer: the user's mistake (already rendered) or a failure.
@@ -43,7 +43,7 @@ impl Backend {
                 if let Some(token) = &args.token {
                     client.add_header("authorization", &format!("Bearer {token}"))?;
                 }
-                Ok(Backend::Remote(client))
+                Ok(Backend::Remote(Box::new(client)))
             }
             None => {
                 let mut config = args.store.engine_config()?;

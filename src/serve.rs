@@ -25,7 +25,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("sonde: Flight listening on {}", server.flight_addr());
     server.stopping().await;
     info!("shutting down: flushing the memtable");
-    server.stop().await.context("the server did not stop cleanly")?;
+    server
+        .stop()
+        .await
+        .context("the server did not stop cleanly")?;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

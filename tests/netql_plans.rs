@@ -78,7 +78,10 @@ async fn netql_random_statements_never_panic_the_planner() {
         let Ok(statement) = parse(&input) else {
             continue;
         };
-        if Planner::new(&catalog, fabric::NOW).plan(&statement).is_err() {
+        if Planner::new(&catalog, fabric::NOW)
+            .plan(&statement)
+            .is_err()
+        {
             continue;
         }
         planned += 1;

@@ -5,7 +5,7 @@
 
 pub mod agent;
 pub mod error;
-#[cfg(test)]
-mod testing;
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::{Error, Result};

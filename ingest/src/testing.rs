@@ -1,4 +1,5 @@
-//! What the crate's tests share: whether a test that needs root runs here.
+//! What tests that need root share, here and in the workspace's integration tests: whether
+//! such a test runs here.
 //!
 //! Such a test runs whenever the process is root (CI runs as root). Without root it says why it
 //! is skipped and passes, except under CI (the `CI` variable set), where a test that cannot run
@@ -7,7 +8,7 @@
 use std::io::Write;
 
 /// Whether `test`, which needs root, can run: true as root, else [`skip`] (false).
-pub(crate) fn root_or_skip(test: &str) -> bool {
+pub fn root_or_skip(test: &str) -> bool {
     if is_root() {
         return true;
     }
@@ -17,7 +18,7 @@ pub(crate) fn root_or_skip(test: &str) -> bool {
 
 /// Says that `test` is skipped because of `reason`; under CI, fails instead. The line goes to
 /// stderr itself, not through `eprintln!`, which the test harness would capture and hide.
-pub(crate) fn skip(test: &str, reason: &str) {
+pub fn skip(test: &str, reason: &str) {
     assert!(
         !on_ci(),
         "{test} cannot run: {reason}; CI is set, where a test that cannot run fails"
@@ -26,7 +27,7 @@ pub(crate) fn skip(test: &str, reason: &str) {
 }
 
 /// Whether the effective user is root, from `/proc/self/status` (`Uid:` real, effective, …).
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()

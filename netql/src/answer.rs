@@ -398,7 +398,7 @@ fn explain_text(table: &TextTable) -> String {
 pub fn camel_case(header: &str) -> String {
     let mut out = String::new();
     for (i, word) in header
-        .split(|c: char| c == ' ' || c == '_' || c == '-')
+        .split([' ', '_', '-'])
         .filter(|w| !w.is_empty())
         .enumerate()
     {

@@ -10,8 +10,8 @@
 //! `timestamp <= T`, kept only when `active`.
 
 mod column;
-pub mod row;
 pub mod families;
+pub mod row;
 mod validate;
 
 pub use column::{ColumnDef, ColumnType, TableDef};

@@ -13,6 +13,7 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch, TimestampMicrosecondArray};
 use arrow_schema::ArrowError;
+
 use crate::families::agents;
 use crate::{ColumnDef, ColumnType, TableDef};
 
@@ -320,4 +321,3 @@ impl Heartbeat {
             .set("heartbeat_interval_s", self.interval_s)
     }
 }
-

@@ -34,9 +34,7 @@ impl Shutdown {
     }
 
     /// Resolves when the server is asked to stop (at once if it already was).
-    pub fn wait(mut self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        async move {
-            let _ = self.stopped.wait_for(|stop| *stop).await;
-        }
+    pub async fn wait(mut self) {
+        let _ = self.stopped.wait_for(|stop| *stop).await;
     }
 }

@@ -22,7 +22,6 @@
 
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +29,8 @@ use std::sync::{Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sonde_ingest::testing::is_root;
+pub use sonde_ingest::testing::skip;
 
 /// The lab script.
 pub const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/fabric.sh");
@@ -375,31 +376,6 @@ pub fn root_or_skip(test: &str) -> bool {
     }
     skip(test, "needs root (network namespaces, FRR, lldpd)");
     false
-}
-
-/// Says that `test` is skipped because of `reason`; under CI, fails instead. The line goes to
-/// stderr itself, not through `eprintln!`, which the test harness would capture and hide.
-pub fn skip(test: &str, reason: &str) {
-    assert!(
-        !on_ci(),
-        "{test} cannot run: {reason}; CI is set, where a test that cannot run fails"
-    );
-    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
-}
-
-/// Whether the effective user is root, from `/proc/self/status` (`Uid:` real, effective, …).
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        == Some("0")
-}
-
-/// Whether this is a CI run: `CI` set to anything but empty, `0` or `false`.
-fn on_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
 
 /// What the lab needs besides root and lacks here, if anything.

@@ -22,7 +22,10 @@ fn header(name: &'static str, expr: Expr) -> Expr {
 /// The registry's entry for a family the parser accepted.
 fn registered(family: &Family) -> Result<&'static FamilyDef> {
     family::find(family.name).ok_or_else(|| {
-        Error::Internal(format!("`{}` parsed but is not in the registry", family.name))
+        Error::Internal(format!(
+            "`{}` parsed but is not in the registry",
+            family.name
+        ))
     })
 }
 
