@@ -75,12 +75,7 @@ pub fn initial_rows(t: &Topology, at: i64, established: i64) -> Vec<NodeRow> {
 fn system_rows(node: &Node, at: i64) -> Vec<Row> {
     let mut rows = vec![
         heartbeat(node, at, at),
-        Row::new(&ntp::TABLE, at)
-            .set("synced", true)
-            .set("service", "chronyd")
-            .set("source", "10.0.0.1")
-            .set("stratum", 3u32)
-            .set("offset_s", 0.0),
+        ntp_row(at),
         license_row(at),
         Row::new(&inventory::TABLE, at)
             .set("component", "cpu")
@@ -103,6 +98,16 @@ fn system_rows(node: &Node, at: i64) -> Vec<Row> {
 }
 
 /// Every node's perpetual Cumulus Linux licence.
+/// The node's clock, synchronised by chrony to the out-of-band server.
+pub fn ntp_row(at: i64) -> Row {
+    Row::new(&ntp::TABLE, at)
+        .set("synced", true)
+        .set("service", "chronyd")
+        .set("source", "10.0.0.1")
+        .set("stratum", 3u32)
+        .set("offset_s", 0.0)
+}
+
 pub fn license_row(at: i64) -> Row {
     Row::new(&license::TABLE, at)
         .set("name", "cumulus")

@@ -10,7 +10,8 @@
 //! timeline (`timeline::reference_faults`): OSPF area, timer and MTU mismatches and a lost
 //! adjacency; an MLAG peerlink down, a singly attached bond, a backup IP lost and a system MAC
 //! mismatch; a VTEP's replication list, VLAN and VRF of a VNI, and a VNI down; an expired and a
-//! missing licence; LNV registered with the wrong service node and down; then the seed's faults
+//! missing licence; LNV registered with the wrong service node and down; a clock that loses its
+//! NTP server; then the seed's faults
 //! of the last ten hours (BGP, routes, MTU, VLANs, sensors, agents).
 //!
 //! ```no_run

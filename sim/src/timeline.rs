@@ -5,7 +5,7 @@ use sonde_schema::row::{Row, time};
 
 use crate::fabric::{
     self, DAY, HOLD_TIME, HOUR, MINUTE, NodeRow, SECOND, SessionState, bond_row, event, fan_row,
-    interface_row, license_row, link_rows, port_row, restored, route_row, session_row,
+    interface_row, license_row, link_rows, ntp_row, port_row, restored, route_row, session_row,
 };
 use crate::lnv::{self, LnvFault};
 use crate::mlag::{self, MlagFault};
@@ -96,6 +96,13 @@ pub enum Fault {
     },
     /// The node's licence goes missing (its file is removed) and is installed again at `back`.
     LicenseMissing {
+        node: usize,
+        at: i64,
+        back: Option<i64>,
+    },
+    /// The node's clock loses its NTP server (chrony falls back to stratum 16 and drifts); the
+    /// server is reachable again at `back`.
+    NtpUnsynced {
         node: usize,
         at: i64,
         back: Option<i64>,
@@ -200,11 +207,15 @@ impl Fault {
                 let missing = license_row(*at)
                     .set("state", "missing")
                     .set("holder", None::<&str>);
-                let mut rows = vec![(*node, missing)];
-                if let Some(back) = back {
-                    rows.extend(restored(t, &rows, *back));
-                }
-                rows
+                healed_at(t, vec![(*node, missing)], *back)
+            }
+            Fault::NtpUnsynced { node, at, back } => {
+                let adrift = ntp_row(*at)
+                    .set("synced", false)
+                    .set("source", None::<&str>)
+                    .set("stratum", 16u32)
+                    .set("offset_s", 1.75);
+                healed_at(t, vec![(*node, adrift)], *back)
             }
         }
     }
@@ -220,6 +231,15 @@ impl Fault {
             }
         }
     }
+}
+
+/// The struck rows, then the healthy fabric's rows for the same objects at `back`, if any.
+fn healed_at(t: &Topology, mut struck: Vec<NodeRow>, back: Option<i64>) -> Vec<NodeRow> {
+    if let Some(back) = back {
+        let healed = restored(t, &struck, back);
+        struck.extend(healed);
+    }
+    struck
 }
 
 /// The licence of a subscription that ends at `expires`.
@@ -415,7 +435,8 @@ pub fn reference_faults(t: &Topology, now: i64) -> Vec<Fault> {
 ///   other VTEPs drop it from their lists (22h30m);
 /// - licences: leaf02's subscription expires (21h); exit01's licence goes missing (19h30m);
 /// - LNV, VNI 100 on the exits: exit01 registers with spine01's own address rather than the
-///   anycast service node (18h); exit02's vxrd stops (16h30m); the domain is retired 15h ago.
+///   anycast service node (18h); exit02's vxrd stops (16h30m); the domain is retired 15h ago;
+/// - NTP: leaf01's clock loses its server (13h30m).
 fn family_faults(t: &Topology, now: i64) -> Vec<Fault> {
     let node = |name: &str| {
         t.node(name)
@@ -494,5 +515,10 @@ fn family_faults(t: &Topology, now: i64) -> Vec<Fault> {
         lnv("exit01", spine01_address, ago(18, 0)),
         lnv("exit02", LnvFault::Down, ago(16, 30)),
         Fault::LnvRetired { at: ago(15, 0) },
+        Fault::NtpUnsynced {
+            node: node("leaf01"),
+            at: ago(13, 30),
+            back: hour_from(ago(13, 30)),
+        },
     ]
 }

@@ -331,6 +331,17 @@ fn licence_goes_missing() {
 }
 
 #[test]
+fn a_clock_loses_its_ntp_server_and_finds_it_again() {
+    let leaf01 = |column, at| value("ntp", "leaf01", &[], column, at);
+    let struck = ago(13, 30);
+    assert_eq!(leaf01("synced", struck - MINUTE).as_deref(), Some("true"));
+    assert_eq!(leaf01("synced", struck + 30 * MINUTE).as_deref(), Some("false"));
+    assert_eq!(leaf01("stratum", struck + 30 * MINUTE).as_deref(), Some("16"));
+    assert_eq!(leaf01("synced", struck + HOUR + MINUTE).as_deref(), Some("true"));
+    assert_eq!(leaf01("stratum", struck + HOUR + MINUTE).as_deref(), Some("3"));
+}
+
+#[test]
 fn lnv_service_node_and_vxrd_faults_then_retirement() {
     faulted(
         ago(18, 0),
@@ -370,6 +381,7 @@ fn seed_faults_only(t: &Topology) -> Vec<Fault> {
                     | Fault::Lnv { .. }
                     | Fault::LicenseExpires { .. }
                     | Fault::LicenseMissing { .. }
+                    | Fault::NtpUnsynced { .. }
             )
         })
         .collect()
