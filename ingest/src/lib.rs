@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod error;
+pub mod int;
 #[doc(hidden)]
 pub mod testing;
 
