@@ -1,23 +1,29 @@
 //! INT telemetry reports: decoders for Telemetry Report v0.5 (with its Drop and Switch Local
 //! headers), v1.0 and v2.0 (several individual reports per datagram), the inner packet's
-//! 5-tuple, and INT-MD stacks v0.5, v1.0 and v2.1 after its TCP or UDP header.
+//! 5-tuple, and INT-MD stacks v0.5, v1.0 and v2.1 after its TCP or UDP header; and what a
+//! collector owes the reports: sequence accounting per source ([`Sequence`]) and full times
+//! rebuilt from 32-bit timestamps ([`rebuild_ns`]).
 //!
 //! Which version a datagram is comes from checks on its layout (lengths that agree, reserved
 //! bits clear, the next header where the format puts it), not from the version nibble alone:
 //! v0.5 devices send a version of 0 or 1, and 1 is also v1.0's. Decoding fills a reused
 //! [`Report`] and allocates nothing; anything inconsistent is a [`DecodeError`], never a panic.
 
+mod clock;
 mod error;
 mod inner;
 mod reader;
 mod report;
+mod sequence;
 mod stack;
 mod v0_5;
 mod v1_0;
 mod v2_0;
 
+pub use clock::{latency_ns, rebuild_ns};
 pub use error::DecodeError;
 pub use report::{Flow, Hop, MAX_HOPS, Report, ReportKind, Version};
+pub use sequence::{Loss, Sequence};
 
 /// Decodes one datagram into `report`, calling `each` once per report it holds (v2.0 may hold
 /// several), and returns how many there were. On an error `each` has not been called.

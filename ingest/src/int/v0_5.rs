@@ -2,6 +2,7 @@
 //! `Ver | NProto | D | Q | F | Reserved:15 | hw_id:6`, `Sequence`, `IngressTimestamp`, then
 //! (NProto 1) a Drop Report header or (NProto 2) a Switch Local header, then Ethernet.
 
+use super::clock::latency_ns;
 use super::error::DecodeError;
 use super::inner;
 use super::reader::{Reader, bits};
@@ -88,7 +89,7 @@ fn switch_local(r: &mut Reader<'_>, report: &mut Report) -> Result<(), DecodeErr
     report.local.egress_ts = available(r.u32(WHAT)?).map(u64::from);
     report.local.ingress_ts = report.ingress_ts;
     if let (Some(ingress), Some(egress)) = (report.ingress_ts, report.local.egress_ts) {
-        report.local.hop_latency_ns = Some((egress as u32).wrapping_sub(ingress as u32));
+        report.local.hop_latency_ns = Some(latency_ns(ingress as u32, egress as u32));
     }
     Ok(())
 }
