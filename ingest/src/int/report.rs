@@ -65,6 +65,16 @@ pub struct Hop {
     pub tx_utilisation: Option<u32>,
 }
 
+impl Hop {
+    /// `QueueID:8 | Occupancy:24`; all ones is "not available".
+    pub(crate) fn set_queue(&mut self, word: u32) {
+        if word != u32::MAX {
+            self.queue_id = Some((word >> 24) as u8);
+            self.queue_occupancy = Some(word & 0x00FF_FFFF);
+        }
+    }
+}
+
 /// The inner packet's flow identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flow {
@@ -116,6 +126,18 @@ pub struct Report {
 impl Report {
     pub fn hops(&self) -> &[Hop] {
         &self.hops[..self.hop_count]
+    }
+
+    /// The kind from what the headers said: a drop reason or the D flag makes a drop report,
+    /// the Q flag a queue report, anything else a flow report.
+    pub(crate) fn classify(&mut self) {
+        self.kind = if self.dropped || self.drop_reason.is_some() {
+            ReportKind::Drop
+        } else if self.congested {
+            ReportKind::Queue
+        } else {
+            ReportKind::Flow
+        };
     }
 
     pub(crate) fn clear(&mut self) {

@@ -184,10 +184,10 @@ fn read_hop(r: &mut Reader<'_>, bitmap: u32, version: MdVersion) -> Result<Hop, 
                 }
             }
             2 => hop.hop_latency_ns = available(r.u32(WHAT)?),
-            3 => queue(&mut hop, r.u32(WHAT)?),
+            3 => hop.set_queue(r.u32(WHAT)?),
             4 => hop.ingress_ts = timestamp(r)?,
             5 => hop.egress_ts = timestamp(r)?,
-            6 if version == MdVersion::V0_5 => queue(&mut hop, r.u32(WHAT)?),
+            6 if version == MdVersion::V0_5 => hop.set_queue(r.u32(WHAT)?),
             6 => {
                 r.u64(WHAT)?;
             }
@@ -198,12 +198,4 @@ fn read_hop(r: &mut Reader<'_>, bitmap: u32, version: MdVersion) -> Result<Hop, 
         }
     }
     Ok(hop)
-}
-
-/// `QueueID:8 | Occupancy:24`.
-fn queue(hop: &mut Hop, word: u32) {
-    if word != u32::MAX {
-        hop.queue_id = Some((word >> 24) as u8);
-        hop.queue_occupancy = Some(word & 0x00FF_FFFF);
-    }
 }

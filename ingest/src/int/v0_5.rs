@@ -6,7 +6,7 @@ use super::clock::latency_ns;
 use super::error::DecodeError;
 use super::inner;
 use super::reader::{Reader, bits};
-use super::report::{Report, ReportKind, Version, available};
+use super::report::{Report, Version, available};
 
 const HEADER: usize = 12;
 const DROP_HEADER: usize = 12;
@@ -53,13 +53,7 @@ pub(crate) fn decode(datagram: &[u8], report: &mut Report) -> Result<(), DecodeE
             });
         }
     }
-    report.kind = if report.drop_reason.is_some() || report.dropped {
-        ReportKind::Drop
-    } else if report.congested {
-        ReportKind::Queue
-    } else {
-        ReportKind::Flow
-    };
+    report.classify();
     inner::ethernet(r, report)
 }
 
@@ -83,9 +77,7 @@ fn switch_local(r: &mut Reader<'_>, report: &mut Report) -> Result<(), DecodeErr
     report.local.switch_id = report.switch_id;
     report.local.ingress_port = Some(u32::from(r.u16(WHAT)?));
     report.local.egress_port = Some(u32::from(r.u16(WHAT)?));
-    let queue = r.u32(WHAT)?;
-    report.local.queue_id = Some((queue >> 24) as u8);
-    report.local.queue_occupancy = Some(queue & 0x00FF_FFFF);
+    report.local.set_queue(r.u32(WHAT)?);
     report.local.egress_ts = available(r.u32(WHAT)?).map(u64::from);
     report.local.ingress_ts = report.ingress_ts;
     if let (Some(ingress), Some(egress)) = (report.ingress_ts, report.local.egress_ts) {

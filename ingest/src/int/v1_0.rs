@@ -7,7 +7,7 @@
 use super::error::DecodeError;
 use super::inner;
 use super::reader::{Reader, bits};
-use super::report::{Report, ReportKind, Version, available};
+use super::report::{Report, Version, available};
 
 const FIXED_WORDS: u32 = 4;
 const METADATA_BITS: u32 = 6;
@@ -57,13 +57,7 @@ pub(crate) fn decode(datagram: &[u8], report: &mut Report) -> Result<(), DecodeE
     report.ingress_ts = Some(u64::from(r.u32(WHAT)?));
     report.local.ingress_ts = report.ingress_ts;
     read_metadata(&mut r, report, metadata)?;
-    report.kind = if report.dropped || report.drop_reason.is_some() {
-        ReportKind::Drop
-    } else if report.congested {
-        ReportKind::Queue
-    } else {
-        ReportKind::Flow
-    };
+    report.classify();
     match bits(word, 8, 3) {
         0 => inner::ethernet(r, report),
         1 => inner::ipv4(r, report),
@@ -91,9 +85,7 @@ fn read_metadata(
         report.local.hop_latency_ns = available(r.u32(WHAT)?);
     }
     if has(2) {
-        let queue = r.u32(WHAT)?;
-        report.local.queue_id = Some((queue >> 24) as u8);
-        report.local.queue_occupancy = Some(queue & 0x00FF_FFFF);
+        report.local.set_queue(r.u32(WHAT)?);
     }
     if has(3) {
         report.local.egress_ts = available(r.u32(WHAT)?).map(u64::from);

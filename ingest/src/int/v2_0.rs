@@ -7,7 +7,7 @@
 use super::error::DecodeError;
 use super::inner;
 use super::reader::{Reader, bits};
-use super::report::{Report, ReportKind, Version, available};
+use super::report::{Report, Version, available};
 
 const GROUP_HEADER: usize = 8;
 const TO_THE_END: u32 = 0xFF;
@@ -109,13 +109,7 @@ fn individual(word: u32, mut body: Reader<'_>, report: &mut Report) -> Result<()
         }
     }
     report.ingress_ts = report.local.ingress_ts;
-    report.kind = if report.dropped || report.drop_reason.is_some() {
-        ReportKind::Drop
-    } else if report.congested {
-        ReportKind::Queue
-    } else {
-        ReportKind::Flow
-    };
+    report.classify();
     match bits(word, 4, 4) {
         INNER_ETHERNET => inner::ethernet(body, report),
         INNER_IPV4 => inner::ipv4(body, report),
@@ -167,9 +161,7 @@ fn int_metadata(r: &mut Reader<'_>, md_words: u32, report: &mut Report) -> Resul
         local.hop_latency_ns = available(r.u32(WHAT)?);
     }
     if has(3) {
-        let queue = r.u32(WHAT)?;
-        local.queue_id = Some((queue >> 24) as u8);
-        local.queue_occupancy = Some(queue & 0x00FF_FFFF);
+        local.set_queue(r.u32(WHAT)?);
     }
     if has(4) {
         local.ingress_ts = Some(r.u64(WHAT)?).filter(|&t| t != u64::MAX);
