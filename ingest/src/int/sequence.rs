@@ -77,7 +77,7 @@ impl Sequence {
         self.seen_before = if ahead > WINDOW {
             0
         } else {
-            (self.seen_before << ahead) | (1 << (ahead - 1))
+            self.seen_before.checked_shl(ahead).unwrap_or(0) | (1 << (ahead - 1))
         };
         self.newest = Some(number);
     }
@@ -171,6 +171,45 @@ mod tests {
     fn an_exporter_restart_is_a_reset_not_a_loss() {
         let loss = run(32, &[1_000_000, 1_000_001, 3, 4]);
         assert_eq!((loss.resets, loss.lost, loss.received), (1, 0, 4));
+    }
+
+    #[test]
+    fn gaps_at_the_edge_of_the_window() {
+        let loss = run(32, &[0, 64, 1, 128, 63]);
+        assert_eq!(
+            (loss.reordered, loss.resets),
+            (1, 1),
+            "1 is late, 63 is too far behind"
+        );
+        let loss = run(32, &[0, 65, 1, 0]);
+        assert_eq!(
+            (loss.lost, loss.reordered, loss.resets),
+            (63, 1, 1),
+            "0 is 65 behind"
+        );
+    }
+
+    #[test]
+    fn random_numbers_keep_the_counts_consistent() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for bits in [22, 32] {
+            let mut sequence = Sequence::new(bits);
+            let mut next = 0u32;
+            for _ in 0..100_000 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                next = match state % 10 {
+                    0 => next.wrapping_sub((state >> 8) as u32 % 100),
+                    1 => (state >> 8) as u32,
+                    _ => next.wrapping_add(1 + (state >> 8) as u32 % 3),
+                };
+                sequence.record(next);
+                let loss = sequence.loss();
+                assert!(loss.received <= loss.expected + loss.reordered, "{loss:?}");
+                assert!(loss.lost <= loss.expected, "{loss:?}");
+            }
+        }
     }
 
     #[test]
