@@ -105,18 +105,12 @@ fn parse_and_plan(catalog: &EngineCatalog, now: i64) {
     }
 }
 
-/// The tables `show changes` reads, as the NetQL planner picks them (states, not events or
-/// heartbeats), that the store holds files of.
+/// The tables `show changes` reads that the store holds files of.
 fn change_tables(store: &std::path::Path) -> Vec<&'static str> {
-    let events: Vec<&str> = netql::family::FAMILIES
-        .iter()
-        .filter(|f| f.show.events)
-        .map(|f| f.show.table)
-        .collect();
     sonde_schema::ALL_TABLES
         .iter()
+        .filter(|t| netql::family::is_state_table(t))
         .map(|t| t.name)
-        .filter(|t| !["agents", "events"].contains(t) && !events.contains(t))
         .filter(|t| store.join(t).is_dir())
         .collect()
 }

@@ -168,8 +168,13 @@ fn every_check_family_fails_and_passes(root: &Path) -> Result<(), String> {
     for family in netql::family::CHECK_FAMILIES.iter() {
         let path = root.join("check").join(format!("{family}.slt"));
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let summaries: Vec<&str> = text
-            .lines()
+        let queries = parse(&text).map(|file| file.lines).unwrap_or_default();
+        let summaries: Vec<&str> = queries
+            .iter()
+            .filter_map(|line| match line {
+                Line::Query { expected, .. } => expected.first().map(String::as_str),
+                Line::Text(_) => None,
+            })
             .filter(|l| l.starts_with("Total Nodes: "))
             .collect();
         let fails = summaries.iter().any(|l| !no_node_failed(l));

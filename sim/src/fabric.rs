@@ -97,7 +97,6 @@ fn system_rows(node: &Node, at: i64) -> Vec<Row> {
     rows
 }
 
-/// Every node's perpetual Cumulus Linux licence.
 /// The node's clock, synchronised by chrony to the out-of-band server.
 pub fn ntp_row(at: i64) -> Row {
     Row::new(&ntp::TABLE, at)
@@ -108,6 +107,7 @@ pub fn ntp_row(at: i64) -> Row {
         .set("offset_s", 0.0)
 }
 
+/// Every node's perpetual Cumulus Linux licence.
 pub fn license_row(at: i64) -> Row {
     Row::new(&license::TABLE, at)
         .set("name", "cumulus")
@@ -339,6 +339,15 @@ pub fn restored(t: &Topology, struck: &[NodeRow], back: i64) -> Vec<NodeRow> {
         rows.push(row.unwrap_or_else(|| (gone.0, deletion(gone.1.clone(), back))));
     }
     rows
+}
+
+/// The struck rows, then the healthy fabric's rows for the same objects at `back`, if any.
+pub fn healed_at(t: &Topology, mut struck: Vec<NodeRow>, back: Option<i64>) -> Vec<NodeRow> {
+    if let Some(back) = back {
+        let healed = restored(t, &struck, back);
+        struck.extend(healed);
+    }
+    struck
 }
 
 /// A deletion: the object with this row's key went away at `at`.

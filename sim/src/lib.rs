@@ -11,8 +11,8 @@
 //! adjacency; an MLAG peerlink down, a singly attached bond, a backup IP lost and a system MAC
 //! mismatch; a VTEP's replication list, VLAN and VRF of a VNI, and a VNI down; an expired and a
 //! missing licence; LNV registered with the wrong service node and down; a clock that loses its
-//! NTP server; then the seed's faults
-//! of the last ten hours (BGP, routes, MTU, VLANs, sensors, agents).
+//! NTP server; then the seed's faults of the last ten hours (BGP, routes, MTU, VLANs, sensors,
+//! agents).
 //!
 //! ```no_run
 //! for window in sonde_sim::Simulation::reference(now).windows(now, HOUR) {

@@ -5,7 +5,7 @@
 use sonde_schema::families::{lnv, vxlan};
 use sonde_schema::row::Row;
 
-use crate::fabric::{NodeRow, deletion, restored};
+use crate::fabric::{NodeRow, deletion, healed_at};
 use crate::topology::{LnvDomain, Topology};
 
 /// What goes wrong with the LNV VNI on one VTEP.
@@ -93,11 +93,7 @@ pub fn fault_rows(
             LnvFault::Down => row.put("state", "down"),
         }
     }
-    if let Some(back) = back {
-        let healed = restored(t, &struck, back);
-        struck.extend(healed);
-    }
-    struck
+    healed_at(t, struck, back)
 }
 
 /// The domain is taken out of service at `at`: every registration and device goes away.

@@ -4,7 +4,7 @@
 use sonde_schema::families::{evpn, vlan, vxlan};
 use sonde_schema::row::Row;
 
-use crate::fabric::{NodeRow, restored};
+use crate::fabric::{NodeRow, healed_at};
 use crate::topology::{Topology, Vni};
 
 /// What goes wrong with a VNI on one VTEP.
@@ -122,9 +122,5 @@ pub fn fault_rows(
             }
         }
     }
-    if let Some(back) = back {
-        let healed = restored(t, &struck, back);
-        struck.extend(healed);
-    }
-    struck
+    healed_at(t, struck, back)
 }

@@ -5,7 +5,7 @@ use sonde_schema::row::{Row, time};
 
 use crate::fabric::{
     self, DAY, HOLD_TIME, HOUR, MINUTE, NodeRow, SECOND, SessionState, bond_row, event, fan_row,
-    interface_row, license_row, link_rows, ntp_row, port_row, restored, route_row, session_row,
+    healed_at, interface_row, license_row, link_rows, ntp_row, port_row, route_row, session_row,
 };
 use crate::lnv::{self, LnvFault};
 use crate::mlag::{self, MlagFault};
@@ -231,15 +231,6 @@ impl Fault {
             }
         }
     }
-}
-
-/// The struck rows, then the healthy fabric's rows for the same objects at `back`, if any.
-fn healed_at(t: &Topology, mut struck: Vec<NodeRow>, back: Option<i64>) -> Vec<NodeRow> {
-    if let Some(back) = back {
-        let healed = restored(t, &struck, back);
-        struck.extend(healed);
-    }
-    struck
 }
 
 /// The licence of a subscription that ends at `expires`.

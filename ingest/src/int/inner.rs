@@ -55,13 +55,7 @@ pub(crate) fn ethernet(mut r: Reader<'_>, report: &mut Report) -> Result<(), Dec
 }
 
 pub(crate) fn ipv4(mut r: Reader<'_>, report: &mut Report) -> Result<(), DecodeError> {
-    let first = r.u8("inner IPv4 header")?;
-    if first >> 4 != 4 {
-        return Err(DecodeError::Unsupported {
-            what: "inner IP version",
-            value: u32::from(first >> 4),
-        });
-    }
+    let first = ip_version(&mut r, 4, "inner IPv4 header")?;
     let header_len = usize::from(first & 0x0F) * 4;
     if header_len < 20 {
         return Err(DecodeError::BadLength("inner IPv4 header"));
@@ -76,13 +70,7 @@ pub(crate) fn ipv4(mut r: Reader<'_>, report: &mut Report) -> Result<(), DecodeE
 }
 
 pub(crate) fn ipv6(mut r: Reader<'_>, report: &mut Report) -> Result<(), DecodeError> {
-    let first = r.u8("inner IPv6 header")?;
-    if first >> 4 != 6 {
-        return Err(DecodeError::Unsupported {
-            what: "inner IP version",
-            value: u32::from(first >> 4),
-        });
-    }
+    ip_version(&mut r, 6, "inner IPv6 header")?;
     r.take(5, "inner IPv6 header")?;
     let mut next = r.u8("inner IPv6 header")?;
     r.u8("inner IPv6 header")?;
@@ -94,6 +82,18 @@ pub(crate) fn ipv6(mut r: Reader<'_>, report: &mut Report) -> Result<(), DecodeE
         r.take(len, "inner IPv6 extension header")?;
     }
     transport(r, report, IpAddr::V6(src), IpAddr::V6(dst), next)
+}
+
+/// The first byte of an IP header, refused unless its version nibble is `version`.
+fn ip_version(r: &mut Reader<'_>, version: u8, what: &'static str) -> Result<u8, DecodeError> {
+    let first = r.u8(what)?;
+    if first >> 4 != version {
+        return Err(DecodeError::Unsupported {
+            what: "inner IP version",
+            value: u32::from(first >> 4),
+        });
+    }
+    Ok(first)
 }
 
 fn address6(bytes: &[u8]) -> Ipv6Addr {

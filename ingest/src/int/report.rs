@@ -2,7 +2,7 @@
 //! reused from datagram to datagram (the decoders clear and refill it), and its hops live in a
 //! fixed array, so decoding allocates nothing.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 /// The most hops a report keeps; a stack claiming more is refused.
 pub const MAX_HOPS: usize = 16;
@@ -85,18 +85,6 @@ pub struct Flow {
     pub protocol: u8,
 }
 
-impl Default for Flow {
-    fn default() -> Self {
-        Flow {
-            src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            src_port: 0,
-            dst_port: 0,
-            protocol: 0,
-        }
-    }
-}
-
 /// One telemetry report.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Report {
@@ -150,10 +138,6 @@ impl Report {
             self.hops[self.hop_count] = hop;
             self.hop_count += 1;
         }
-    }
-
-    pub(crate) fn clear_hops(&mut self) {
-        self.hop_count = 0;
     }
 }
 

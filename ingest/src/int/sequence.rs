@@ -85,10 +85,7 @@ impl Sequence {
     fn behind(&mut self, by: u64, number: u32) {
         if by > u64::from(WINDOW) {
             self.loss.resets += 1;
-            self.loss.expected += 1;
-            self.loss.received += 1;
-            self.newest = Some(number);
-            self.seen_before = 0;
+            self.restart(number);
             return;
         }
         let bit = 1u64 << (by - 1);
@@ -102,6 +99,7 @@ impl Sequence {
         }
     }
 
+    /// Starts counting afresh from `number` (the first report, or one after a reset).
     fn restart(&mut self, number: u32) {
         self.newest = Some(number);
         self.seen_before = 0;

@@ -119,7 +119,6 @@ fn hops_into(
     bitmap: u32,
     version: MdVersion,
 ) -> Result<(), DecodeError> {
-    report.clear_hops();
     for _ in 0..hops {
         let hop = read_hop(r, bitmap, version)?;
         report.push_hop(hop);

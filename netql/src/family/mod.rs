@@ -35,7 +35,7 @@ use std::sync::LazyLock;
 
 use datafusion::functions_nested::expr_fn::array_to_string;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
-use sonde_schema::HOSTNAME;
+use sonde_schema::{HOSTNAME, TableDef};
 
 use crate::error::Result;
 use crate::plan::Planner;
@@ -195,6 +195,19 @@ pub(crate) fn list(name: &str) -> Expr {
 fn yes_no(expr: Expr) -> Expr {
     let unknown = lit(datafusion::common::ScalarValue::Utf8(None));
     if_else(expr.clone(), lit("yes"), if_else(!expr, lit("no"), unknown))
+}
+
+/// Tables of events (INT reports, ZTP accesses) rather than of objects' states.
+pub fn is_event_table(name: &str) -> bool {
+    FAMILIES
+        .iter()
+        .any(|f| f.show.events && f.show.table == name)
+}
+
+/// The tables whose rows are objects' states: not the event tables, not `events` itself, and
+/// not `agents`, whose rows are mostly heartbeats. `show changes` reads these.
+pub fn is_state_table(table: &TableDef) -> bool {
+    !(is_event_table(table.name) || ["events", "agents"].contains(&table.name))
 }
 
 #[cfg(test)]

@@ -13,10 +13,14 @@
 use arrow::datatypes::DataType;
 use datafusion::common::JoinType;
 use datafusion::functions::expr_fn::{coalesce, concat};
+use datafusion::functions_aggregate::count::count_udaf;
 use datafusion::functions_aggregate::expr_fn::{count_distinct, sum};
+use datafusion::functions_aggregate::sum::sum_udaf;
 use datafusion::functions_nested::expr_fn::{array_has, cardinality};
+use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::{
-    Expr, LogicalPlan, LogicalPlanBuilder, cast, col, ident, lit, when,
+    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, WindowFunctionDefinition, cast, col,
+    ident, lit, when,
 };
 use sonde_schema::{HOSTNAME, TIMESTAMP};
 
@@ -180,6 +184,8 @@ impl Planner<'_> {
     /// `vni, <column>, outvoted` for every value of `column` the VTEPs of a VNI in `table` hold,
     /// as relation `alias`: a value is outvoted when the VNI's VTEPs disagree and no more than
     /// half of them hold it, so the odd VTEP out is the one flagged, and a split flags them all.
+    /// One pass over the state: the holders of each value, then their sum and the number of
+    /// values over the VNI (each VTEP holds one value of a VNI).
     pub(crate) fn mapping_votes(
         &self,
         table: &str,
@@ -187,35 +193,27 @@ impl Planner<'_> {
         at: i64,
         alias: &str,
     ) -> Result<LogicalPlan> {
-        let per_value = self
+        let over_vni = |function, argument: &str| {
+            Expr::from(WindowFunction::new(
+                WindowFunctionDefinition::AggregateUDF(function),
+                vec![col(argument)],
+            ))
+            .partition_by(vec![col("vni")])
+            .build()
+        };
+        let vteps = over_vni(sum_udaf(), "holders")?.alias("vteps");
+        let values = over_vni(count_udaf(), column)?.alias("values");
+        let outvoted = col("values")
+            .gt(lit(1i64))
+            .and((col("holders") * lit(2i64)).lt_eq(col("vteps")));
+        Ok(self
             .state(table, at)?
             .aggregate(
                 vec![col("vni"), col(column)],
                 vec![count_distinct(col(HOSTNAME)).alias("holders")],
             )?
-            .alias("v")?
-            .build()?;
-        let per_vni = self
-            .state(table, at)?
-            .aggregate(
-                vec![col("vni")],
-                vec![
-                    count_distinct(col(HOSTNAME)).alias("vteps"),
-                    count_distinct(col(column)).alias("values"),
-                ],
-            )?
-            .alias("n")?
-            .build()?;
-        let outvoted = q("n", "values")
-            .gt(lit(1i64))
-            .and((q("v", "holders") * lit(2i64)).lt_eq(q("n", "vteps")));
-        Ok(LogicalPlanBuilder::from(per_value)
-            .join_on(per_vni, JoinType::Inner, same("v", "n", &["vni"]))?
-            .project(vec![
-                q("v", "vni"),
-                q("v", column),
-                outvoted.alias("outvoted"),
-            ])?
+            .window(vec![vteps, values])?
+            .project(vec![col("vni"), col(column), outvoted.alias("outvoted")])?
             .alias(alias)?
             .build()?)
     }

@@ -9,7 +9,7 @@ use sonde_schema::{HOSTNAME, TIMESTAMP, TableDef};
 use crate::answer::AnswerKind;
 use crate::ast::{Family, Query, Show, ShowChanges, ShowEvents, Value};
 use crate::error::{Error, Result};
-use crate::family::{self, FamilyDef, list};
+use crate::family::{self, FamilyDef, is_state_table, list};
 
 use super::expr::{equals_text, host_filter, or_else, text, value_matches};
 use super::time::DEFAULT_WINDOW_US;
@@ -256,19 +256,6 @@ impl Planner<'_> {
             .map_err(|_| unknown_field(table, column, value.span))?;
         Ok(value_matches(col(column), field.data_type(), value))
     }
-}
-
-/// Tables of events (INT reports, ZTP accesses) rather than of objects' states.
-fn is_event_table(name: &str) -> bool {
-    family::FAMILIES
-        .iter()
-        .any(|f| f.show.events && f.show.table == name)
-}
-
-/// The tables whose rows are objects' states: not the event tables, not `events` itself, and
-/// not `agents`, whose rows are mostly heartbeats.
-fn is_state_table(table: &TableDef) -> bool {
-    !(is_event_table(table.name) || ["events", "agents"].contains(&table.name))
 }
 
 /// The `events.type` a family's events carry.
