@@ -17,7 +17,8 @@ const fn events(table: &'static str) -> FamilyDef {
 pub(super) static INT_REPORTS: FamilyDef = events("int_reports");
 pub(super) static INT_HOPS: FamilyDef = events("int_hops");
 pub(super) static INT_DROPS: FamilyDef = events("int_drops");
-pub(super) static INT_QUEUES: FamilyDef = events("int_queues");
-pub(super) static INT_FLOWS: FamilyDef = events("int_flows");
+pub(super) static INT_CONGESTION: FamilyDef = events("int_congestion");
+pub(super) static INT_LOSS: FamilyDef = events("int_loss");
+pub(super) static INT_ERRORS: FamilyDef = events("int_errors");
 pub(super) static ZTP_DHCP: FamilyDef = events("ztp_dhcp");
 pub(super) static ZTP_HTTP: FamilyDef = events("ztp_http");

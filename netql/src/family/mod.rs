@@ -155,8 +155,9 @@ pub static FAMILIES: &[&FamilyDef] = &[
     &events::INT_REPORTS,
     &events::INT_HOPS,
     &events::INT_DROPS,
-    &events::INT_QUEUES,
-    &events::INT_FLOWS,
+    &events::INT_CONGESTION,
+    &events::INT_LOSS,
+    &events::INT_ERRORS,
     &events::ZTP_DHCP,
     &events::ZTP_HTTP,
 ];
