@@ -10,6 +10,8 @@
 //! [`Report`] and allocates nothing; anything inconsistent is a [`DecodeError`], never a panic.
 
 mod clock;
+mod collector;
+mod columns;
 mod error;
 mod inner;
 mod reader;
@@ -21,6 +23,7 @@ mod v1_0;
 mod v2_0;
 
 pub use clock::{latency_ns, rebuild_ns};
+pub use collector::{Collector, CollectorConfig, CollectorStats, DropReasons};
 pub use error::DecodeError;
 pub use report::{Flow, Hop, MAX_HOPS, Report, ReportKind, Version};
 pub use sequence::{Loss, Sequence};

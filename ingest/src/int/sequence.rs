@@ -31,6 +31,8 @@ pub struct Sequence {
     /// `k` is `newest - k - 1`).
     newest: Option<u32>,
     seen_before: u64,
+    /// How many numbers the current run spans, the newest included (a restart begins a run).
+    span: u64,
     loss: Loss,
 }
 
@@ -42,12 +44,37 @@ impl Sequence {
             bits,
             newest: None,
             seen_before: 0,
+            span: 0,
             loss: Loss::default(),
         }
     }
 
     pub fn loss(&self) -> Loss {
         self.loss
+    }
+
+    /// The newest number seen.
+    pub fn newest(&self) -> Option<u32> {
+        self.newest
+    }
+
+    /// The loss as far as it is settled: a number still inside the reorder window may yet
+    /// arrive, so it is neither expected nor lost until it leaves the window. Every count only
+    /// grows, so differences between two readings are never negative.
+    pub fn settled(&self) -> Loss {
+        let pending = self.pending();
+        Loss {
+            expected: self.loss.expected.saturating_sub(pending),
+            lost: self.loss.lost.saturating_sub(pending),
+            ..self.loss
+        }
+    }
+
+    /// Numbers of the current run inside the window before the newest that have not arrived.
+    fn pending(&self) -> u64 {
+        let window = self.span.saturating_sub(1).min(u64::from(WINDOW));
+        let mask = u64::MAX.checked_shr(64 - window as u32).unwrap_or(0);
+        window - u64::from((self.seen_before & mask).count_ones())
     }
 
     /// Accounts one report numbered `number`.
@@ -80,6 +107,7 @@ impl Sequence {
             self.seen_before.checked_shl(ahead).unwrap_or(0) | (1 << (ahead - 1))
         };
         self.newest = Some(number);
+        self.span = self.span.saturating_add(u64::from(ahead));
     }
 
     fn behind(&mut self, by: u64, number: u32) {
@@ -103,6 +131,7 @@ impl Sequence {
     fn restart(&mut self, number: u32) {
         self.newest = Some(number);
         self.seen_before = 0;
+        self.span = 1;
         self.loss.expected += 1;
         self.loss.received += 1;
     }
@@ -146,6 +175,44 @@ mod tests {
             (late.lost, late.reordered, late.received, late.expected),
             (0, 2, 5, 5)
         );
+    }
+
+    #[test]
+    fn a_gap_inside_the_window_is_pending_not_lost_until_it_leaves() {
+        let mut sequence = Sequence::new(32);
+        for n in [1, 2, 5] {
+            sequence.record(n);
+        }
+        let settled = sequence.settled();
+        assert_eq!((settled.expected, settled.lost), (3, 0));
+        sequence.record(3);
+        assert_eq!(sequence.settled().lost, 0);
+        for n in 6..=5 + WINDOW {
+            sequence.record(n);
+        }
+        let settled = sequence.settled();
+        assert_eq!((settled.lost, settled.expected), (1, settled.received + 1));
+        assert_eq!(settled.lost, sequence.loss().lost);
+    }
+
+    #[test]
+    fn settled_counts_only_grow() {
+        let mut sequence = Sequence::new(16);
+        let mut last = sequence.settled();
+        let mut state = 7u32;
+        for n in 0..20_000u32 {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let jitter = (state >> 16) % 8;
+            if jitter != 0 {
+                sequence.record(n.wrapping_sub(jitter % 3));
+            }
+            let now = sequence.settled();
+            assert!(
+                now.expected >= last.expected && now.lost >= last.lost,
+                "at {n}"
+            );
+            last = now;
+        }
     }
 
     #[test]

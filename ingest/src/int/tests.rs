@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::*;
 
+mod collector;
+
 /// Packs fields most significant bit first, as the specifications draw them.
 #[derive(Default)]
 struct Bits {
