@@ -15,6 +15,7 @@ mod columns;
 mod error;
 mod inner;
 mod reader;
+mod receiver;
 mod report;
 mod sequence;
 mod stack;
@@ -25,6 +26,7 @@ mod v2_0;
 pub use clock::{latency_ns, rebuild_ns};
 pub use collector::{Collector, CollectorConfig, CollectorStats, DropReasons};
 pub use error::DecodeError;
+pub use receiver::{IntBatch, IntSockets, ReceiverConfig, ReceiverStats};
 pub use report::{Flow, Hop, MAX_HOPS, Report, ReportKind, Version};
 pub use sequence::{Loss, Sequence};
 

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::*;
 
 mod collector;
+mod receiver;
 
 /// Packs fields most significant bit first, as the specifications draw them.
 #[derive(Default)]
@@ -166,6 +167,17 @@ fn flow_report_v0_5(version: u64) -> Vec<u8> {
         &ipv4(17, &udp(40000, 4791, &stack_v0_5(&TWO_HOPS, 8))),
     );
     header_v0_5(version, 0, (0, 0, 1), 7, 1_000)
+        .raw(&inner)
+        .done()
+}
+
+/// A v0.5 flow report over the two-hop stack, numbered `sequence`, entered at `ts`.
+fn flow_report(sequence: u32, ts: u32) -> Vec<u8> {
+    let inner = ethernet(
+        0x0800,
+        &ipv4(17, &udp(40000, 4791, &stack_v0_5(&TWO_HOPS, 8))),
+    );
+    header_v0_5(0, 0, (0, 0, 1), sequence, ts)
         .raw(&inner)
         .done()
 }

@@ -11,16 +11,6 @@ const EXPORTER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 13));
 /// 2026-11-20T12:00:00Z.
 const NOW_US: i64 = 1_795_176_000_000_000;
 
-fn flow_report(sequence: u32, ts: u32) -> Vec<u8> {
-    let inner = ethernet(
-        0x0800,
-        &ipv4(17, &udp(40000, 4791, &stack_v0_5(&TWO_HOPS, 8))),
-    );
-    header_v0_5(0, 0, (0, 0, 1), sequence, ts)
-        .raw(&inner)
-        .done()
-}
-
 fn drop_report(reason: u8) -> Vec<u8> {
     let drop = Bits::default()
         .put(32, 0xB012_E345)
