@@ -11,6 +11,8 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use sonde_engine::{EngineConfig, S3Options, StoreLocation};
+use sonde_ingest::int::DropReasons;
+use sonde_server::IntConfig;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -136,6 +138,63 @@ pub struct ServeArgs {
     /// Write a checkpoint once the events since the last one outweigh it this many times.
     #[arg(long, env = "SONDE_CHECKPOINT_FACTOR", default_value_t = 4.0)]
     pub checkpoint_factor: f64,
+    #[command(flatten)]
+    pub int: IntArgs,
+}
+
+/// The INT collector's sockets and names.
+#[derive(Debug, Args)]
+pub struct IntArgs {
+    /// UDP addresses to receive INT telemetry reports on, comma-separated or repeated; an empty
+    /// value turns the receiver off.
+    #[arg(
+        long,
+        env = "SONDE_INT_ADDR",
+        value_delimiter = ',',
+        default_value = "0.0.0.0:31337"
+    )]
+    pub int_addr: Vec<String>,
+    /// Receive threads per address (the kernel spreads exporters over them).
+    #[arg(long, env = "SONDE_INT_THREADS", default_value_t = 1)]
+    pub int_threads: usize,
+    /// Batches of reports that may wait for the store before new ones are dropped and counted.
+    #[arg(long, env = "SONDE_INT_QUEUE", default_value_t = 64)]
+    pub int_queue: usize,
+    /// Name a drop reason code, CODE=NAME (repeat, or comma-separate); overrides the built-in name.
+    #[arg(long, env = "SONDE_INT_DROP_REASON", value_delimiter = ',', value_parser = DropReasons::parse_entry)]
+    pub int_drop_reason: Vec<(u8, String)>,
+}
+
+impl IntArgs {
+    /// The receiver's configuration, or none when it is turned off.
+    pub fn config(&self) -> anyhow::Result<Option<IntConfig>> {
+        let mut addresses = Vec::new();
+        for text in self
+            .int_addr
+            .iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+        {
+            let address = text.parse().map_err(|_| {
+                anyhow::anyhow!("--int-addr `{text}`: expected IP:PORT, e.g. 0.0.0.0:31337")
+            })?;
+            addresses.push(address);
+        }
+        if addresses.is_empty() {
+            return Ok(None);
+        }
+        let mut config = IntConfig::new(addresses);
+        config.threads = self.int_threads.max(1);
+        config.queue_batches = self.int_queue.max(1);
+        for (code, name) in &self.int_drop_reason {
+            config
+                .receiver
+                .collector
+                .drop_reasons
+                .name(*code, name.clone());
+        }
+        Ok(Some(config))
+    }
 }
 
 #[derive(Debug, Args)]

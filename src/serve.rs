@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonde_server::{Listeners, Server, ServerConfig};
+use sonde_server::{IntService, Listeners, Server, ServerConfig};
 use tracing::info;
 
 use crate::cli::ServeArgs;
@@ -19,10 +19,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         engine,
         flight_token: args.token.clone(),
     };
-    let listeners = Listeners::bind_flight(&args.flight_addr).await?;
+    let mut listeners = Listeners::bind_flight(&args.flight_addr).await?;
+    let mut int_addrs = Vec::new();
+    if let Some(int) = args.int.config()? {
+        let service = IntService::bind(int)?;
+        int_addrs = service.local_addrs();
+        listeners = listeners.with(Box::new(service));
+    }
     let server = Server::start(config, listeners, shutdown_signal()).await?;
-    // Scripts read the bound address from this line.
+    // Scripts read the bound addresses from these lines, Flight's first.
     println!("sonde: Flight listening on {}", server.flight_addr());
+    for address in int_addrs {
+        println!("sonde: INT listening on {address}");
+    }
     server.stopping().await;
     info!("shutting down: flushing the memtable");
     server

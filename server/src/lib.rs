@@ -11,6 +11,7 @@
 mod catalog;
 mod error;
 pub mod flight;
+mod int;
 mod service;
 
 use std::future::Future;
@@ -25,6 +26,7 @@ use tracing::{info, warn};
 pub use catalog::EngineCatalog;
 pub use error::{Result, ServerError};
 pub use flight::{FlightServer, NETQL_TICKET};
+pub use int::{IntConfig, IntService};
 pub use service::{Service, Shutdown};
 
 /// What the server is asked to be, beyond its sockets.

@@ -186,6 +186,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--flight-addr", addr])
+            .args(["--int-addr", "127.0.0.1:0"])
             .args(extra)
             .env("SONDE_LOG", "warn")
             .stdout(Stdio::piped())

@@ -9,6 +9,7 @@
 //! v0.5 devices send a version of 0 or 1, and 1 is also v1.0's. Decoding fills a reused
 //! [`Report`] and allocates nothing; anything inconsistent is a [`DecodeError`], never a panic.
 
+mod capture;
 mod clock;
 mod collector;
 mod columns;
@@ -23,6 +24,7 @@ mod v0_5;
 mod v1_0;
 mod v2_0;
 
+pub use capture::{CaptureError, CaptureFilter, CaptureStats, Captured, read_capture};
 pub use clock::{latency_ns, rebuild_ns};
 pub use collector::{Collector, CollectorConfig, CollectorStats, DropReasons};
 pub use error::DecodeError;

@@ -293,7 +293,6 @@ impl Drain {
             let received = socket.try_io(Interest::READABLE, || {
                 state.recv(socket.into(), &mut slices, &mut self.meta)
             });
-            drop(slices);
             match received {
                 Ok(count) => self.decode(count),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
