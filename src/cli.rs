@@ -55,6 +55,8 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Run one SQL query over a store and print the result.
     Sql(SqlArgs),
+    /// Load telemetry from elsewhere into a store: `sonde import pcap capture.pcapng`.
+    Import(ImportArgs),
     /// Any other words are one NetQL statement: `sonde spine01 check bgp around 10h`.
     #[command(external_subcommand)]
     Netql(Vec<String>),
@@ -195,6 +197,37 @@ impl IntArgs {
         }
         Ok(Some(config))
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub source: ImportSource,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// INT reports out of a pcap or pcapng capture, stamped with the capture's times.
+    Pcap(PcapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PcapArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// UDP destination ports of the INT reports in the capture (0 takes every UDP datagram).
+    #[arg(
+        long,
+        env = "SONDE_IMPORT_PORT",
+        value_delimiter = ',',
+        default_value = "31337"
+    )]
+    pub port: Vec<u16>,
+    /// Name a drop reason code, CODE=NAME (repeat, or comma-separate).
+    #[arg(long, env = "SONDE_INT_DROP_REASON", value_delimiter = ',', value_parser = DropReasons::parse_entry)]
+    pub int_drop_reason: Vec<(u8, String)>,
+    /// The capture file.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

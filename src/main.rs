@@ -1,8 +1,9 @@
 //! The `sonde` binary: the server, the demo, NetQL one-shot and REPL front ends, `sonde sql`
-//! and `sonde simulate`.
+//! `sonde simulate` and `sonde import`.
 
 mod cli;
 mod demo;
+mod import;
 mod query;
 mod repl;
 mod serve;
@@ -26,6 +27,7 @@ async fn main() -> std::process::ExitCode {
         Some(cli::Command::Serve(args)) => serve::run(args).await,
         Some(cli::Command::Simulate(args)) => simulate::run(args).await,
         Some(cli::Command::Sql(args)) => sql::run(args).await,
+        Some(cli::Command::Import(args)) => import::run(args).await,
         Some(cli::Command::Netql(words)) => query::run(cli.query, words).await,
         None => repl::run(cli.query).await,
     };

@@ -86,8 +86,10 @@ struct SourceKey {
 #[derive(Debug)]
 struct Source {
     sequence: Sequence,
-    /// The settled counts last written to `int_loss`.
+    /// The counts last written to `int_loss`.
     written: Loss,
+    /// Reports received since the last batch.
+    recent: u64,
 }
 
 /// Datagrams dropped for one reason from one exporter since the last batch.
@@ -215,21 +217,45 @@ impl Collector {
         &mut self,
         now_us: i64,
     ) -> Result<Vec<(&'static TableDef, RecordBatch)>, ArrowError> {
-        self.write_loss(now_us);
+        self.interval(now_us, false)
+    }
+
+    /// Like [`take`](Self::take), at the end of the reports (a capture read to its end): the
+    /// numbers still awaited in the reorder window are lost now.
+    pub fn finish(
+        &mut self,
+        now_us: i64,
+    ) -> Result<Vec<(&'static TableDef, RecordBatch)>, ArrowError> {
+        self.interval(now_us, true)
+    }
+
+    fn interval(
+        &mut self,
+        now_us: i64,
+        end: bool,
+    ) -> Result<Vec<(&'static TableDef, RecordBatch)>, ArrowError> {
+        self.write_loss(now_us, end);
         self.write_errors(now_us);
         self.pending_reports = 0;
         self.columns.finish()
     }
 
-    fn write_loss(&mut self, now_us: i64) {
+    /// A source that sent nothing in the interval will not fill its gaps either: its pending
+    /// numbers are settled as lost, as they are at the `end`.
+    fn write_loss(&mut self, now_us: i64, end: bool) {
         let mut exporter = String::new();
         for (key, source) in &mut self.sources {
-            let settled = source.sequence.settled();
-            let delta = difference(settled, source.written);
+            let quiet = std::mem::take(&mut source.recent) == 0;
+            let counts = if quiet || end {
+                source.sequence.loss()
+            } else {
+                source.sequence.settled()
+            };
+            let delta = difference(counts, source.written);
             if delta == Loss::default() {
                 continue;
             }
-            source.written = settled;
+            source.written = highest(counts, source.written);
             exporter.clear();
             let _ = write!(exporter, "{}", key.exporter);
             let received = Received {
@@ -282,6 +308,18 @@ fn difference(now: Loss, before: Loss) -> Loss {
         duplicated: now.duplicated.saturating_sub(before.duplicated),
         wraps: now.wraps.saturating_sub(before.wraps),
         resets: now.resets.saturating_sub(before.resets),
+    }
+}
+
+fn highest(a: Loss, b: Loss) -> Loss {
+    Loss {
+        expected: a.expected.max(b.expected),
+        received: a.received.max(b.received),
+        lost: a.lost.max(b.lost),
+        reordered: a.reordered.max(b.reordered),
+        duplicated: a.duplicated.max(b.duplicated),
+        wraps: a.wraps.max(b.wraps),
+        resets: a.resets.max(b.resets),
     }
 }
 
@@ -359,14 +397,13 @@ impl Appended<'_> {
             hw_id: report.hw_id,
             source,
         };
-        self.sources
-            .entry(key)
-            .or_insert_with(|| Source {
-                sequence: Sequence::new(bits),
-                written: Loss::default(),
-            })
-            .sequence
-            .record(report.sequence);
+        let source = self.sources.entry(key).or_insert_with(|| Source {
+            sequence: Sequence::new(bits),
+            written: Loss::default(),
+            recent: 0,
+        });
+        source.recent += 1;
+        source.sequence.record(report.sequence);
     }
 }
 
