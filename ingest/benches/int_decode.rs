@@ -1,82 +1,16 @@
-//! INT decode throughput on one core: Telemetry Report datagrams decoded into a reused
-//! `Report` (no Arrow yet), for single-hop and 5-hop v0.5 flow reports and a v2.0 group of two
-//! reports. `cargo bench -p sonde-ingest --bench int_decode [-- REPORTS]`.
-//!
-//! The datagrams are written here byte by byte, as a switch sends them: Ethernet, IPv4, UDP and
-//! a v0.5 INT-MD stack of switch id, ports, hop latency and queue per hop.
+//! INT decode throughput on one core, for single-hop and 5-hop v0.5 flow reports and a v2.0
+//! group of two reports: decoded into a reused `Report` alone, then by the collector into the
+//! INT tables' Arrow builders (the receiver's whole path but the socket).
+//! `cargo bench -p sonde-ingest --bench int_decode [-- REPORTS]`.
 
 use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-use sonde_ingest::int::{Report, decode};
+use sonde_ingest::int::{Collector, CollectorConfig, Report, decode};
+use sonde_ingest::testing::int::{v0_5, v2_0};
 
 const DISTINCT: u32 = 1024;
-
-fn be32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_be_bytes());
-}
-
-fn ethernet_ipv4_udp(out: &mut Vec<u8>, payload: usize, flow: u32) {
-    out.extend_from_slice(&[
-        0x44, 0x38, 0x39, 0, 0, 1, 0x44, 0x38, 0x39, 0, 0, 2, 0x08, 0x00,
-    ]);
-    out.extend_from_slice(&[0x45, 0]);
-    out.extend_from_slice(&((20 + 8 + payload) as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 1, 0x40, 0, 64, 17, 0, 0]);
-    be32(out, 0x0A01_0A00 | (flow & 0xFF));
-    be32(out, 0x0A01_1468);
-    out.extend_from_slice(&(40_000 + (flow % 1000) as u16).to_be_bytes());
-    out.extend_from_slice(&4791u16.to_be_bytes());
-    out.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0]);
-}
-
-fn stack_v0_5(out: &mut Vec<u8>, hops: u32) {
-    be32(out, 0x0100_0000 | (3 + hops * 4 + 1) << 8);
-    be32(out, 4 << 16 | 8 << 8 | hops);
-    be32(out, 0xF000_0000);
-    for hop in 0..hops {
-        be32(out, 0xB012_E300 + hop);
-        be32(out, (1 + hop) << 16 | 49);
-        be32(out, 700 + hop * 10);
-        be32(out, 2 << 24 | 120);
-    }
-    be32(out, 17 << 24 | 4789 << 8);
-}
-
-fn v0_5(sequence: u32, hops: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    be32(&mut out, 0x0020_0000 | 3);
-    be32(&mut out, sequence);
-    be32(&mut out, sequence.wrapping_mul(977));
-    ethernet_ipv4_udp(&mut out, (hops as usize * 4 + 4) * 4, sequence);
-    stack_v0_5(&mut out, hops);
-    out
-}
-
-/// A v2.0 group: two INT reports with ports and queue metadata over IPv4/UDP packets.
-fn v2_0(sequence: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    be32(&mut out, 2 << 28 | 9 << 22 | (sequence & 0x3F_FFFF));
-    be32(&mut out, 0xB012_E345);
-    for flow in [sequence, sequence + 1] {
-        let inner: usize = 14 + 20 + 8;
-        let padded = inner.div_ceil(4) * 4;
-        let md = 2 + 2;
-        be32(
-            &mut out,
-            1 << 28 | 3 << 24 | (md + padded as u32 / 4) << 16 | md << 8 | 0x20,
-        );
-        be32(&mut out, 0x5000 << 16);
-        be32(&mut out, 0);
-        be32(&mut out, 3 << 16 | 4);
-        be32(&mut out, 1 << 24 | 500);
-        let start = out.len();
-        ethernet_ipv4_udp(&mut out, 0, flow);
-        out.resize(start + padded, 0);
-    }
-    out
-}
 
 fn measure(name: &str, datagrams: &[Vec<u8>], reports: usize) {
     let mut report = Report::default();
@@ -91,11 +25,51 @@ fn measure(name: &str, datagrams: &[Vec<u8>], reports: usize) {
         .expect("a valid datagram");
         i += 1;
     }
-    let seconds = start.elapsed().as_secs_f64();
+    print_rate(
+        name,
+        decoded,
+        start.elapsed().as_secs_f64(),
+        datagrams[0].len(),
+    );
+}
+
+/// The receiver's path: the collector decodes into the INT tables' Arrow builders and finishes
+/// a batch every 16,384 reports, as a receive thread hands them over.
+fn measure_into_arrow(name: &str, datagrams: &[Vec<u8>], reports: usize) {
+    let mut collector = Collector::new(CollectorConfig::default());
+    let exporter = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 13));
+    let received_us = 1_795_176_000_000_000;
+    let mut rows = 0usize;
+    let start = Instant::now();
+    let mut i = 0;
+    while (collector.stats().reports as usize) < reports {
+        collector.datagram(exporter, received_us, &datagrams[i % datagrams.len()]);
+        if collector.pending_reports() >= 16_384 {
+            rows += finish(&mut collector, received_us);
+        }
+        i += 1;
+    }
+    rows += finish(&mut collector, received_us);
+    let decoded = collector.stats().reports as usize;
+    assert_eq!(collector.stats().errors, 0, "every datagram decodes");
+    print_rate(
+        name,
+        decoded,
+        start.elapsed().as_secs_f64(),
+        datagrams[0].len(),
+    );
+    black_box(rows);
+}
+
+fn finish(collector: &mut Collector, at_us: i64) -> usize {
+    let tables = collector.take(at_us).expect("batches build");
+    tables.iter().map(|(_, batch)| batch.num_rows()).sum()
+}
+
+fn print_rate(name: &str, reports: usize, seconds: f64, bytes: usize) {
     println!(
-        "  {name:<28} {:>6.2} M reports/s   ({decoded} reports, {} B datagrams, {seconds:.2} s)",
-        decoded as f64 / seconds / 1e6,
-        datagrams[0].len()
+        "  {name:<28} {:>6.2} M reports/s   ({reports} reports, {bytes} B datagrams, {seconds:.2} s)",
+        reports as f64 / seconds / 1e6,
     );
 }
 
@@ -111,4 +85,8 @@ fn main() {
     measure("v0.5, 1 hop", &one_hop, reports);
     measure("v0.5, 5 hops", &five_hops, reports);
     measure("v2.0, 2 reports per group", &groups, reports);
+    println!("INT decode into Arrow, one core (the collector: every INT table's builders):");
+    measure_into_arrow("v0.5, 1 hop", &one_hop, reports);
+    measure_into_arrow("v0.5, 5 hops", &five_hops, reports);
+    measure_into_arrow("v2.0, 2 reports per group", &groups, reports);
 }

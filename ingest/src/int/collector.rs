@@ -14,7 +14,7 @@ use sonde_schema::TableDef;
 use sonde_schema::families::int::drop_reason_name;
 
 use super::clock::rebuild_ns;
-use super::columns::{Columns, FlowText, HopPlace, Received};
+use super::columns::{Columns, FlowText, HopPlace, Received, write_ip};
 use super::error::DecodeError;
 use super::report::{Hop, Report, ReportKind, Version};
 use super::sequence::{Loss, Sequence};
@@ -122,6 +122,8 @@ pub struct Collector {
     report: Report,
     flow: FlowText,
     exporter: String,
+    /// The address `exporter` spells, to write it once per change of exporter.
+    last_exporter: Option<IpAddr>,
     sources: HashMap<SourceKey, Source>,
     errors: HashMap<ErrorKey, ErrorCount>,
     stats: CollectorStats,
@@ -132,10 +134,11 @@ impl Collector {
     pub fn new(config: CollectorConfig) -> Self {
         Collector {
             config,
-            columns: Columns::new(),
+            columns: Columns::new(4_096),
             report: Report::default(),
             flow: FlowText::default(),
             exporter: String::new(),
+            last_exporter: None,
             sources: HashMap::new(),
             errors: HashMap::new(),
             stats: CollectorStats::default(),
@@ -156,8 +159,11 @@ impl Collector {
     /// and appends its reports; a datagram that does not decode is counted under its reason.
     pub fn datagram(&mut self, exporter: IpAddr, received_us: i64, datagram: &[u8]) {
         self.stats.datagrams += 1;
-        self.exporter.clear();
-        let _ = write!(self.exporter, "{exporter}");
+        if self.last_exporter != Some(exporter) {
+            self.exporter.clear();
+            write_ip(&mut self.exporter, exporter);
+            self.last_exporter = Some(exporter);
+        }
         let mut report = std::mem::take(&mut self.report);
         let mut appended = Appended {
             columns: &mut self.columns,

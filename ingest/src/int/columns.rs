@@ -37,11 +37,11 @@ struct Frame {
 }
 
 impl Frame {
-    fn new() -> Self {
+    fn new(rows: usize) -> Self {
         Frame {
-            timestamp: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            hostname: StringBuilder::new(),
-            active: BooleanBuilder::new(),
+            timestamp: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            hostname: StringBuilder::with_capacity(rows, rows * 12),
+            active: BooleanBuilder::with_capacity(rows),
         }
     }
 
@@ -81,13 +81,13 @@ struct FlowColumns {
 }
 
 impl FlowColumns {
-    fn new() -> Self {
+    fn new(rows: usize) -> Self {
         FlowColumns {
-            src_ip: StringBuilder::new(),
-            dst_ip: StringBuilder::new(),
-            src_port: UInt32Builder::new(),
-            dst_port: UInt32Builder::new(),
-            protocol: UInt32Builder::new(),
+            src_ip: StringBuilder::with_capacity(rows, rows * 12),
+            dst_ip: StringBuilder::with_capacity(rows, rows * 12),
+            src_port: UInt32Builder::with_capacity(rows),
+            dst_port: UInt32Builder::with_capacity(rows),
+            protocol: UInt32Builder::with_capacity(rows),
         }
     }
 
@@ -139,9 +139,33 @@ impl FlowText {
     }
 }
 
-fn write_ip(out: &mut String, ip: IpAddr) {
-    // Writing into a String cannot fail.
-    let _ = write!(out, "{ip}");
+/// Writes an address as `Display` does; IPv4 by hand, since formatting machinery would cost
+/// more than decoding the whole report.
+pub(crate) fn write_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                write_octet(out, octet);
+            }
+        }
+        // Writing into a String cannot fail.
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+fn write_octet(out: &mut String, octet: u8) {
+    if octet >= 100 {
+        out.push(char::from(b'0' + octet / 100));
+    }
+    if octet >= 10 {
+        out.push(char::from(b'0' + octet / 10 % 10));
+    }
+    out.push(char::from(b'0' + octet % 10));
 }
 
 fn opt_u32(builder: &mut UInt32Builder, value: Option<impl Into<u32>>) {
@@ -171,21 +195,21 @@ pub(crate) struct ReportColumns {
 }
 
 impl ReportColumns {
-    pub fn new() -> Self {
+    pub fn new(rows: usize) -> Self {
         ReportColumns {
-            frame: Frame::new(),
-            hw_id: UInt32Builder::new(),
-            sequence: UInt64Builder::new(),
-            version: UInt32Builder::new(),
-            report_type: StringBuilder::new(),
-            switch_id: UInt32Builder::new(),
-            dropped: BooleanBuilder::new(),
-            congested: BooleanBuilder::new(),
-            tracked: BooleanBuilder::new(),
-            ingress_time: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            flow: FlowColumns::new(),
-            hop_count: UInt32Builder::new(),
-            collector: StringBuilder::new(),
+            frame: Frame::new(rows),
+            hw_id: UInt32Builder::with_capacity(rows),
+            sequence: UInt64Builder::with_capacity(rows),
+            version: UInt32Builder::with_capacity(rows),
+            report_type: StringBuilder::with_capacity(rows, rows * 12),
+            switch_id: UInt32Builder::with_capacity(rows),
+            dropped: BooleanBuilder::with_capacity(rows),
+            congested: BooleanBuilder::with_capacity(rows),
+            tracked: BooleanBuilder::with_capacity(rows),
+            ingress_time: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            flow: FlowColumns::new(rows),
+            hop_count: UInt32Builder::with_capacity(rows),
+            collector: StringBuilder::with_capacity(rows, rows * 12),
         }
     }
 
@@ -265,23 +289,23 @@ pub(crate) struct HopColumns {
 }
 
 impl HopColumns {
-    pub fn new() -> Self {
+    pub fn new(rows: usize) -> Self {
         HopColumns {
-            frame: Frame::new(),
-            hw_id: UInt32Builder::new(),
-            sequence: UInt64Builder::new(),
-            hop: UInt32Builder::new(),
-            switch_id: UInt32Builder::new(),
-            local: BooleanBuilder::new(),
-            ingress_port: UInt32Builder::new(),
-            egress_port: UInt32Builder::new(),
-            hop_latency_ns: UInt64Builder::new(),
-            queue_id: UInt32Builder::new(),
-            queue_occupancy: UInt64Builder::new(),
-            ingress_time: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            egress_time: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            tx_utilisation: UInt32Builder::new(),
-            flow: FlowColumns::new(),
+            frame: Frame::new(rows),
+            hw_id: UInt32Builder::with_capacity(rows),
+            sequence: UInt64Builder::with_capacity(rows),
+            hop: UInt32Builder::with_capacity(rows),
+            switch_id: UInt32Builder::with_capacity(rows),
+            local: BooleanBuilder::with_capacity(rows),
+            ingress_port: UInt32Builder::with_capacity(rows),
+            egress_port: UInt32Builder::with_capacity(rows),
+            hop_latency_ns: UInt64Builder::with_capacity(rows),
+            queue_id: UInt32Builder::with_capacity(rows),
+            queue_occupancy: UInt64Builder::with_capacity(rows),
+            ingress_time: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            egress_time: TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            tx_utilisation: UInt32Builder::with_capacity(rows),
+            flow: FlowColumns::new(rows),
         }
     }
 
@@ -351,18 +375,18 @@ pub(crate) struct DropColumns {
 }
 
 impl DropColumns {
-    pub fn new() -> Self {
+    pub fn new(rows: usize) -> Self {
         DropColumns {
-            frame: Frame::new(),
-            hw_id: UInt32Builder::new(),
-            sequence: UInt64Builder::new(),
-            switch_id: UInt32Builder::new(),
-            ingress_port: UInt32Builder::new(),
-            egress_port: UInt32Builder::new(),
-            queue_id: UInt32Builder::new(),
-            drop_reason: UInt32Builder::new(),
-            reason: StringBuilder::new(),
-            flow: FlowColumns::new(),
+            frame: Frame::new(rows),
+            hw_id: UInt32Builder::with_capacity(rows),
+            sequence: UInt64Builder::with_capacity(rows),
+            switch_id: UInt32Builder::with_capacity(rows),
+            ingress_port: UInt32Builder::with_capacity(rows),
+            egress_port: UInt32Builder::with_capacity(rows),
+            queue_id: UInt32Builder::with_capacity(rows),
+            drop_reason: UInt32Builder::with_capacity(rows),
+            reason: StringBuilder::with_capacity(rows, rows * 12),
+            flow: FlowColumns::new(rows),
         }
     }
 
@@ -422,17 +446,17 @@ pub(crate) struct CongestionColumns {
 }
 
 impl CongestionColumns {
-    pub fn new() -> Self {
+    pub fn new(rows: usize) -> Self {
         CongestionColumns {
-            frame: Frame::new(),
-            hw_id: UInt32Builder::new(),
-            sequence: UInt64Builder::new(),
-            switch_id: UInt32Builder::new(),
-            egress_port: UInt32Builder::new(),
-            queue_id: UInt32Builder::new(),
-            queue_occupancy: UInt64Builder::new(),
-            hop_latency_ns: UInt64Builder::new(),
-            flow: FlowColumns::new(),
+            frame: Frame::new(rows),
+            hw_id: UInt32Builder::with_capacity(rows),
+            sequence: UInt64Builder::with_capacity(rows),
+            switch_id: UInt32Builder::with_capacity(rows),
+            egress_port: UInt32Builder::with_capacity(rows),
+            queue_id: UInt32Builder::with_capacity(rows),
+            queue_occupancy: UInt64Builder::with_capacity(rows),
+            hop_latency_ns: UInt64Builder::with_capacity(rows),
+            flow: FlowColumns::new(rows),
         }
     }
 
@@ -481,13 +505,13 @@ pub(crate) struct LossColumns {
 }
 
 impl LossColumns {
-    pub fn new() -> Self {
+    pub fn new(rows: usize) -> Self {
         LossColumns {
-            frame: Frame::new(),
-            hw_id: UInt32Builder::new(),
-            source: UInt32Builder::new(),
-            counts: std::array::from_fn(|_| UInt64Builder::new()),
-            last_sequence: UInt64Builder::new(),
+            frame: Frame::new(rows),
+            hw_id: UInt32Builder::with_capacity(rows),
+            source: UInt32Builder::with_capacity(rows),
+            counts: std::array::from_fn(|_| UInt64Builder::with_capacity(rows)),
+            last_sequence: UInt64Builder::with_capacity(rows),
         }
     }
 
@@ -547,13 +571,13 @@ pub(crate) struct ErrorColumns {
 }
 
 impl ErrorColumns {
-    pub fn new() -> Self {
+    pub fn new(rows: usize) -> Self {
         ErrorColumns {
-            frame: Frame::new(),
-            reason: StringBuilder::new(),
-            datagrams: UInt64Builder::new(),
-            collector: StringBuilder::new(),
-            detail: StringBuilder::new(),
+            frame: Frame::new(rows),
+            reason: StringBuilder::with_capacity(rows, rows * 12),
+            datagrams: UInt64Builder::with_capacity(rows),
+            collector: StringBuilder::with_capacity(rows, rows * 12),
+            detail: StringBuilder::with_capacity(rows, rows * 12),
         }
     }
 
@@ -599,37 +623,49 @@ pub(crate) struct Columns {
 }
 
 impl Columns {
-    pub fn new() -> Self {
+    /// Builders with room for `reports` reports (and a few hops each) before they grow.
+    pub fn new(reports: usize) -> Self {
         Columns {
-            reports: ReportColumns::new(),
-            hops: HopColumns::new(),
-            drops: DropColumns::new(),
-            congestion: CongestionColumns::new(),
-            loss: LossColumns::new(),
-            errors: ErrorColumns::new(),
+            reports: ReportColumns::new(reports),
+            hops: HopColumns::new(reports * 2),
+            drops: DropColumns::new(reports / 64),
+            congestion: CongestionColumns::new(reports / 64),
+            loss: LossColumns::new(16),
+            errors: ErrorColumns::new(16),
         }
     }
 
-    /// Every table that has rows, as a batch of its own schema; the builders start empty again.
+    /// Every table that has rows, as a batch of its own schema. Finishing leaves a builder
+    /// without room, so each is replaced by one sized for as many rows as it just held: the
+    /// next batch then fills buffers allocated once, instead of regrowing and copying them.
     pub fn finish(&mut self) -> Result<Vec<(&'static TableDef, RecordBatch)>, ArrowError> {
         let mut batches = Vec::new();
-        let mut take = |table: &'static TableDef,
-                        rows: usize,
-                        finish: &mut dyn FnMut() -> Result<RecordBatch, ArrowError>|
-         -> Result<(), ArrowError> {
-            if rows > 0 {
-                batches.push((table, finish()?));
-            }
-            Ok(())
-        };
-        take(&REPORTS, self.reports.rows(), &mut || self.reports.finish())?;
-        take(&HOPS, self.hops.rows(), &mut || self.hops.finish())?;
-        take(&DROPS, self.drops.rows(), &mut || self.drops.finish())?;
-        take(&CONGESTION, self.congestion.rows(), &mut || {
-            self.congestion.finish()
-        })?;
-        take(&LOSS, self.loss.rows(), &mut || self.loss.finish())?;
-        take(&ERRORS, self.errors.rows(), &mut || self.errors.finish())?;
+        if self.reports.rows() > 0 {
+            let rows = self.reports.rows();
+            batches.push((
+                &REPORTS,
+                std::mem::replace(&mut self.reports, ReportColumns::new(rows)).finish()?,
+            ));
+        }
+        if self.hops.rows() > 0 {
+            let rows = self.hops.rows();
+            batches.push((
+                &HOPS,
+                std::mem::replace(&mut self.hops, HopColumns::new(rows)).finish()?,
+            ));
+        }
+        if self.drops.rows() > 0 {
+            batches.push((&DROPS, self.drops.finish()?));
+        }
+        if self.congestion.rows() > 0 {
+            batches.push((&CONGESTION, self.congestion.finish()?));
+        }
+        if self.loss.rows() > 0 {
+            batches.push((&LOSS, self.loss.finish()?));
+        }
+        if self.errors.rows() > 0 {
+            batches.push((&ERRORS, self.errors.finish()?));
+        }
         Ok(batches)
     }
 }

@@ -128,8 +128,38 @@ impl Report {
         };
     }
 
+    /// Empties the report for the next datagram. The hop array is not wiped: only the first
+    /// `hop_count` entries are ever read, and `push_hop` writes each whole.
     pub(crate) fn clear(&mut self) {
-        *self = Report::default();
+        let Report {
+            version,
+            kind,
+            hw_id,
+            sequence,
+            switch_id,
+            dropped,
+            congested,
+            tracked_flow,
+            ingress_ts,
+            local,
+            drop_reason,
+            flow,
+            hops: _,
+            hop_count,
+        } = self;
+        *version = Version::default();
+        *kind = ReportKind::default();
+        *hw_id = 0;
+        *sequence = 0;
+        *switch_id = None;
+        *dropped = false;
+        *congested = false;
+        *tracked_flow = false;
+        *ingress_ts = None;
+        *local = Hop::default();
+        *drop_reason = None;
+        *flow = None;
+        *hop_count = 0;
     }
 
     /// Appends a hop; the caller has checked the stack's length against [`MAX_HOPS`].

@@ -1,9 +1,11 @@
-//! What tests that need root share, here and in the workspace's integration tests: whether
-//! such a test runs here.
+//! What tests and benchmarks share, here and in the workspace: whether a test that needs root
+//! runs here, and INT datagrams to measure with ([`int`]).
 //!
 //! Such a test runs whenever the process is root (CI runs as root). Without root it says why it
 //! is skipped and passes, except under CI (the `CI` variable set), where a test that cannot run
 //! is a failure: a CI run never passes by skipping.
+
+pub mod int;
 
 use std::io::Write;
 
