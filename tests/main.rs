@@ -9,6 +9,7 @@ mod bad_input;
 mod crash;
 mod demo;
 mod flight;
+mod int_collector;
 mod netql_cli;
 mod netql_errors;
 mod netql_parse;

@@ -142,6 +142,11 @@ impl TestServer {
         let listeners = Listeners::bind_flight("127.0.0.1:0")
             .await
             .expect("binds a free port");
+        TestServer::with_listeners(config, listeners).await
+    }
+
+    /// A server on listeners the test bound (an INT receiver beside Flight).
+    pub async fn with_listeners(config: ServerConfig, listeners: Listeners) -> TestServer {
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async {
             let _ = stopped.await;
