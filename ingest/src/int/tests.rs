@@ -7,6 +7,7 @@ use super::*;
 
 mod capture;
 mod collector;
+mod fuzz;
 mod receiver;
 
 /// Packs fields most significant bit first, as the specifications draw them.
