@@ -153,6 +153,15 @@ fn bind_one(address: SocketAddr, buffer: usize) -> io::Result<StdUdpSocket> {
     if let Err(error) = socket.set_recv_buffer_size(buffer) {
         debug!(%error, buffer, "could not size the INT receive buffer");
     }
+    // Linux reports twice what it grants, for its bookkeeping.
+    let granted = socket.recv_buffer_size().unwrap_or(0) / 2;
+    if granted < buffer {
+        warn!(
+            asked = buffer,
+            granted,
+            "the kernel caps the INT receive buffer (net.core.rmem_max); bursts may be dropped: raise it with sysctl -w net.core.rmem_max={buffer}"
+        );
+    }
     socket.bind(&address.into())?;
     Ok(socket.into())
 }
