@@ -34,15 +34,17 @@ async fn fill(engine: &Engine, reports: u64) -> u64 {
         .collect();
     let start = NOW - HOUR_US;
     let mut rows = 0u64;
+    let mut datagram = Vec::new();
     for i in 0..reports {
-        let exporter = IpAddr::V4(Ipv4Addr::new(
-            10,
-            0,
-            0,
-            10 + (i % u64::from(EXPORTERS)) as u8,
-        ));
+        let from = i % u64::from(EXPORTERS);
+        let exporter = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 10 + from as u8));
         let at = start + (i as i64 * HOUR_US) / reports as i64;
-        collector.datagram(exporter, at, &datagrams[(i % 1024) as usize]);
+        // Each exporter numbers its own reports, one after the other.
+        let sequence = (i / u64::from(EXPORTERS)) as u32;
+        datagram.clear();
+        datagram.extend_from_slice(&datagrams[(i % 1024) as usize]);
+        datagram[4..8].copy_from_slice(&sequence.to_be_bytes());
+        collector.datagram(exporter, at, &datagram);
         if collector.pending_reports() >= BATCH {
             rows += append(engine, &mut collector, at).await;
         }
