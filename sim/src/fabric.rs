@@ -169,7 +169,14 @@ pub fn interface_row(t: &Topology, node: usize, ifname: &str, at: i64) -> Row {
         .set("admin_state", "up")
         .set("speed", 100_000u64)
         .set("autoneg", "off")
+        .set("mac", mac_text(t.nodes[node].mac))
         .set("vrf", "default")
+}
+
+/// A MAC as agents write it: `44:38:39:00:00:0a`.
+pub fn mac_text(mac: [u8; 6]) -> String {
+    let [a, b, c, d, e, f] = mac;
+    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
 }
 
 /// One end of a cable as its node reports it when the link is up: its MTU, and its bond if any.

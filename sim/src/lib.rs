@@ -11,8 +11,10 @@
 //! adjacency; an MLAG peerlink down, a singly attached bond, a backup IP lost and a system MAC
 //! mismatch; a VTEP's replication list, VLAN and VRF of a VNI, and a VNI down; an expired and a
 //! missing licence; LNV registered with the wrong service node and down; a clock that loses its
-//! NTP server; then the seed's faults of the last ten hours (BGP, routes, MTU, VLANs, sensors,
-//! agents).
+//! NTP server; a congested spine queue, a leaf's ACL dropping a flow and lost INT reports; then
+//! the seed's faults of the last ten hours (BGP, routes, MTU, VLANs, sensors, agents). Its
+//! switches export INT telemetry reports of four tracked server-to-server flows (`int`), which
+//! reach a sink through `Sink::int_datagram`.
 //!
 //! ```no_run
 //! for window in sonde_sim::Simulation::reference(now).windows(now, HOUR) {
@@ -22,6 +24,7 @@
 //! ```
 
 pub mod fabric;
+pub mod int;
 pub mod lnv;
 pub mod mlag;
 pub mod ospf;
@@ -38,6 +41,7 @@ use arrow_schema::ArrowError;
 use sonde_schema::TableDef;
 use sonde_schema::row::{Row, to_batch_from_hosts};
 
+pub use int::IntVersion;
 pub use simulation::{Churn, Simulation, Sink};
 pub use timeline::Fault;
 pub use topology::{Node, Role, Topology};

@@ -4,7 +4,7 @@
 use sonde_schema::families::{clag, macs};
 use sonde_schema::row::Row;
 
-use crate::fabric::{NodeRow, bond_row, event, restored};
+use crate::fabric::{NodeRow, bond_row, event, mac_text, restored};
 use crate::timeline::link_down;
 use crate::topology::{BOND_VLANS, LinkKind, PEERLINK_VLANS, Topology};
 
@@ -31,7 +31,7 @@ pub fn rows(t: &Topology, at: i64) -> Vec<NodeRow> {
             rows.push((leaf, bond_row(t, leaf, "peerlink", at, PEERLINK_VLANS)));
             for bond in &pair.bonds {
                 rows.push((leaf, bond_row(t, leaf, &bond.name, at, BOND_VLANS)));
-                rows.push((leaf, mac_row(bond.server, &bond.name, at)));
+                rows.push((leaf, mac_row(t, bond.server, &bond.name, at)));
             }
             rows.extend(clag_rows(t, p, side, at).into_iter().map(|r| (leaf, r)));
         }
@@ -39,12 +39,10 @@ pub fn rows(t: &Topology, at: i64) -> Vec<NodeRow> {
     rows
 }
 
-fn mac_row(server: usize, bond: &str, at: i64) -> Row {
+/// The server's MAC (its bond's, shared by both NICs) as the leaf learns it on the bond.
+fn mac_row(t: &Topology, server: usize, bond: &str, at: i64) -> Row {
     Row::new(&macs::TABLE, at)
-        .set(
-            "mac",
-            format!("44:38:39:00:{:02x}:{:02x}", server / 256, server % 256),
-        )
+        .set("mac", mac_text(t.nodes[server].mac))
         .set("vlan", 10u32)
         .set("ifname", bond)
         .set("is_static", false)

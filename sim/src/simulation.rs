@@ -1,7 +1,9 @@
 //! Running a fabric through time: the first resync, heartbeats, the faults of a timeline and
-//! background churn, emitted window by window in time order, as the agents would send them.
+//! background churn, emitted window by window in time order, as the agents would send them, with
+//! the INT exporters' report datagrams among them.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use sonde_schema::row::Row;
 
@@ -9,14 +11,21 @@ use crate::fabric::{
     self, DAY, HEARTBEAT_INTERVAL_S, HOUR, MINUTE, NodeRow, SECOND, SessionState, session_row,
     temperature,
 };
+use crate::int::{self, Datagram, IntSource, IntVersion, Schedule};
 use crate::timeline::{self, Fault};
 use crate::topology::{Node, Role, Topology};
 
-/// Where a simulation's output goes. Agents send rows; INT exporters (report datagrams) and ZTP
-/// clients (DHCP and HTTP requests) get their own methods when their sources join.
+/// Where a simulation's output goes. Agents send rows, INT exporters report datagrams; ZTP
+/// clients (DHCP and HTTP requests) get their own methods when their source joins.
 pub trait Sink {
     /// One row `node`'s agent sends.
     fn agent_row(&mut self, node: &Node, row: Row);
+
+    /// One telemetry report datagram (the UDP payload) `exporter` sends from `exporter_addr`
+    /// at `at` (µs since the epoch). Sinks that keep only agent rows ignore it.
+    fn int_datagram(&mut self, exporter: &Node, exporter_addr: IpAddr, at: i64, datagram: &[u8]) {
+        let _ = (exporter, exporter_addr, at, datagram);
+    }
 }
 
 /// The background changes of a living fabric, each about once per period (µs).
@@ -62,6 +71,10 @@ pub struct Simulation {
     seed: u64,
     /// Per fabric link, the last time its sessions came back after a flap.
     reestablished: HashMap<usize, i64>,
+    /// The INT exporters, when they report.
+    int: Option<IntSource>,
+    /// µs between an INT exporter's reports on one stream.
+    int_period: i64,
 }
 
 impl Simulation {
@@ -93,14 +106,19 @@ impl Simulation {
             churn: Churn::default(),
             seed: 0x5eed,
             reestablished: HashMap::new(),
+            int: None,
+            int_period: int::DEFAULT_PERIOD,
         }
     }
 
-    /// The seed's reference data centre over the two days before `now`, with its timeline.
+    /// The seed's reference data centre over the two days before `now`, with its timeline;
+    /// its switches export INT reports in v0.5.
     pub fn reference(now: i64) -> Simulation {
         let topology = Topology::reference();
         let faults = timeline::reference_faults(&topology, now);
-        Simulation::new(topology, now - 2 * DAY, timeline::sessions_up(now), &faults)
+        let mut sim = Simulation::new(topology, now - 2 * DAY, timeline::sessions_up(now), &faults);
+        sim.set_int_version(IntVersion::V0_5);
+        sim
     }
 
     /// A CLOS fabric of about `nodes` switches from `start`, busy with churn; one exit's agent
@@ -128,6 +146,36 @@ impl Simulation {
         self.churn = churn;
     }
 
+    /// The switches export INT reports in `version` (they export none until this is called).
+    pub fn set_int_version(&mut self, version: IntVersion) {
+        let schedule = Schedule {
+            version,
+            period: self.int_period,
+            start: self.start,
+            established: self.established,
+            seed: self.seed,
+        };
+        self.int = Some(IntSource::new(&self.topology, &self.faults, schedule));
+    }
+
+    /// µs between an INT exporter's reports on one stream (default `int::DEFAULT_PERIOD`).
+    pub fn set_int_period(&mut self, period: i64) {
+        self.int_period = period.max(1);
+        if let Some(version) = self.int.as_ref().map(IntSource::version) {
+            self.set_int_version(version);
+        }
+    }
+
+    /// The switches stop exporting INT reports.
+    pub fn disable_int(&mut self) {
+        self.int = None;
+    }
+
+    /// The INT exporters, when they report.
+    pub fn int_source(&self) -> Option<&IntSource> {
+        self.int.as_ref()
+    }
+
     /// Sends everything that happens in `[from, to)` to `sink`, in time order.
     pub fn run(&mut self, from: i64, to: i64, sink: &mut impl Sink) {
         let mut rows: Vec<NodeRow> = Vec::new();
@@ -153,11 +201,24 @@ impl Simulation {
         self.heartbeats(from, to, &mut rows);
         self.churn(from, to, &mut rows);
         rows.sort_by_key(|(_, row)| row.time);
+        let datagrams = self.int.as_ref().map(|int| int.datagrams(from, to));
+        let mut datagrams = datagrams.unwrap_or_default().into_iter().peekable();
         for (node, row) in rows {
+            while let Some(datagram) = datagrams.next_if(|d| d.at < row.time) {
+                self.send_datagram(&datagram, sink);
+            }
             if self.stops[node].is_none_or(|stop| row.time < stop) {
                 sink.agent_row(&self.topology.nodes[node], row);
             }
         }
+        for datagram in datagrams {
+            self.send_datagram(&datagram, sink);
+        }
+    }
+
+    fn send_datagram(&self, datagram: &Datagram, sink: &mut impl Sink) {
+        let exporter = &self.topology.nodes[datagram.exporter];
+        sink.int_datagram(exporter, datagram.address, datagram.at, &datagram.bytes);
     }
 
     /// The ticks of a per-object period in `[from, to)` after the start, each object with its own phase.
@@ -338,7 +399,7 @@ impl Simulation {
 
 /// A stable hash of three numbers (SplitMix64 finaliser), so that every run of a simulation
 /// makes the same choices whatever its windows.
-fn mix(seed: u64, a: u64, b: u64) -> u64 {
+pub(crate) fn mix(seed: u64, a: u64, b: u64) -> u64 {
     let mut z =
         seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -107,6 +107,32 @@ pub enum Fault {
         at: i64,
         back: Option<i64>,
     },
+    /// The queues of egress `port` on `node` (a spine) run deep from `from` to `to`: packets
+    /// leaving by it wait microseconds behind hundreds of cells, and the switch sends a queue
+    /// report (Q) for every sampled packet of a tracked flow that leaves by it.
+    IntCongestion {
+        node: usize,
+        port: String,
+        from: i64,
+        to: i64,
+    },
+    /// `node` (a leaf) drops the packets of the tracked flows entering the fabric there, for
+    /// drop reason `reason` (a code of `DROP_REASONS`), from `from` to `to`, and sends a drop
+    /// report (D) for every sampled one; the flows' sinks see none of them meanwhile.
+    IntDrop {
+        node: usize,
+        reason: u8,
+        from: i64,
+        to: i64,
+    },
+    /// One in `one_in` of the report datagrams `node` exports from `from` to `to` is lost on
+    /// the way to the collector: its sequence numbers show the gaps.
+    IntLoss {
+        node: usize,
+        one_in: u64,
+        from: i64,
+        to: i64,
+    },
 }
 
 /// The established time of sessions before any fault: about a day and five hours before `now`.
@@ -216,6 +242,9 @@ impl Fault {
                     .set("stratum", 16u32)
                     .set("offset_s", 1.75);
                 healed_at(t, vec![(*node, adrift)], *back)
+            }
+            Fault::IntCongestion { .. } | Fault::IntDrop { .. } | Fault::IntLoss { .. } => {
+                Vec::new()
             }
         }
     }
@@ -427,7 +456,10 @@ pub fn reference_faults(t: &Topology, now: i64) -> Vec<Fault> {
 /// - licences: leaf02's subscription expires (21h); exit01's licence goes missing (19h30m);
 /// - LNV, VNI 100 on the exits: exit01 registers with spine01's own address rather than the
 ///   anycast service node (18h); exit02's vxrd stops (16h30m); the domain is retired 15h ago;
-/// - NTP: leaf01's clock loses its server (13h30m).
+/// - NTP: leaf01's clock loses its server (13h30m);
+/// - INT, in the free hours after it: spine01's queues toward leaf03 (swp3) run deep (12h30m),
+///   then leaf02 drops what server02 sends with an ACL deny (11h15m); before them, a third of
+///   leaf03's report datagrams are lost for ten minutes (14h).
 fn family_faults(t: &Topology, now: i64) -> Vec<Fault> {
     let node = |name: &str| {
         t.node(name)
@@ -511,5 +543,26 @@ fn family_faults(t: &Topology, now: i64) -> Vec<Fault> {
             at: ago(13, 30),
             back: hour_from(ago(13, 30)),
         },
+        Fault::IntCongestion {
+            node: node("spine01"),
+            port: "swp3".into(),
+            from: ago(12, 30),
+            to: ago(11, 30),
+        },
+        Fault::IntDrop {
+            node: node("leaf02"),
+            reason: ACL_DENY,
+            from: ago(11, 15),
+            to: ago(10, 15),
+        },
+        Fault::IntLoss {
+            node: node("leaf03"),
+            one_in: 3,
+            from: ago(14, 0),
+            to: ago(13, 50),
+        },
     ]
 }
+
+/// The p4lang switch pipeline's drop reason for an ACL deny.
+const ACL_DENY: u8 = 60;

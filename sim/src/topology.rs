@@ -29,6 +29,10 @@ pub struct Node {
     /// Loopback (and router id) for routers; empty for hosts.
     pub loopback: String,
     pub os: &'static str,
+    /// The MAC every interface of the node reports (its ports share the system MAC):
+    /// `44:38:39:00:<hi>:<lo>` of the node's index, so bytes 0, 1, 4 and 5, the INT switch id's,
+    /// name one node.
+    pub mac: [u8; 6],
 }
 
 /// One end of a cable.
@@ -224,12 +228,14 @@ impl Topology {
         } else {
             "Ubuntu 22.04"
         };
+        let [.., hi, lo] = (self.nodes.len() as u64).to_be_bytes();
         self.nodes.push(Node {
             name: name.into(),
             role,
             asn,
             loopback,
             os,
+            mac: [0x44, 0x38, 0x39, 0x00, hi, lo],
         });
         self.nodes.len() - 1
     }

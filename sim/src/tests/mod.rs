@@ -4,6 +4,8 @@ use crate::fabric::{DAY, HOUR, MINUTE};
 use crate::{REFERENCE_NOW, Simulation};
 
 mod faults;
+mod int_timeline;
+mod int_wire;
 
 fn history(sim: Simulation, to: i64, window: i64) -> Vec<(&'static str, RecordBatch)> {
     sim.windows(to, window)
