@@ -199,6 +199,46 @@ fn netql_errors_name_what_was_expected() {
             "",
         ),
         (
+            "show int",
+            "expected `reports`, `hops`, `drops`, `congestion`, `loss`, `flows` or `errors` after `int`",
+            "",
+        ),
+        (
+            "show int hop",
+            "unknown show family `int hop`",
+            "int hop",
+        ),
+        (
+            "show int hops latency >",
+            "expected a name or value",
+            "",
+        ),
+        (
+            "show latency > 5",
+            "found `latency`, expected a family to show",
+            "latency",
+        ),
+        (
+            "show int latency > 5 hops",
+            "found `latency`, expected the family's second word",
+            "latency",
+        ),
+        (
+            "show int hops latency > 5 latency > 6",
+            "`latency` is given twice",
+            "latency",
+        ),
+        (
+            "show events level > 1",
+            "found `level`, expected no comparison here",
+            "level",
+        ),
+        (
+            "show int hops 5 > 4",
+            "expected a field name",
+            "5",
+        ),
+        (
             "show bgp \"vrf\" default",
             "expected a field name",
             "\"vrf\"",

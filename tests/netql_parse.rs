@@ -62,8 +62,13 @@ fn ip(text: &str) -> IpAddr {
 }
 
 fn filter(field: &str, value: Value) -> Filter {
+    compared(field, CompareOp::Eq, value)
+}
+
+fn compared(field: &str, op: CompareOp, value: Value) -> Filter {
     Filter {
         field: name(field),
+        op,
         value,
         span: at(),
     }
@@ -237,6 +242,86 @@ fn netql_show_takes_a_leading_target() {
             vec![],
             false
         )
+    );
+}
+
+#[test]
+fn netql_show_int_families_and_comparisons() {
+    assert_eq!(
+        command("show int hops spine01 latency > 1000 occupancy >= 300"),
+        show(
+            "int hops",
+            Some(word("spine01")),
+            vec![
+                compared("latency", CompareOp::Gt, number(1000)),
+                compared("occupancy", CompareOp::GtEq, number(300)),
+            ],
+            false
+        )
+    );
+    // `=` is the pair's other spelling: it goes with the pairs, before the other comparisons.
+    assert_eq!(
+        command("show int flows dst_port < 1024 src_ip = 10.1.1.10 protocol 6"),
+        show(
+            "int flows",
+            None,
+            vec![
+                filter("protocol", number(6)),
+                filter("src_ip", value(ValueKind::Ip(ip("10.1.1.10")))),
+                compared("dst_port", CompareOp::Lt, number(1024)),
+            ],
+            false
+        )
+    );
+    // A comparison stands apart from the words' count: `leaf01` is still the target.
+    assert_eq!(
+        command("show int drops hop != 0 leaf01 reason \"ACL deny\""),
+        show(
+            "int drops",
+            Some(word("leaf01")),
+            vec![
+                filter("reason", value(ValueKind::Str("ACL deny".into()))),
+                compared("hop", CompareOp::NotEq, number(0)),
+            ],
+            false
+        )
+    );
+    // A range names a field twice, with two operators.
+    let Command::Show(range) = command("show int hops latency > 100 latency <= 5000") else {
+        panic!("show")
+    };
+    assert_eq!(range.filters.len(), 2);
+    let q = query("leaf0* check int between 13h and 12h json");
+    let Command::Check(check) = &q.command else {
+        panic!("check")
+    };
+    assert_eq!(check.family.name, "int");
+    assert!(q.json);
+    for family in [
+        "reports",
+        "hops",
+        "drops",
+        "congestion",
+        "loss",
+        "flows",
+        "errors",
+    ] {
+        let Command::Show(show) = command(&format!("show INT {family}")) else {
+            panic!("show int {family}")
+        };
+        assert_eq!(show.family.name, format!("int {family}"));
+    }
+}
+
+#[test]
+fn netql_select_compares_numbers() {
+    let Command::Select(select) = command("select * from int_hops where hop_latency_ns > 2048")
+    else {
+        panic!("select")
+    };
+    assert_eq!(
+        select.conditions,
+        [condition("hop_latency_ns", CompareOp::Gt, number(2048))]
     );
 }
 
@@ -516,4 +601,11 @@ fn netql_nodes_carry_spans() {
     assert_eq!(show.target.expect("target").span, Span::new(15, 26));
     assert_eq!(show.filters[0].span, Span::new(27, 38));
     assert_eq!(show.filters[0].value.span, Span::new(31, 38));
+    let Command::Show(show) = command("show int hops latency > 1000") else {
+        panic!("show")
+    };
+    assert_eq!(show.family.span, Span::new(5, 13));
+    assert_eq!(show.filters[0].span, Span::new(14, 28));
+    assert_eq!(show.filters[0].field.span, Span::new(14, 21));
+    assert_eq!(show.filters[0].value.span, Span::new(24, 28));
 }

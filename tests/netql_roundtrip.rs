@@ -34,7 +34,16 @@ const ROUND_TRIP: &[&str] = &[
     "show services name \"ntp server\" status ok",
     "show services name \"say \\\"hi\\\" \\\\ bye\"",
     "show evpn vni 10100",
-    "show int_drops switch_id 7",
+    "show int drops switch_id 7",
+    "show int hops spine01 latency > 1000",
+    "show int hops hop 0 occupancy >= 300 latency <= 5000",
+    "show int congestion queue != 0 between 13h and 11h",
+    "leaf01 show int flows src_ip 10.1.1.10 dst_port 80 json",
+    "show int loss loss > 0.5",
+    "show int reports type drop around 11h",
+    "show int errors",
+    "leaf0* check int around 12h json",
+    "show bgp asn >= 65000",
     "show ztp_dhcp mac 44:38:39:00:00:02",
     "show kubernetes",
     "show bgp changes",
@@ -48,6 +57,7 @@ const ROUND_TRIP: &[&str] = &[
     "show tables json",
     "describe bgp",
     "describe int_reports json",
+    "select * from int_hops where hop_latency_ns > 2048 and hop < 3",
     "trace 10.244.40.193 from 10.244.6.6",
     "trace 44:38:39:00:00:01 from leaf01 vrf default vlan 10 around 30m json",
     "select * from bgp",
@@ -80,6 +90,8 @@ fn netql_non_canonical_text_round_trips_through_its_canonical_form() {
         "select HOSTNAME,COUNT( * ) from BGP where VRF=default order by HOSTNAME asc",
         "show services name 'single'",
         "trace 10.0.0.1 vlan 0010 from leaf01",
+        "show int hops latency>1000 hop=2 spine01",
+        "show INT Flows protocol = 6 dst_port<1024 src_ip 10.1.1.10",
     ] {
         let tree = parsed(input);
         assert_eq!(parsed(&tree.to_string()), tree, "{input} printed as {tree}");
@@ -91,6 +103,10 @@ fn netql_non_canonical_text_round_trips_through_its_canonical_form() {
     assert_eq!(
         parsed("show macs 44:38:39:0A:0B:0C").to_string(),
         "show macs 44:38:39:0a:0b:0c"
+    );
+    assert_eq!(
+        parsed("show int hops latency>1000 hop=2 spine01").to_string(),
+        "show int hops spine01 hop 2 latency > 1000"
     );
 }
 
@@ -144,6 +160,14 @@ const VOCABULARY: &[&str] = &[
     ")",
     "=",
     "!=",
+    ">",
+    ">=",
+    "<",
+    "<=",
+    "int",
+    "hops",
+    "flows",
+    "latency",
     "10h",
     "1d4h",
     "now",

@@ -1,11 +1,14 @@
 //! The grammar's actions: raw words to AST nodes, with the checks a context-free grammar cannot
 //! make.
 //!
-//! The grammar reads `show`'s tail as a flat run of words, because no LR(1) grammar can tell
-//! `show interfaces swp1 type swp` (a target, then a filter) from `show interfaces type swp` (a
-//! filter) one word at a time. The rule used here: after the family (two words for `ip …` and
-//! `ipv6 …`), an odd number of words starts with a bare target; the rest pair up as
-//! `<field> <value>`. Fields are not checked against the schema here; the planner does that.
+//! The grammar reads `show`'s tail as a flat run of words and comparisons (`latency > 1000`),
+//! because no LR(1) grammar can tell `show interfaces swp1 type swp` (a target, then a filter)
+//! from `show interfaces type swp` (a filter) one word at a time. The rule used here: after the
+//! family (two words for `ip …`, `ipv6 …` and `int …`), an odd number of words starts with a bare
+//! target; the rest pair up as `<field> <value>`. Comparisons stand apart from the count; a
+//! filter's canonical order is the pairs (and `=` comparisons, another spelling of a pair), then
+//! the other comparisons as typed. Fields are not checked against the schema here; the planner
+//! does that.
 //!
 //! Choices the design leaves open, made here:
 //! - Families, field, column and table names and keywords are case-insensitive and stored in
@@ -15,14 +18,15 @@
 //!   `describe` and `show tables` take no time either.
 //! - A quoted value is a literal string, never a glob; globs are unquoted.
 //! - `trace` takes `vrf` and `vlan` before or after `from` (NetQ writes `vlan` before it).
-//! - An option may not be given twice, nor a filter field.
+//! - An option may not be given twice, nor a filter field with the same operator (`latency > 10
+//!   latency < 100` is a range).
 
 use std::net::IpAddr;
 
 use chrono::DateTime;
 
 use crate::ast::*;
-use crate::family::{CHECK_FAMILIES, SHOW_FAMILIES};
+use crate::family::{CHECK_FAMILIES, SHOW_FAMILIES, family_prefixes};
 use crate::parse_error::{ParseError, closest};
 use crate::time::{TimeError, parse_duration};
 
@@ -87,6 +91,18 @@ impl RawWord {
     }
 }
 
+/// One item of `show`'s tail: a word, or a comparison of a field with a value.
+#[derive(Debug, Clone)]
+pub(crate) enum ShowWord {
+    Word(RawWord),
+    Compare {
+        field: RawWord,
+        op: CompareOp,
+        value: RawWord,
+        span: Span,
+    },
+}
+
 /// Checks that the command takes the hostnames and time it was given.
 pub(crate) fn query(
     hosts: Option<Hosts>,
@@ -148,14 +164,28 @@ pub(crate) fn check(family: RawWord, span: Span) -> Result<Check, ParseError> {
 
 /// `show <words…> [changes]`: `show tables`, `show events …`, or `show <family> …`.
 pub(crate) fn show(
-    words: Vec<RawWord>,
+    items: Vec<ShowWord>,
     changes: Option<Span>,
     span: Span,
 ) -> Result<Command, ParseError> {
+    let (words, comparisons) = split_comparisons(items);
     let mut cursor = Cursor::new(&words);
-    let (name, name_span) = family_words(&mut cursor, "a family to show")?;
+    let (name, name_span) = match comparisons.first() {
+        Some(first) if first.0 == 0 => return Err(first.1.field.unexpected("a family to show")),
+        _ => family_words(&mut cursor, "a family to show")?,
+    };
+    if let Some((before, comparison)) = comparisons.first()
+        && *before < cursor.next
+    {
+        // `show int latency > 5 hops`: a comparison inside the family's words.
+        return Err(comparison.field.unexpected("the family's second word"));
+    }
     let rest = cursor.rest();
+    let comparisons: Vec<Comparison> = comparisons.into_iter().map(|(_, c)| c).collect();
     match name.as_str() {
+        "tables" | "events" if !comparisons.is_empty() => {
+            Err(comparisons[0].field.unexpected("no comparison here"))
+        }
         "tables" => show_tables(rest, changes, span).map(Command::ShowTables),
         "events" => show_events(rest, changes, span).map(Command::ShowEvents),
         _ => {
@@ -166,7 +196,7 @@ pub(crate) fn show(
                 "show family",
                 show_topics(),
             )?;
-            let (target, filters) = target_and_filters(rest)?;
+            let (target, filters) = target_and_filters(rest, &comparisons)?;
             Ok(Command::Show(Show {
                 family,
                 target,
@@ -176,6 +206,39 @@ pub(crate) fn show(
             }))
         }
     }
+}
+
+/// A comparison of `show`'s tail, before its field and value are read.
+struct Comparison {
+    field: RawWord,
+    op: CompareOp,
+    value: RawWord,
+    span: Span,
+}
+
+/// The words of `show`'s tail, and its comparisons each with the number of words before it.
+fn split_comparisons(items: Vec<ShowWord>) -> (Vec<RawWord>, Vec<(usize, Comparison)>) {
+    let (mut words, mut comparisons) = (Vec::new(), Vec::new());
+    for item in items {
+        match item {
+            ShowWord::Word(word) => words.push(word),
+            ShowWord::Compare {
+                field,
+                op,
+                value,
+                span,
+            } => comparisons.push((
+                words.len(),
+                Comparison {
+                    field,
+                    op,
+                    value,
+                    span,
+                },
+            )),
+        }
+    }
+    (words, comparisons)
 }
 
 /// What may follow `show`: the families, then the other topics.
@@ -297,7 +360,7 @@ fn event_level(cursor: &mut Cursor<'_>, option: &RawWord) -> Result<Level, Parse
     }
 }
 
-/// Reads a family name: one word, or two for `ip …` and `ipv6 …`. Lower-cased.
+/// Reads a family name: one word, or two for `ip …`, `ipv6 …` and `int …`. Lower-cased.
 fn family_words(cursor: &mut Cursor<'_>, expected: &str) -> Result<(String, Span), ParseError> {
     let Some(first) = cursor.next() else {
         return Err(ParseError::UnexpectedEnd {
@@ -306,13 +369,22 @@ fn family_words(cursor: &mut Cursor<'_>, expected: &str) -> Result<(String, Span
         });
     };
     let name = bare_word(first, expected)?;
-    if name != "ip" && name != "ipv6" {
+    let prefixes = family_prefixes();
+    let Some((_, seconds)) = prefixes.iter().find(|(prefix, _)| *prefix == name) else {
         return Ok((name, first.span));
-    }
+    };
+    let expected = seconds
+        .iter()
+        .map(|second| format!("`{second}`"))
+        .collect::<Vec<_>>();
+    let expected = match expected.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => expected.concat(),
+    };
     let second = cursor
         .next()
-        .ok_or_else(|| missing_after(first, "`addresses`, `routes` or `neighbors`"))?;
-    let kind = bare_word(second, "`addresses`, `routes` or `neighbors`")?;
+        .ok_or_else(|| missing_after(first, &expected))?;
+    let kind = bare_word(second, &expected)?;
     Ok((format!("{name} {kind}"), first.span.to(second.span)))
 }
 
@@ -363,8 +435,11 @@ fn bare_word(word: &RawWord, expected: &str) -> Result<String, ParseError> {
 }
 
 /// Splits `show`'s words after the family into a bare target (when their count is odd) and
-/// `<field> <value>` pairs.
-fn target_and_filters(words: &[RawWord]) -> Result<(Option<Value>, Vec<Filter>), ParseError> {
+/// `<field> <value>` pairs, then adds the comparisons: `=` ones with the pairs, the others after.
+fn target_and_filters(
+    words: &[RawWord],
+    comparisons: &[Comparison],
+) -> Result<(Option<Value>, Vec<Filter>), ParseError> {
     let (target, pairs) = match words {
         [first, rest @ ..] if words.len() % 2 == 1 => (Some(value(first.clone())), rest),
         _ => (None, words),
@@ -377,9 +452,21 @@ fn target_and_filters(words: &[RawWord]) -> Result<(Option<Value>, Vec<Filter>),
         return Err(missing_after(last, "a value"));
     }
     let mut filters: Vec<Filter> = Vec::new();
-    for pair in pairs.chunks_exact(2) {
-        let filter = filter(&pair[0], &pair[1])?;
-        if filters.iter().any(|f| f.field == filter.field) {
+    let pairs = pairs
+        .chunks_exact(2)
+        .map(|pair| filter(&pair[0], CompareOp::Eq, &pair[1]));
+    let (matches, orderings): (Vec<&Comparison>, Vec<&Comparison>) =
+        comparisons.iter().partition(|c| c.op == CompareOp::Eq);
+    let compared = matches
+        .into_iter()
+        .chain(orderings)
+        .map(|c| filter(&c.field, c.op, &c.value).map(|f| Filter { span: c.span, ..f }));
+    for filter in pairs.chain(compared) {
+        let filter = filter?;
+        if filters
+            .iter()
+            .any(|f| f.field == filter.field && f.op == filter.op)
+        {
             return Err(ParseError::Duplicate {
                 span: filter.field.span,
                 option: filter.field.text,
@@ -390,11 +477,16 @@ fn target_and_filters(words: &[RawWord]) -> Result<(Option<Value>, Vec<Filter>),
     Ok((target, filters))
 }
 
-fn filter(field: &RawWord, value_word: &RawWord) -> Result<Filter, ParseError> {
+fn filter(field: &RawWord, op: CompareOp, value_word: &RawWord) -> Result<Filter, ParseError> {
     let field = name_with(field, "a field name such as `vrf`, `asn` or `state`")?;
     let value = value(value_word.clone());
     let span = field.span.to(value.span);
-    Ok(Filter { field, value, span })
+    Ok(Filter {
+        field,
+        op,
+        value,
+        span,
+    })
 }
 
 /// `trace <destination> {option} from <source> {option}`.

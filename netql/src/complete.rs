@@ -4,7 +4,7 @@
 use sonde_schema::TableDef;
 
 use crate::ast::KEYWORDS;
-use crate::family::{CHECK_FAMILIES, SHOW_FAMILIES};
+use crate::family::{CHECK_FAMILIES, SHOW_FAMILIES, family_prefixes};
 
 /// The words that complete the last word of `line`: every candidate that starts with it.
 /// `hostnames` are the nodes the store knows; `tables` the catalog.
@@ -38,6 +38,14 @@ fn next_words(
         first.extend(hostnames.iter().cloned());
         return first;
     };
+    if let Some((_, seconds)) = family_prefixes()
+        .into_iter()
+        .find(|(first, _)| *first == previous.as_str())
+        && before.len() >= 2
+        && ["show", "type"].contains(&before[before.len() - 2].as_str())
+    {
+        return owned(&seconds);
+    }
     match previous.as_str() {
         "check" => owned(&CHECK_FAMILIES),
         "show" => {
@@ -48,7 +56,6 @@ fn next_words(
             words.extend(owned(&["changes", "events", "tables"]));
             words
         }
-        "ip" | "ipv6" => owned(&["addresses", "routes", "neighbors"]),
         "describe" | "from" => tables.iter().map(|t| t.name.to_string()).collect(),
         "around" | "between" | "and" => owned(&["now", "10m", "1h", "10h", "1d", "1w"]),
         "explain" => owned(&["check", "show", "select"]),

@@ -18,6 +18,8 @@ pub mod output;
 mod parse_error;
 mod parser;
 pub mod plan;
+#[cfg(test)]
+mod testing;
 pub mod time;
 
 pub use answer::Answer;

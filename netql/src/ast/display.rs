@@ -91,9 +91,13 @@ impl Display for Show {
     }
 }
 
+/// `vrf default` for a match, `latency > 1000` for any other comparison.
 impl Display for Filter {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.field, self.value)
+        match self.op {
+            CompareOp::Eq => write!(f, "{} {}", self.field, self.value),
+            op => write!(f, "{} {op} {}", self.field, self.value),
+        }
     }
 }
 
@@ -201,10 +205,7 @@ impl Display for Condition {
 
 impl Display for CompareOp {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CompareOp::Eq => "=",
-            CompareOp::NotEq => "!=",
-        })
+        f.write_str(self.symbol())
     }
 }
 

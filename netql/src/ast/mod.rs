@@ -192,7 +192,7 @@ pub struct Check {
 }
 eq_ignoring_span!(Check { family });
 
-/// `show <family> [target] {<field> <value>} [changes]`.
+/// `show <family> [target] {<field> <value> | <field> <op> <value>} [changes]`.
 #[derive(Debug, Clone)]
 pub struct Show {
     pub family: Family,
@@ -210,14 +210,16 @@ eq_ignoring_span!(Show {
     changes
 });
 
-/// `<field> <value>`, as in `vrf default` or `asn 65020`.
+/// `<field> <value>`, as in `vrf default` or `asn 65020`, or a comparison such as
+/// `latency > 1000` (`<field> = <value>` is the pair's other spelling).
 #[derive(Debug, Clone)]
 pub struct Filter {
     pub field: Name,
+    pub op: CompareOp,
     pub value: Value,
     pub span: Span,
 }
-eq_ignoring_span!(Filter { field, value });
+eq_ignoring_span!(Filter { field, op, value });
 
 /// `show changes [type <family>]`: the fabric-wide change log.
 #[derive(Debug, Clone)]
@@ -353,7 +355,8 @@ pub enum SelectItemKind {
     CountDistinct(Name),
 }
 
-/// `<column> = <value>` or `<column> != <value>`; an unquoted value with `*`, `?` or `[` is a glob.
+/// `<column> <op> <value>`: `=` and `!=` match (an unquoted value with `*`, `?` or `[` is a
+/// glob), `<`, `<=`, `>` and `>=` compare numbers.
 #[derive(Debug, Clone)]
 pub struct Condition {
     pub column: Name,
@@ -367,6 +370,29 @@ eq_ignoring_span!(Condition { column, op, value });
 pub enum CompareOp {
     Eq,
     NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+impl CompareOp {
+    /// As typed: `=`, `!=`, `<`, `<=`, `>`, `>=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "=",
+            CompareOp::NotEq => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::LtEq => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::GtEq => ">=",
+        }
+    }
+
+    /// Whether the operator orders numbers rather than matching values.
+    pub fn is_ordering(self) -> bool {
+        !matches!(self, CompareOp::Eq | CompareOp::NotEq)
+    }
 }
 
 /// `<column> [asc|desc]` in `order by`.

@@ -7,11 +7,11 @@ use super::{FamilyDef, ShowDef, header, host};
 const fn addresses(name: &'static str, family: &'static str) -> FamilyDef {
     FamilyDef {
         name,
-        show: ShowDef {
+        show: Some(ShowDef {
             only: Some(("family", family)),
             columns: Some(columns),
             ..ShowDef::of("addresses", Some("prefix"))
-        },
+        }),
         check: None,
     }
 }

@@ -12,10 +12,10 @@ use crate::plan::expr::{if_else, micros};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "agents",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("agents", None)
-    },
+    }),
     check: Some(CheckDef::of(None, None, check)),
 };
 

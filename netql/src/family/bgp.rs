@@ -13,10 +13,10 @@ use crate::plan::expr::{if_else, or_else, q, text};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "bgp",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("bgp", Some("peer"))
-    },
+    }),
     check: Some(CheckDef {
         peer: Some("Peer ID"),
         ..CheckDef::of(Some("Session"), Some("Neighbor"), check)

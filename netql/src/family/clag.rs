@@ -13,10 +13,10 @@ use crate::plan::expr::q;
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "clag",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("clag", Some("ifname"))
-    },
+    }),
     check: Some(CheckDef {
         peer: Some("Peer"),
         ..CheckDef::of(Some("Bond"), Some("Interface"), check)

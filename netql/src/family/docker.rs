@@ -4,6 +4,6 @@ use super::{FamilyDef, ShowDef};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "docker",
-    show: ShowDef::of("docker", Some("name")),
+    show: Some(ShowDef::of("docker", Some("name"))),
     check: None,
 };

@@ -14,10 +14,10 @@ use crate::plan::expr::{q, text};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "evpn",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("evpn", Some("vni"))
-    },
+    }),
     check: Some(CheckDef::of(Some("VNI"), Some("VNI"), check)),
 };
 

@@ -12,10 +12,10 @@ use crate::plan::expr::q;
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "interfaces",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("interfaces", Some("ifname"))
-    },
+    }),
     check: Some(CheckDef::link("Link", check)),
 };
 

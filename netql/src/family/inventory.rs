@@ -4,6 +4,6 @@ use super::{FamilyDef, ShowDef};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "inventory",
-    show: ShowDef::of("inventory", Some("component")),
+    show: Some(ShowDef::of("inventory", Some("component"))),
     check: None,
 };

@@ -4,6 +4,6 @@ use super::{FamilyDef, ShowDef};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "kubernetes",
-    show: ShowDef::of("kubernetes", Some("pod")),
+    show: Some(ShowDef::of("kubernetes", Some("pod"))),
     check: None,
 };

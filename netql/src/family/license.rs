@@ -11,10 +11,10 @@ use crate::plan::expr::{micros, or_else, q};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "license",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("license", Some("name"))
-    },
+    }),
     check: Some(CheckDef::of(Some("License"), Some("License"), check)),
 };
 

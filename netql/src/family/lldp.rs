@@ -6,10 +6,10 @@ use super::{FamilyDef, ShowDef, header, host};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "lldp",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("lldp", Some("ifname"))
-    },
+    }),
     check: None,
 };
 

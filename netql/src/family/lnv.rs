@@ -15,7 +15,7 @@ use crate::plan::expr::{q, text};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "lnv",
-    show: ShowDef::of("lnv", Some("vni")),
+    show: Some(ShowDef::of("lnv", Some("vni"))),
     check: Some(CheckDef::of(Some("VNI"), Some("VNI"), check)),
 };
 

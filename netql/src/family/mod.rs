@@ -14,6 +14,7 @@ mod clag;
 mod docker;
 mod events;
 mod evpn;
+mod int;
 mod interfaces;
 mod inventory;
 mod kubernetes;
@@ -38,18 +39,19 @@ use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
 use sonde_schema::{HOSTNAME, TableDef};
 
 use crate::error::Result;
-use crate::plan::Planner;
 use crate::plan::check::Checked;
 use crate::plan::expr::if_else;
+use crate::plan::{Planner, Times};
 
 pub(crate) use agents::agent_status;
 
-/// One family: `show <name>` and, when it has one, `check <name>`.
+/// One family: `show <name>` and `check <name>`, when it has them.
 #[derive(Debug)]
 pub struct FamilyDef {
-    /// As typed after `show`/`check`: `bgp`, `ip routes`.
+    /// As typed after `show`/`check`: `bgp`, `ip routes`, `int hops`.
     pub name: &'static str,
-    pub show: ShowDef,
+    /// None for a family only checked, as `check int` judges every INT table at once.
+    pub show: Option<ShowDef>,
     pub check: Option<CheckDef>,
 }
 
@@ -65,6 +67,8 @@ pub struct ShowDef {
     pub events: bool,
     /// NetQ's columns at time `at`, `Last Changed` excluded; none shows every column by name.
     pub columns: Option<fn(at: i64) -> Vec<Expr>>,
+    /// Rows planned rather than read from `table` (see [`ViewDef`]).
+    pub view: Option<&'static ViewDef>,
 }
 
 impl ShowDef {
@@ -75,12 +79,39 @@ impl ShowDef {
             target,
             events: false,
             columns: None,
+            view: None,
         }
     }
 }
 
+/// The rows of a view, one column per field `show` filters on, at the statement's times.
+pub(crate) type ViewPlan = fn(&Planner<'_>, Times) -> Result<LogicalPlanBuilder>;
+
+/// A family whose rows are planned rather than read as they are stored: the INT families join
+/// their reports with the switches' names at the statement's time and sum their counters over
+/// its window. Filters, the target and the leading hostnames name the view's fields; the
+/// answer is headed by [`ViewDef::columns`] alone (no `Last Changed`, no `DbState`).
+#[derive(Debug)]
+pub struct ViewDef {
+    pub(crate) rows: ViewPlan,
+    /// The field the hostnames before `show` match (a list field matches when one item does).
+    pub hosts: &'static str,
+    /// The fields a bare target matches: it selects a row when any of them matches.
+    pub targets: &'static [&'static str],
+    /// The fields the rows are sorted by.
+    pub order: &'static [&'static str],
+    /// The headed columns, over the view's fields.
+    pub columns: fn() -> Vec<Expr>,
+}
+
 /// The rows a check builds (every checked object with a reason, null when it passed).
-pub(crate) type CheckPlan = fn(&Planner<'_>, i64) -> Result<(LogicalPlanBuilder, Checked)>;
+#[derive(Debug)]
+pub(crate) enum CheckPlan {
+    /// Judges objects' states at an instant.
+    State(fn(&Planner<'_>, i64) -> Result<(LogicalPlanBuilder, Checked)>),
+    /// Judges the events of a window (INT reports), names resolved at its end.
+    Window(fn(&Planner<'_>, Times) -> Result<(LogicalPlanBuilder, Checked)>),
+}
 
 /// How a check's rows are planned, headed and counted.
 #[derive(Debug)]
@@ -102,7 +133,7 @@ impl CheckDef {
     pub(crate) const fn of(
         noun: Option<&'static str>,
         object: Option<&'static str>,
-        plan: CheckPlan,
+        plan: fn(&Planner<'_>, i64) -> Result<(LogicalPlanBuilder, Checked)>,
     ) -> CheckDef {
         CheckDef {
             noun,
@@ -110,12 +141,15 @@ impl CheckDef {
             peer: None,
             peer_object: None,
             clean: None,
-            plan,
+            plan: CheckPlan::State(plan),
         }
     }
 
     /// Headed as a link between two interfaces.
-    pub(crate) const fn link(noun: &'static str, plan: CheckPlan) -> CheckDef {
+    pub(crate) const fn link(
+        noun: &'static str,
+        plan: fn(&Planner<'_>, i64) -> Result<(LogicalPlanBuilder, Checked)>,
+    ) -> CheckDef {
         CheckDef {
             peer: Some("Peer"),
             peer_object: Some("Peer Interface"),
@@ -124,8 +158,7 @@ impl CheckDef {
     }
 }
 
-/// Every family, in the order `show` lists them: NetQ 1.4's show column, then the INT and ZTP
-/// tables.
+/// Every family, in the order `show` lists them: NetQ 1.4's show column, then INT and ZTP.
 pub static FAMILIES: &[&FamilyDef] = &[
     &agents::FAMILY,
     &bgp::FAMILY,
@@ -152,12 +185,14 @@ pub static FAMILIES: &[&FamilyDef] = &[
     &services::FAMILY,
     &vlan::FAMILY,
     &vxlan::FAMILY,
-    &events::INT_REPORTS,
-    &events::INT_HOPS,
-    &events::INT_DROPS,
-    &events::INT_CONGESTION,
-    &events::INT_LOSS,
-    &events::INT_ERRORS,
+    &int::CHECK,
+    &int::REPORTS,
+    &int::HOPS,
+    &int::DROPS,
+    &int::CONGESTION,
+    &int::LOSS,
+    &int::FLOWS,
+    &int::ERRORS,
     &events::ZTP_DHCP,
     &events::ZTP_HTTP,
 ];
@@ -172,8 +207,26 @@ pub static CHECK_FAMILIES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 });
 
 /// The families `show` lists.
-pub static SHOW_FAMILIES: LazyLock<Vec<&'static str>> =
-    LazyLock::new(|| FAMILIES.iter().map(|f| f.name).collect());
+pub static SHOW_FAMILIES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    FAMILIES
+        .iter()
+        .filter(|f| f.show.is_some())
+        .map(|f| f.name)
+        .collect()
+});
+
+/// The first words of the families named in two (`ip routes`, `int hops`), each with the
+/// second words it takes.
+pub fn family_prefixes() -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut prefixes: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for (first, second) in SHOW_FAMILIES.iter().filter_map(|f| f.split_once(' ')) {
+        match prefixes.iter_mut().find(|(known, _)| *known == first) {
+            Some((_, seconds)) => seconds.push(second),
+            None => prefixes.push((first, vec![second])),
+        }
+    }
+    prefixes
+}
 
 /// The family named `name`, as the parser accepted it.
 pub fn find(name: &str) -> Option<&'static FamilyDef> {
@@ -202,7 +255,8 @@ fn yes_no(expr: Expr) -> Expr {
 pub fn is_event_table(name: &str) -> bool {
     FAMILIES
         .iter()
-        .any(|f| f.show.events && f.show.table == name)
+        .filter_map(|f| f.show.as_ref())
+        .any(|show| show.events && show.table == name)
 }
 
 /// The tables whose rows are objects' states: not the event tables, not `events` itself, and
@@ -214,27 +268,32 @@ pub fn is_state_table(table: &TableDef) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sonde_schema::TableDef;
-
-    fn table_of(family: &FamilyDef, tables: &[&'static TableDef]) -> bool {
-        tables.iter().any(|t| t.name == family.show.table)
-    }
 
     #[test]
     fn every_family_reads_a_table_of_the_schema() {
         for family in FAMILIES {
+            let Some(show) = &family.show else {
+                assert!(
+                    family.check.is_some(),
+                    "`{}` neither shows nor checks",
+                    family.name
+                );
+                continue;
+            };
             assert!(
-                table_of(family, sonde_schema::ALL_TABLES),
+                sonde_schema::ALL_TABLES
+                    .iter()
+                    .any(|t| t.name == show.table),
                 "`{}` reads `{}`, which the schema does not define",
                 family.name,
-                family.show.table
+                show.table
             );
         }
     }
 
     #[test]
     fn names_are_unique_and_lower_case() {
-        let mut names: Vec<_> = SHOW_FAMILIES.clone();
+        let mut names: Vec<_> = FAMILIES.iter().map(|f| f.name).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), FAMILIES.len());
@@ -258,7 +317,27 @@ mod tests {
                 "ospf",
                 "sensors",
                 "vlan",
-                "vxlan"
+                "vxlan",
+                "int"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_two_word_families_share_their_first_words() {
+        let prefixes = family_prefixes();
+        let firsts: Vec<&str> = prefixes.iter().map(|(first, _)| *first).collect();
+        assert_eq!(firsts, ["ip", "ipv6", "int"]);
+        assert_eq!(
+            prefixes[2].1,
+            [
+                "reports",
+                "hops",
+                "drops",
+                "congestion",
+                "loss",
+                "flows",
+                "errors"
             ]
         );
     }
@@ -266,9 +345,8 @@ mod tests {
     #[test]
     fn every_target_is_a_column() {
         for family in FAMILIES {
-            let (Some(target), Some(table)) =
-                (family.show.target, sonde_schema::table(family.show.table))
-            else {
+            let Some(show) = &family.show else { continue };
+            let (Some(target), Some(table)) = (show.target, sonde_schema::table(show.table)) else {
                 continue;
             };
             assert!(

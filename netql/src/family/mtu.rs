@@ -11,10 +11,10 @@ use crate::plan::expr::q;
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "mtu",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("interfaces", Some("ifname"))
-    },
+    }),
     check: Some(CheckDef {
         clean: Some("No MTU Mismatch found"),
         ..CheckDef::link("Link", check)

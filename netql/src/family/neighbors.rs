@@ -7,11 +7,11 @@ use super::{FamilyDef, ShowDef, header, host, yes_no};
 const fn neighbors(name: &'static str, family: &'static str) -> FamilyDef {
     FamilyDef {
         name,
-        show: ShowDef {
+        show: Some(ShowDef {
             only: Some(("family", family)),
             columns: Some(columns),
             ..ShowDef::of("neighbors", Some("ip"))
-        },
+        }),
         check: None,
     }
 }

@@ -12,10 +12,10 @@ use crate::plan::expr::q;
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "ntp",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("ntp", None)
-    },
+    }),
     check: Some(CheckDef::of(None, None, check)),
 };
 

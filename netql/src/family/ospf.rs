@@ -14,10 +14,10 @@ use crate::plan::expr::{or_else, q};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "ospf",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("ospf", Some("ifname"))
-    },
+    }),
     check: Some(CheckDef::link("Adjacency", check)),
 };
 

@@ -7,11 +7,11 @@ use super::{FamilyDef, ShowDef, header, host, list};
 const fn routes(name: &'static str, family: &'static str) -> FamilyDef {
     FamilyDef {
         name,
-        show: ShowDef {
+        show: Some(ShowDef {
             only: Some(("family", family)),
             columns: Some(columns),
             ..ShowDef::of("routes", Some("prefix"))
-        },
+        }),
         check: None,
     }
 }

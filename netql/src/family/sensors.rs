@@ -13,10 +13,10 @@ use crate::plan::expr::q;
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "sensors",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("sensors", Some("kind"))
-    },
+    }),
     check: Some(CheckDef::of(Some("Sensor"), Some("Sensor"), check)),
 };
 

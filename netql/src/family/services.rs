@@ -6,10 +6,10 @@ use super::{FamilyDef, ShowDef, header, host, yes_no};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "services",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("services", Some("name"))
-    },
+    }),
     check: None,
 };
 

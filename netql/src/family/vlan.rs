@@ -13,10 +13,10 @@ use crate::plan::expr::{or_else, q};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "vlan",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("vlan", Some("vlan"))
-    },
+    }),
     check: Some(CheckDef {
         clean: Some("No VLAN or PVID Mismatch found"),
         ..CheckDef::link("Link", check)

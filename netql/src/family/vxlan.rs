@@ -14,10 +14,10 @@ use crate::plan::expr::{q, text};
 
 pub(super) static FAMILY: FamilyDef = FamilyDef {
     name: "vxlan",
-    show: ShowDef {
+    show: Some(ShowDef {
         columns: Some(columns),
         ..ShowDef::of("vxlan", Some("ifname"))
-    },
+    }),
     check: Some(CheckDef::of(Some("VNI"), Some("VNI"), check)),
 };
 

@@ -27,7 +27,7 @@ use sonde_schema::{HOSTNAME, TIMESTAMP};
 use crate::answer::{AnswerKind, NODE, REASON};
 use crate::ast::{Check, Query};
 use crate::error::{Error, Result};
-use crate::family::{self, CheckDef, agent_status};
+use crate::family::{self, CheckDef, CheckPlan, agent_status};
 
 use super::expr::{host_filter, if_else, or_else, q, text};
 use super::{Planned, Planner};
@@ -119,12 +119,14 @@ pub(crate) fn mismatch(what: &str, a: Expr, b: Expr) -> Expr {
 
 impl Planner<'_> {
     pub(super) fn plan_check(&self, query: &Query, check: &Check) -> Result<Planned> {
-        let at = self.state_time(query);
         let family = check.family.name;
         let kind = family::find(family)
             .and_then(|f| f.check.as_ref())
             .ok_or_else(|| Error::plan(check.family.span, format!("`{family}` has no check")))?;
-        let (rows, checked) = (kind.plan)(self, at)?;
+        let (rows, checked) = match kind.plan {
+            CheckPlan::State(plan) => plan(self, self.state_time(query))?,
+            CheckPlan::Window(plan) => plan(self, self.times(query))?,
+        };
         let mut rows = rows.project(headed(kind, checked))?;
         if let Some(hosts) = &query.hosts {
             let mut matches = host_filter(ident(NODE), hosts);

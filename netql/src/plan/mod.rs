@@ -24,7 +24,7 @@ use crate::answer::AnswerKind;
 use crate::ast::{Command, Query, Statement};
 use crate::error::{Error, Result};
 
-pub(crate) use time::Window;
+pub(crate) use time::{Times, Window};
 
 pub use sonde_schema::CHANGE;
 
@@ -102,6 +102,15 @@ impl<'a> Planner<'a> {
 
     pub(crate) fn state(&self, table: &str, at: i64) -> Result<LogicalPlanBuilder> {
         Ok(LogicalPlanBuilder::from(self.catalog.state_at(table, at)?))
+    }
+
+    /// The rows of `table` in `window`, oldest first, with their Add/Del [`CHANGE`] column.
+    pub(crate) fn events(&self, table: &str, window: Window) -> Result<LogicalPlanBuilder> {
+        Ok(LogicalPlanBuilder::from(self.catalog.changes(
+            table,
+            window.from,
+            window.to,
+        )?))
     }
 
     /// The state of `table` at `at`, under the relation name `alias`.

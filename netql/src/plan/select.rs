@@ -1,6 +1,6 @@
 //! `select … from … where … group by … order by … limit …`: NetQ's early-access query form over
 //! a table's state at the statement's time (or its changes with `between`). Conditions are `=`
-//! and `!=` joined by `and`, values may be globs; aggregates are `count(*)`, `count(c)` and
+//! and `!=` (values may be globs) and `<`, `<=`, `>`, `>=` on numbers, joined by `and`; aggregates are `count(*)`, `count(c)` and
 //! `count(distinct c)`.
 
 use datafusion::functions_aggregate::expr_fn::{count, count_distinct};
@@ -8,9 +8,10 @@ use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
 use sonde_schema::TableDef;
 
 use crate::answer::AnswerKind;
-use crate::ast::{CompareOp, Name, Query, Select, SelectItemKind, TimeClause};
+use crate::ast::{Name, Query, Select, SelectItemKind, TimeClause};
 use crate::error::{Error, Result};
 
+use super::expr::compare;
 use super::show::{resolve_field, unknown_field};
 use super::{Planned, Planner};
 
@@ -36,11 +37,17 @@ impl Planner<'_> {
         let mut conditions = Vec::new();
         for condition in &select.conditions {
             let column = column(table, &condition.column)?;
-            let matches = self.field_matches(table, column, &condition.value)?;
-            conditions.push(match condition.op {
-                CompareOp::Eq => matches,
-                CompareOp::NotEq => !matches,
-            });
+            let schema = table.schema();
+            let field = schema
+                .field_with_name(column)
+                .map_err(|_| unknown_field(table, column, condition.column.span))?;
+            conditions.push(compare(
+                col(column),
+                column,
+                field.data_type(),
+                condition.op,
+                &condition.value,
+            )?);
         }
         if let Some(condition) = conditions.into_iter().reduce(Expr::and) {
             rows = rows.filter(condition)?;

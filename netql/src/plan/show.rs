@@ -2,16 +2,20 @@
 //! state at a time, or its rows in a window, in NetQ's columns (each family's in its registry
 //! file, `family/<name>.rs`).
 
+use arrow::datatypes::DataType;
+use datafusion::common::DFSchema;
 use datafusion::functions::expr_fn::concat_ws;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, ident, lit};
 use sonde_schema::{HOSTNAME, TIMESTAMP, TableDef};
 
 use crate::answer::AnswerKind;
-use crate::ast::{Family, Query, Show, ShowChanges, ShowEvents, Value};
+use crate::ast::{Family, Filter, Query, Show, ShowChanges, ShowEvents, Span, Value};
 use crate::error::{Error, Result};
-use crate::family::{self, FamilyDef, is_state_table, list};
+use crate::family::{self, FamilyDef, ShowDef, ViewDef, is_state_table, list};
 
-use super::expr::{equals_text, host_filter, or_else, text, value_matches};
+use super::expr::{
+    compare, equals_text, host_filter, host_list_filter, or_else, text, value_matches,
+};
 use super::time::DEFAULT_WINDOW_US;
 use super::{CHANGE, Planned, Planner};
 
@@ -29,9 +33,17 @@ fn registered(family: &Family) -> Result<&'static FamilyDef> {
     })
 }
 
+/// What `show` displays of a family the parser accepted as one it shows.
+fn shown(family: &Family) -> Result<&'static ShowDef> {
+    registered(family)?
+        .show
+        .as_ref()
+        .ok_or_else(|| Error::plan(family.span, format!("`{}` has no show", family.name)))
+}
+
 /// NetQ's columns for the family, or every column by name; always ending with `Last Changed`.
-fn columns(family: &FamilyDef, table: &TableDef, at: i64) -> Vec<Expr> {
-    let mut out = match family.show.columns {
+fn columns(source: &ShowDef, table: &TableDef, at: i64) -> Vec<Expr> {
+    let mut out = match source.columns {
         Some(columns) => columns(at),
         None => generic_columns(table),
     };
@@ -68,8 +80,10 @@ fn generic_columns(table: &TableDef) -> Vec<Expr> {
 
 impl Planner<'_> {
     pub(super) fn plan_show(&self, query: &Query, show: &Show) -> Result<Planned> {
-        let family = registered(&show.family)?;
-        let source = &family.show;
+        let source = shown(&show.family)?;
+        if let Some(view) = source.view {
+            return self.plan_view(query, show, view);
+        }
         let table = self.known_table(source.table, show.family.span)?;
         let changes = show.changes
             || source.events
@@ -103,7 +117,7 @@ impl Planner<'_> {
         for filter in &show.filters {
             let column = resolve_field(table, &filter.field.text)
                 .ok_or_else(|| unknown_field(table, &filter.field.text, filter.field.span))?;
-            conditions.push(self.field_matches(table, column, &filter.value)?);
+            conditions.push(field_compare(table, column, filter)?);
         }
         if let Some(condition) = conditions.into_iter().reduce(Expr::and) {
             rows = rows.filter(condition)?;
@@ -115,11 +129,58 @@ impl Planner<'_> {
         if changes {
             order.insert(0, col(TIMESTAMP).sort(true, false));
         }
-        let mut projection = columns(family, table, at);
+        let mut projection = columns(source, table, at);
         if changes {
             projection.insert(projection.len() - 1, header("DbState", col(CHANGE)));
         }
         let plan = rows.sort(order)?.project(projection)?.build()?;
+        Ok(Planned {
+            plan,
+            kind: AnswerKind::Rows {
+                title: show.family.name.to_string(),
+            },
+        })
+    }
+
+    /// `show <family>` of a family planned as a view: its rows at the statement's times, the
+    /// hostnames, target and filters against the view's fields, headed by the view's columns.
+    fn plan_view(&self, query: &Query, show: &Show, view: &ViewDef) -> Result<Planned> {
+        let mut rows = (view.rows)(self, self.times(query))?;
+        let schema = rows.schema().clone();
+        let mut conditions = Vec::new();
+        if let Some(hosts) = &query.hosts {
+            conditions.push(match view_field(&schema, view.hosts, hosts.span)? {
+                DataType::List(_) => host_list_filter(col(view.hosts), hosts),
+                _ => host_filter(col(view.hosts), hosts),
+            });
+        }
+        if let Some(target) = &show.target {
+            let mut any = Vec::new();
+            for field in view.targets {
+                let data_type = view_field(&schema, field, target.span)?;
+                any.push(value_matches(col(*field), &data_type, target));
+            }
+            conditions.extend(any.into_iter().reduce(Expr::or));
+        }
+        for filter in &show.filters {
+            let field = filter.field.text.as_str();
+            let data_type = view_field(&schema, field, filter.field.span)?;
+            conditions.push(compare(
+                col(field),
+                field,
+                &data_type,
+                filter.op,
+                &filter.value,
+            )?);
+        }
+        if let Some(condition) = conditions.into_iter().reduce(Expr::and) {
+            rows = rows.filter(condition)?;
+        }
+        let order = view.order.iter().map(|f| col(*f).sort(true, false));
+        let plan = rows
+            .sort(order.collect::<Vec<_>>())?
+            .project((view.columns)())?
+            .build()?;
         Ok(Planned {
             plan,
             kind: AnswerKind::Rows {
@@ -136,7 +197,7 @@ impl Planner<'_> {
     ) -> Result<Planned> {
         let window = self.change_window(query);
         let tables: Vec<&'static TableDef> = match &changes.family {
-            Some(family) => vec![self.known_table(registered(family)?.show.table, family.span)?],
+            Some(family) => vec![self.known_table(shown(family)?.table, family.span)?],
             None => self
                 .catalog
                 .tables()
@@ -260,7 +321,37 @@ impl Planner<'_> {
 
 /// The `events.type` a family's events carry.
 fn event_type(family: &Family) -> Result<&'static str> {
-    Ok(registered(family)?.show.table)
+    Ok(shown(family)?.table)
+}
+
+/// A filter on a column of `table`.
+fn field_compare(table: &'static TableDef, column: &str, filter: &Filter) -> Result<Expr> {
+    let schema = table.schema();
+    let field = schema
+        .field_with_name(column)
+        .map_err(|_| unknown_field(table, column, filter.field.span))?;
+    compare(
+        col(column),
+        &filter.field.text,
+        field.data_type(),
+        filter.op,
+        &filter.value,
+    )
+}
+
+/// The type of a view's field, or an error naming the fields it has.
+fn view_field(schema: &DFSchema, field: &str, span: Span) -> Result<DataType> {
+    if let Ok(found) = schema.field_with_unqualified_name(field) {
+        return Ok(found.data_type().clone());
+    }
+    let fields: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    Err(Error::plan(
+        span,
+        format!(
+            "no field `{field}` here; the fields are {}",
+            fields.join(", ")
+        ),
+    ))
 }
 
 /// A field name as typed, or one of its aliases, to the table's column.

@@ -14,7 +14,24 @@ pub struct Window {
     pub to: i64,
 }
 
+/// The times a statement asks about: the instant states are read at (names resolved, say), and
+/// the window events are read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Times {
+    pub at: i64,
+    pub window: Window,
+}
+
 impl Planner<'_> {
+    /// The instant and the window of a statement: see [`Planner::state_time`] and
+    /// [`Planner::change_window`].
+    pub(crate) fn times(&self, query: &Query) -> Times {
+        Times {
+            at: self.state_time(query),
+            window: self.change_window(query),
+        }
+    }
+
     /// µs since the epoch of a typed time.
     pub(super) fn instant(&self, when: &When) -> i64 {
         match when.kind {
