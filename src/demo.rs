@@ -1,13 +1,15 @@
 //! `sonde demo`: an embedded server on a fresh store holding the seed's reference data centre —
 //! two days of simulated history with its faults, kept running live — and the REPL with a tour.
 
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use sonde_engine::{Engine, EngineConfig};
-use sonde_server::{EngineCatalog, Listeners, Server, ServerConfig};
-use sonde_sim::{Batches, Churn, Simulation};
+use sonde_schema::row::Row;
+use sonde_server::{EngineCatalog, IntConfig, IntService, Listeners, Server, ServerConfig};
+use sonde_sim::{Batches, Churn, Node, Simulation, Sink};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::warn;
@@ -17,6 +19,8 @@ use crate::query::Backend;
 use crate::repl::{self, Tour};
 
 const MINUTE: i64 = 60_000_000;
+/// The demo's INT receiver listens on loopback only, on a free port.
+const DEMO_INT_ADDR: &str = "127.0.0.1:0";
 
 const TOUR: &[(&str, &str)] = &[
     (
@@ -44,11 +48,20 @@ const TOUR: &[(&str, &str)] = &[
         "show agents",
         "The agents' heartbeats: every 30 s, and exit02's stopped two hours ago.",
     ),
+    (
+        "check int around 12h",
+        "The switches' INT telemetry twelve hours ago: spine01's swp3 queues ran deep for an hour, \
+         over the 300-cell and 2048 ns profile.",
+    ),
+    (
+        "show int drops around 10h30m",
+        "leaf02 dropping a flow's packets, as its drop reports name the reason (ACL deny).",
+    ),
 ];
 
 const AFTER_THE_TOUR: &str = "That was the tour. Try `check vlan` (leaf04's bond3 gained VLAN 30 \
 three hours ago), `check sensors` (spine02's fan2), `leaf01 show ip routes changes between 7h and 5h`, \
-`show sensors` (live temperatures), `json` after any statement, or `help`.";
+`show sensors` (live temperatures), `show int hops` (live INT paths), `json` after any statement, or `help`.";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (dir, _temporary) = match &args.data_dir {
@@ -73,21 +86,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let rows: u64 = counts.values().sum();
 
     let listener = bind(&args.flight_addr).await?;
+    let int = IntService::bind(IntConfig::new(vec![DEMO_INT_ADDR.parse()?]))?;
+    let int_address = int.local_addrs()[0];
     let server = Server::serve(
         engine.clone(),
         &config,
-        Listeners::flight(listener),
+        Listeners::flight(listener).with(Box::new(int)),
         std::future::pending(),
     )?;
     let address = server.flight_addr();
     let (stop_live, live_stopped) = watch::channel(false);
-    let live = tokio::spawn(keep_live(engine.clone(), now, live_stopped));
+    let live = tokio::spawn(keep_live(engine.clone(), now, int_address, live_stopped));
 
     println!(
         "Sonde demo: the reference data centre ({nodes} nodes: spine01-02, leaf01-04 in two MLAG pairs, \
          server01-04, exit01-02, edge01, internet), two days of history ({rows} rows) with faults, running live."
     );
     println!("Store: {}", dir.display());
+    println!(
+        "INT: the switches' telemetry reports arrive on UDP {int_address} (send your own there too)"
+    );
     println!(
         "Flight: {address}  (pyarrow.flight.connect(\"grpc://{address}\"), ticket \"netql:check bgp\" or SQL)"
     );
@@ -117,14 +135,21 @@ async fn bind(address: &str) -> anyhow::Result<TcpListener> {
     }
 }
 
-/// Keeps the simulated fabric running from `from`: heartbeats, and temperatures that move.
-async fn keep_live(engine: Engine, from: i64, mut stopped: watch::Receiver<bool>) {
+/// Keeps the simulated fabric running from `from`: heartbeats, temperatures that move, and the
+/// switches' INT reports, sent over UDP to the demo's own receiver as switches would send them.
+async fn keep_live(engine: Engine, from: i64, int: SocketAddr, mut stopped: watch::Receiver<bool>) {
     let mut sim = Simulation::reference(from);
     sim.set_churn(Churn {
         temperature: Some(MINUTE),
         ..Churn::default()
     });
-    let mut batches = Batches::default();
+    let mut batches = match Live::new(int) {
+        Ok(live) => live,
+        Err(error) => {
+            warn!(%error, "the live simulation cannot send INT reports");
+            return;
+        }
+    };
     let mut at = from;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -135,11 +160,41 @@ async fn keep_live(engine: Engine, from: i64, mut stopped: watch::Receiver<bool>
         let now = chrono::Utc::now().timestamp_micros();
         sim.run(at, now, &mut batches);
         at = now;
-        let Ok(tables) = batches.take() else { continue };
+        let Ok(tables) = batches.rows.take() else {
+            continue;
+        };
         for (table, batch) in tables {
             if let Err(error) = engine.append(table, &batch).await {
                 warn!(%error, table, "the live simulation could not write");
             }
         }
+    }
+}
+
+/// The live simulation's sink: agent rows gathered for the store, INT datagrams sent at once.
+struct Live {
+    rows: Batches,
+    socket: UdpSocket,
+    int: SocketAddr,
+}
+
+impl Live {
+    fn new(int: SocketAddr) -> std::io::Result<Self> {
+        Ok(Live {
+            rows: Batches::default(),
+            socket: UdpSocket::bind("127.0.0.1:0")?,
+            int,
+        })
+    }
+}
+
+impl Sink for Live {
+    fn agent_row(&mut self, node: &Node, row: Row) {
+        self.rows.agent_row(node, row);
+    }
+
+    fn int_datagram(&mut self, _exporter: &Node, _address: IpAddr, _at: i64, datagram: &[u8]) {
+        // UDP: a report lost here is what the loss accounting is for.
+        let _ = self.socket.send_to(datagram, self.int);
     }
 }

@@ -1,5 +1,6 @@
 //! `sonde serve`: the server library on the configured store and sockets, until Ctrl-C or SIGTERM.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -27,11 +28,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         listeners = listeners.with(Box::new(service));
     }
     let server = Server::start(config, listeners, shutdown_signal()).await?;
-    // Scripts read the bound addresses from these lines, Flight's first.
-    println!("sonde: Flight listening on {}", server.flight_addr());
+    // Scripts read the bound addresses from these lines, Flight's first. A reader that closes
+    // the pipe after the line it wanted must not stop the server.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "sonde: Flight listening on {}", server.flight_addr());
     for address in int_addrs {
-        println!("sonde: INT listening on {address}");
+        let _ = writeln!(out, "sonde: INT listening on {address}");
     }
+    let _ = out.flush();
     server.stopping().await;
     info!("shutting down: flushing the memtable");
     server

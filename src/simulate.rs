@@ -7,9 +7,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use arrow::array::RecordBatch;
 use arrow::error::ArrowError;
+use std::net::IpAddr;
+
 use sonde_engine::Engine;
-use sonde_sim::{Simulation, Window};
+use sonde_ingest::int::{Collector, CollectorConfig};
+use sonde_schema::row::Row;
+use sonde_sim::{Batches, Node, Simulation, Sink, Window};
 use tokio::sync::mpsc;
 
 use crate::cli::SimulateArgs;
@@ -81,7 +86,7 @@ pub async fn write(
 ) -> anyhow::Result<Counts> {
     let (tx, mut rx) = mpsc::channel::<Window>(2);
     let generator = std::thread::spawn(move || -> Result<(), ArrowError> {
-        for window in sim.windows(end, window) {
+        for window in collected_windows(sim, end, window) {
             if tx.blocking_send(window?).is_err() {
                 break;
             }
@@ -118,6 +123,64 @@ pub async fn write(
         .join()
         .map_err(|_| anyhow::anyhow!("the simulation thread panicked"))??;
     Ok(counts)
+}
+
+/// The simulation window by window, its switches' INT datagrams decoded by a collector as the
+/// server's receiver would decode them, into the same windows as the agents' rows.
+fn collected_windows(
+    mut sim: Simulation,
+    end: i64,
+    window: i64,
+) -> impl Iterator<Item = Result<Window, ArrowError>> {
+    let mut sink = Collecting::new("simulated");
+    let mut at = sim.start();
+    std::iter::from_fn(move || {
+        if at >= end {
+            return None;
+        }
+        let until = at.saturating_add(window).min(end);
+        sim.run(at, until, &mut sink);
+        at = until;
+        Some(sink.take(until).map(|tables| (until, tables)))
+    })
+}
+
+/// A simulation sink that gathers the agents' rows and decodes the INT exporters' datagrams.
+pub struct Collecting {
+    batches: Batches,
+    collector: Collector,
+}
+
+impl Collecting {
+    /// `collector` labels the INT rows' `collector` column.
+    pub fn new(collector: &str) -> Self {
+        Collecting {
+            batches: Batches::default(),
+            collector: Collector::new(CollectorConfig {
+                collector: collector.to_string(),
+                ..CollectorConfig::default()
+            }),
+        }
+    }
+
+    /// Everything gathered, one batch per table; INT's loss and error rows are stamped `now`.
+    pub fn take(&mut self, now: i64) -> Result<Vec<(&'static str, RecordBatch)>, ArrowError> {
+        let mut tables = self.batches.take()?;
+        for (table, batch) in self.collector.take(now)? {
+            tables.push((table.name, batch));
+        }
+        Ok(tables)
+    }
+}
+
+impl Sink for Collecting {
+    fn agent_row(&mut self, node: &Node, row: Row) {
+        self.batches.agent_row(node, row);
+    }
+
+    fn int_datagram(&mut self, _exporter: &Node, address: IpAddr, at: i64, datagram: &[u8]) {
+        self.collector.datagram(address, at, datagram);
+    }
 }
 
 fn print_summary(engine: &Engine, counts: &Counts, elapsed: Duration) -> anyhow::Result<()> {

@@ -107,7 +107,12 @@ fn line_with<'a>(text: &'a str, words: &[&str]) -> &'a str {
 }
 
 async fn latest_heartbeat(client: &mut arrow_flight::FlightClient) -> i64 {
-    let batches = flight_sql(client, "SELECT max(timestamp) AS latest FROM agents")
+    latest(client, "SELECT max(timestamp) AS latest FROM agents").await
+}
+
+/// The one timestamp `query` answers.
+async fn latest(client: &mut arrow_flight::FlightClient, query: &str) -> i64 {
+    let batches = flight_sql(client, query)
         .await
         .expect("the demo answers SQL over Flight");
     let latest = batches[0]
@@ -134,7 +139,7 @@ async fn the_demo_tour_shows_the_timeline_faults_and_stays_live() {
         .expect("address")
         .to_string();
     demo.read_until("Press Enter");
-    demo.type_in(&"\n".repeat(6));
+    demo.type_in(&"\n".repeat(8));
     demo.read_until("That was the tour.");
 
     let check_bgp = demo.step(1);
@@ -209,12 +214,30 @@ async fn the_demo_tour_shows_the_timeline_faults_and_stays_live() {
     );
     line_with(&agents, &["spine01", "Fresh"]);
 
+    let int = demo.step(7);
+    assert!(
+        line_with(&int, &["spine01", "Queue", "occupancy"]).contains("over 300"),
+        "{int}"
+    );
+    let drops = demo.step(8);
+    assert!(
+        line_with(&drops, &["leaf02"]).contains("ACL deny"),
+        "{drops}"
+    );
+
     // The embedded server answers over Flight, and the fabric keeps sending heartbeats.
     let mut client = connect(&flight, None).await;
     let first = latest_heartbeat(&mut client).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while latest_heartbeat(&mut client).await <= first {
         assert!(Instant::now() < deadline, "no live heartbeat within 60 s");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // The switches' INT reports keep arriving over UDP at the demo's receiver.
+    let reports = "SELECT max(timestamp) AS latest FROM int_reports";
+    let first = latest(&mut client, reports).await;
+    while latest(&mut client, reports).await <= first {
+        assert!(Instant::now() < deadline, "no live INT report within 60 s");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 

@@ -10,7 +10,7 @@
 use std::io::{self, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +24,9 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, warn};
 
 use super::collector::{Collector, CollectorConfig};
+
+/// The capped receive buffer is said once per process, not once per socket.
+static WARNED_ABOUT_BUFFER: AtomicBool = AtomicBool::new(false);
 
 /// Buffers per batched receive: quinn-udp's recvmmsg batch.
 const RECV_BUFFERS: usize = quinn_udp::BATCH_SIZE;
@@ -155,7 +158,7 @@ fn bind_one(address: SocketAddr, buffer: usize) -> io::Result<StdUdpSocket> {
     }
     // Linux reports twice what it grants, for its bookkeeping.
     let granted = socket.recv_buffer_size().unwrap_or(0) / 2;
-    if granted < buffer {
+    if granted < buffer && !WARNED_ABOUT_BUFFER.swap(true, Ordering::Relaxed) {
         warn!(
             asked = buffer,
             granted,
