@@ -199,10 +199,13 @@ impl Server {
             .spawn()
             .expect("sonde serve starts");
         let stdout = child.stdout.take().expect("piped stdout");
+        let mut stdout = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout)
+        stdout
             .read_line(&mut line)
             .expect("server prints its address");
+        // Keep reading what else it prints (its INT address), so it never writes to a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let addr = line
             .trim()
             .strip_prefix("sonde: Flight listening on ")
