@@ -154,11 +154,7 @@ impl Progress {
             return;
         }
         self.shown = Instant::now();
-        let percent = if self.size == 0 {
-            100
-        } else {
-            stats.bytes * 100 / self.size
-        };
+        let percent = (stats.bytes * 100).checked_div(self.size).unwrap_or(100);
         eprint!(
             "\r{percent:>3}%  {} packets, {} INT datagrams",
             stats.packets, stats.datagrams
