@@ -203,16 +203,8 @@ fn netql_errors_name_what_was_expected() {
             "expected `reports`, `hops`, `drops`, `congestion`, `loss`, `flows` or `errors` after `int`",
             "",
         ),
-        (
-            "show int hop",
-            "unknown show family `int hop`",
-            "int hop",
-        ),
-        (
-            "show int hops latency >",
-            "expected a name or value",
-            "",
-        ),
+        ("show int hop", "unknown show family `int hop`", "int hop"),
+        ("show int hops latency >", "expected a name or value", ""),
         (
             "show latency > 5",
             "found `latency`, expected a family to show",
@@ -233,11 +225,7 @@ fn netql_errors_name_what_was_expected() {
             "found `level`, expected no comparison here",
             "level",
         ),
-        (
-            "show int hops 5 > 4",
-            "expected a field name",
-            "5",
-        ),
+        ("show int hops 5 > 4", "expected a field name", "5"),
         (
             "show bgp \"vrf\" default",
             "expected a field name",

@@ -410,7 +410,11 @@ async fn loss_and_errors_sum_the_window() {
     let first_minute = rows_of(&catalog, "show int loss between 11m and 10m").await;
     assert_eq!(first_minute[1][3..7], ["60", "57", "3", "5.0"]);
     // A row counts the interval it ends: the one ending at the window's start is not in it.
-    assert!(rows_of(&catalog, "show int loss between 10m and 9m30s").await.is_empty());
+    assert!(
+        rows_of(&catalog, "show int loss between 10m and 9m30s")
+            .await
+            .is_empty()
+    );
     let errors = rows(&catalog, "show int errors").await;
     assert_eq!(
         errors,

@@ -14,7 +14,11 @@ pub static CONGESTION: TableDef = TableDef::new(
         col("queue_id", U32, "queue"),
         col("queue_occupancy", U64, "occupancy in cells"),
         col("hop_latency_ns", U64, "latency through the switch"),
-        col("src_ip", Str, "inner source address of the packet that saw it"),
+        col(
+            "src_ip",
+            Str,
+            "inner source address of the packet that saw it",
+        ),
         col("dst_ip", Str, "inner destination address"),
         col("src_port", U32, "inner L4 source port"),
         col("dst_port", U32, "inner L4 destination port"),

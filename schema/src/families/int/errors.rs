@@ -5,9 +5,17 @@ use crate::column::{ColumnType::*, TableDef, col};
 pub static ERRORS: TableDef = TableDef::new(
     "int_errors",
     "INT datagrams dropped undecoded, counted per reason",
-    &[col("reason", Str, "truncated, bad_length, unknown_version, queue_full, …")],
+    &[col(
+        "reason",
+        Str,
+        "truncated, bad_length, unknown_version, queue_full, …",
+    )],
     &[
-        col("datagrams", U64, "datagrams dropped for this reason in the interval"),
+        col(
+            "datagrams",
+            U64,
+            "datagrams dropped for this reason in the interval",
+        ),
         col("collector", Str, "address they were received on"),
         col("detail", Str, "the last error's text"),
     ],

@@ -8,12 +8,24 @@ pub static LOSS: TableDef = TableDef::new(
     "telemetry report loss by sequence numbers, per interval",
     &[
         col("hw_id", U32, "hardware id of the exporter"),
-        col("source", U32, "the switch id the numbers belong to (0 when the report names none)"),
+        col(
+            "source",
+            U32,
+            "the switch id the numbers belong to (0 when the report names none)",
+        ),
     ],
     &[
-        col("expected", U64, "reports the sequence numbers say were sent"),
+        col(
+            "expected",
+            U64,
+            "reports the sequence numbers say were sent",
+        ),
         col("received", U64, "reports received"),
-        col("lost", U64, "reports missing (a late arrival gives its loss back)"),
+        col(
+            "lost",
+            U64,
+            "reports missing (a late arrival gives its loss back)",
+        ),
         col("reordered", U64, "reports that arrived late"),
         col("duplicated", U64, "reports received twice"),
         col("wraps", U64, "times the numbers wrapped to 0"),
