@@ -433,7 +433,7 @@ fn full_us(received_ns: i64, ts: u64) -> Option<i64> {
         return None;
     }
     let full = match i64::try_from(ts) {
-        Ok(ns) if (ns - received_ns).abs() < DAY_NS => ns,
+        Ok(ns) if ns.abs_diff(received_ns) < DAY_NS.unsigned_abs() => ns,
         _ => rebuild_ns(received_ns, ts as u32),
     };
     Some(full.div_euclid(1_000))
