@@ -58,6 +58,8 @@ pub static ALL_TABLES: &[&TableDef] = &[
     &int::ERRORS,
     &ztp::DHCP,
     &ztp::HTTP,
+    &ztp::LEASES,
+    &ztp::EVENTS,
     &events::TABLE,
 ];
 

@@ -1,0 +1,1 @@
+//! GELF over UDP: the devices' own business events.

@@ -1,0 +1,1 @@
+//! The HTTP image, configuration and script server.
