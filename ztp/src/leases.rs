@@ -153,6 +153,27 @@ pub trait LeaseStore: Send + Sync + 'static {
     fn load(&self) -> BoxFuture<'static, Result<Vec<Lease>>>;
 }
 
+/// Who holds an address now: how the HTTP server binds a serial to the device that got its lease.
+pub trait LeaseLookup: Send + Sync + 'static {
+    /// The MAC of the lease that holds `ip` now, if any.
+    fn mac_of(&self, ip: Ipv4Addr) -> Option<[u8; 6]>;
+    /// The lease that holds `ip` now, if any.
+    fn lease_of(&self, ip: Ipv4Addr) -> Option<Lease>;
+}
+
+/// No leases known (an HTTP server run without the DHCP server).
+#[derive(Debug, Default)]
+pub struct NoLeases;
+
+impl LeaseLookup for NoLeases {
+    fn mac_of(&self, _: Ipv4Addr) -> Option<[u8; 6]> {
+        None
+    }
+    fn lease_of(&self, _: Ipv4Addr) -> Option<Lease> {
+        None
+    }
+}
+
 type Pending = (Vec<Lease>, oneshot::Sender<Result<()>>);
 
 /// The [`LeaseStore`] over an [`EventStore`], group-committing.
