@@ -35,5 +35,11 @@ pub static HTTP: TableDef = TableDef::new(
         col("config_name", Str, "configuration asked for (ctrld, startup, …)"),
         col("config_sha1", Str, "SHA-1 of the configuration served"),
         col("message", Str, "what happened"),
+        col("known_serial", Bool, "whether config.db knows the request's serial"),
+        col(
+            "route",
+            Str,
+            "what the URL asked for: config, image, script, images, onie or none",
+        ),
     ],
 );
