@@ -1,5 +1,9 @@
-//! What a request says: the fixed BOOTP fields decoded by `dhcproto`, and the options as the raw
-//! bytes the client sent, walked by hand (RFC 2131 §4.1, RFC 2132 §2).
+//! What a request says: the fixed BOOTP fields at their RFC 2131 §2 offsets and the options as
+//! the raw bytes the client sent (RFC 2132 §2), with dhcproto's types (opcode, hardware type,
+//! flags, message type) for their meaning. dhcproto's own `Message::decode` is not used on
+//! datagrams from the network: it decodes every option into a typed value and asserts on some
+//! lengths (`debug_assert!(len == 4)` for the bulk lease query times), which a malformed
+//! datagram would turn into a panic.
 //!
 //! The options are kept raw because the server compares them byte for byte (class conditions,
 //! client identifiers, reservations by serial), decodes 82 and 125 itself and echoes option 82
@@ -12,7 +16,7 @@
 
 use std::net::Ipv4Addr;
 
-use dhcproto::v4::{Decodable, Decoder, Flags, Message, MessageType, Opcode};
+use dhcproto::v4::{Flags, HType, MessageType, Opcode};
 
 /// Why a datagram is not a request the server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,14 +113,13 @@ impl Request {
         if bytes.len() < OPTIONS_AT {
             return Err(Malformed::Undecodable);
         }
-        let message = Message::decode(&mut Decoder::new(bytes)).map_err(|_| Malformed::Undecodable)?;
         if bytes[236..OPTIONS_AT] != COOKIE {
             return Err(Malformed::NoCookie);
         }
-        if message.opcode() != Opcode::BootRequest {
+        if Opcode::from(bytes[0]) != Opcode::BootRequest {
             return Err(Malformed::Reply);
         }
-        if u8::from(message.htype()) != 1 || message.hlen() != 6 {
+        if HType::from(bytes[1]) != HType::Eth || bytes[2] != 6 {
             return Err(Malformed::Hardware);
         }
         let options = walk_options(&bytes[OPTIONS_AT..])?;
@@ -124,18 +127,20 @@ impl Request {
             Some((_, v)) if v.len() == 1 => kind_of(v[0]).ok_or(Malformed::MessageType)?,
             _ => return Err(Malformed::MessageType),
         };
+        let u16_at = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+        let addr_at = |at: usize| Ipv4Addr::new(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
         let mut chaddr = [0u8; 16];
         chaddr.copy_from_slice(&bytes[28..44]);
         let mut mac = [0u8; 6];
         mac.copy_from_slice(&chaddr[..6]);
         Ok(Request {
             kind,
-            xid: message.xid(),
-            secs: message.secs(),
-            broadcast: message.flags().broadcast(),
-            hops: message.hops(),
-            ciaddr: message.ciaddr(),
-            giaddr: message.giaddr(),
+            xid: u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
+            secs: u16_at(8),
+            broadcast: Flags::new(u16_at(10)).broadcast(),
+            hops: bytes[3],
+            ciaddr: addr_at(12),
+            giaddr: addr_at(24),
             mac,
             chaddr,
             options,

@@ -229,8 +229,13 @@ fn size_limit(request: &Request) -> usize {
     datagram - IP_UDP
 }
 
+/// Appends an option (dhcproto's `Encoder` writes from the start of the buffer it is given,
+/// so each option is encoded on its own and appended).
 fn push(out: &mut Vec<u8>, option: DhcpOption) {
-    let _ = option.encode(&mut Encoder::new(out));
+    let mut encoded = Vec::with_capacity(8);
+    if option.encode(&mut Encoder::new(&mut encoded)).is_ok() {
+        out.extend_from_slice(&encoded);
+    }
 }
 
 /// One option (split into instances of at most 255 bytes) as bytes.
