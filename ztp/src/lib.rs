@@ -14,6 +14,7 @@
 //! change ([`config::Watched`]); a file that fails to parse keeps the previous configuration and
 //! is reported with its file, line and token.
 
+pub mod admin;
 pub mod codes;
 pub mod config;
 pub mod dhcp;

@@ -180,7 +180,9 @@ impl Lexer<'_> {
                     self.bump();
                     self.number(first, 16, 2, line, column)?
                 }
-                None => return Err(self.error(line, column, "\\x", "expected hex digits after `\\x`")),
+                None => {
+                    return Err(self.error(line, column, "\\x", "expected hex digits after `\\x`"));
+                }
             },
             other => {
                 return Err(self.error(
@@ -196,7 +198,14 @@ impl Lexer<'_> {
     }
 
     /// Up to `max` digits in `radix`, the first already read.
-    fn number(&mut self, first: char, radix: u32, max: usize, line: usize, column: usize) -> Result<u8> {
+    fn number(
+        &mut self,
+        first: char,
+        radix: u32,
+        max: usize,
+        line: usize,
+        column: usize,
+    ) -> Result<u8> {
         let mut digits = first.to_string();
         while digits.len() < max && self.peek().is_some_and(|c| c.is_digit(radix)) {
             if let Some(c) = self.bump() {
@@ -204,7 +213,12 @@ impl Lexer<'_> {
             }
         }
         u8::from_str_radix(&digits, radix).map_err(|_| {
-            self.error(line, column, &format!("\\{digits}"), "escaped byte is over 255")
+            self.error(
+                line,
+                column,
+                &format!("\\{digits}"),
+                "escaped byte is over 255",
+            )
         })
     }
 

@@ -100,9 +100,17 @@ impl Params {
 pub(super) enum Scope {
     Global,
     SharedNetwork,
-    Subnet { network: Ipv4Addr, netmask: Ipv4Addr },
-    Pool { network: Ipv4Addr, netmask: Ipv4Addr },
-    Group { in_subnet: bool },
+    Subnet {
+        network: Ipv4Addr,
+        netmask: Ipv4Addr,
+    },
+    Pool {
+        network: Ipv4Addr,
+        netmask: Ipv4Addr,
+    },
+    Group {
+        in_subnet: bool,
+    },
     Host,
     Class,
 }
@@ -334,7 +342,8 @@ impl<'a> Parser<'a> {
             }
             "next-server" => {
                 if scope == Scope::Class {
-                    let message = "`next-server` in a class is not supported; set it in the subnet or host";
+                    let message =
+                        "`next-server` in a class is not supported; set it in the subnet or host";
                     return Err(self.error(&token, message));
                 }
                 body.params.next_server = Some(self.address()?);
@@ -352,7 +361,9 @@ impl<'a> Parser<'a> {
             "server-identifier" => {
                 let ip = self.address()?;
                 self.semi()?;
-                body.params.options.set(54, OptionValue::IpAddresses(vec![ip]));
+                body.params
+                    .options
+                    .set(54, OptionValue::IpAddresses(vec![ip]));
             }
             "option" => self.option_statement(scope, body)?,
             "subnet" => self.subnet(&token, scope, body)?,
@@ -503,7 +514,8 @@ impl<'a> Parser<'a> {
             return Err(self.error(&mask_token, message));
         }
         if u32::from(network) & !bits != 0 {
-            let message = format!("subnet number {network} has host bits set for netmask {netmask}");
+            let message =
+                format!("subnet number {network} has host bits set for netmask {netmask}");
             return Err(self.error(&net_token, message));
         }
         let open = self.expect_punct('{')?;

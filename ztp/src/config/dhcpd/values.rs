@@ -15,7 +15,11 @@ use crate::error::Result;
 /// One side of a `match if` comparison.
 enum Operand {
     Option(u8),
-    Substring { code: u8, offset: usize, length: usize },
+    Substring {
+        code: u8,
+        offset: usize,
+        length: usize,
+    },
     Constant(Vec<u8>),
 }
 
@@ -264,7 +268,10 @@ impl Parser<'_> {
     pub(super) fn hardware(&mut self) -> Result<[u8; 6]> {
         let kind = self.word("a hardware type")?;
         if !kind.is_word("ethernet") {
-            let message = format!("hardware type `{}` is not supported; use `ethernet`", kind.text);
+            let message = format!(
+                "hardware type `{}` is not supported; use `ethernet`",
+                kind.text
+            );
             return Err(self.error(&kind, message));
         }
         let token = self.next();
@@ -354,16 +361,30 @@ impl Parser<'_> {
         let right = self.operand()?;
         let condition = match (left, right) {
             (Operand::Option(code), Operand::Constant(value))
-            | (Operand::Constant(value), Operand::Option(code)) => Condition::Equals { code, value },
-            (Operand::Substring { code, offset, length }, Operand::Constant(value))
-            | (Operand::Constant(value), Operand::Substring { code, offset, length }) => {
-                Condition::Substring {
+            | (Operand::Constant(value), Operand::Option(code)) => {
+                Condition::Equals { code, value }
+            }
+            (
+                Operand::Substring {
                     code,
                     offset,
                     length,
-                    value,
-                }
-            }
+                },
+                Operand::Constant(value),
+            )
+            | (
+                Operand::Constant(value),
+                Operand::Substring {
+                    code,
+                    offset,
+                    length,
+                },
+            ) => Condition::Substring {
+                code,
+                offset,
+                length,
+                value,
+            },
             _ => {
                 return Err(self.error(
                     &start,
