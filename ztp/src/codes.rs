@@ -11,13 +11,25 @@ pub struct Code {
 }
 
 const fn info(code: &'static str, text: &'static str) -> Code {
-    Code { code, level: 6, text }
+    Code {
+        code,
+        level: 6,
+        text,
+    }
 }
 const fn warn(code: &'static str, text: &'static str) -> Code {
-    Code { code, level: 4, text }
+    Code {
+        code,
+        level: 4,
+        text,
+    }
 }
 const fn error(code: &'static str, text: &'static str) -> Code {
-    Code { code, level: 3, text }
+    Code {
+        code,
+        level: 3,
+        text,
+    }
 }
 
 // DHCP
@@ -38,8 +50,19 @@ pub const HTTP_IMAGE_REDIRECTED: Code = info("ZTP0202I", "ztp image redirected")
 pub const HTTP_IMAGE_MISSING: Code = warn("ZTP0203W", "ztp image not found");
 pub const HTTP_SCRIPT_SERVED: Code = info("ZTP0204I", "ztp script served");
 pub const HTTP_SCRIPT_MISSING: Code = warn("ZTP0205W", "ztp script not found");
-pub const HTTP_WRONG_DEVICE: Code = error("ZTP0206E", "ztp request refused: the serial belongs to another device");
-pub const HTTP_REFUSED_PATH: Code = error("ZTP0207E", "ztp request refused: path outside the served roots");
+pub const HTTP_WRONG_DEVICE: Code = error(
+    "ZTP0206E",
+    "ztp request refused: the serial belongs to another device",
+);
+pub const HTTP_REFUSED_PATH: Code = error(
+    "ZTP0207E",
+    "ztp request refused: path outside the served roots",
+);
 pub const HTTP_NOT_FOUND: Code = warn("ZTP0208W", "ztp file not found");
 pub const HTTP_FILE_SERVED: Code = info("ZTP0209I", "ztp file served");
 pub const HTTP_BAD_REQUEST: Code = warn("ZTP0210W", "ztp request malformed");
+pub const HTTP_SCRIPT_INVALID: Code = error(
+    "ZTP0211E",
+    "ztp script refused: no # CUMULUS-AUTOPROVISIONING line",
+);
+pub const HTTP_SERVER_ERROR: Code = error("ZTP0212E", "ztp file could not be read");
