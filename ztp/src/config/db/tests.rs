@@ -281,3 +281,39 @@ mod roundtrip {
         }
     }
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn on_arbitrary_text(text in "\\PC{0,200}") {
+            let _ = parse(Path::new("config.db"), &text);
+        }
+
+        #[test]
+        fn on_the_seed_cut_anywhere(cut in 0usize..SEED.len(), insert in "[{}:\"#,\\\\ a-z0-9\n]{0,3}") {
+            let mut text: String = SEED.chars().take(cut).collect();
+            text.push_str(&insert);
+            text.extend(SEED.chars().skip(cut));
+            let _ = parse(Path::new("config.db"), &text);
+        }
+    }
+}
+
+/// The seed's two files as files (`tests/data/seed/`), loaded the way the server loads a ZTP
+/// directory: byte for byte the texts the tests above parse.
+#[test]
+fn the_seeds_directory_loads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed");
+    assert_eq!(
+        std::fs::read_to_string(root.join("config.db")).unwrap(),
+        SEED
+    );
+    let config = crate::config::ZtpConfig::load(&crate::ZtpDir::new(&root)).unwrap();
+    assert_eq!(config.db, ok(SEED));
+    assert_eq!(config.dhcp.subnets[0].hosts[0].name, "LEAF01");
+    assert_eq!(config.dhcp.option_name(210), "loader-pathprefix");
+}

@@ -13,12 +13,14 @@
 //!
 //! Choices where isc-dhcp and the issue are silent:
 //! - isc statements that change nothing here (`log-facility`, `ddns-*`, `update-static-leases`,
-//!   `one-lease-per-client`, `allow`/`deny`/`ignore …`, `key`/`zone`/`failover` blocks, …) are
+//!   `one-lease-per-client`, `allow`/`deny`/`ignore …`, `key`/`zone`/`failover`/`on` blocks, …) are
 //!   accepted and skipped; any other unknown word is an error, so a typo is caught.
 //! - `match option …` with `subclass`, `spawn`, `if` blocks and `include` are refused with a
 //!   message saying what to write instead.
 //! - An option must be declared before its first use (isc's rule); the error says where the
 //!   later declaration is.
+//! - `option NAME = VALUE;` (isc's expression form, as ONIE's documentation writes it) is read
+//!   when VALUE is a constant.
 //! - Host names are never resolved: an address-typed value that is a name is an error.
 //! - `authoritative` and `ping-check` are server-wide in Sonde: said in a narrower scope, they
 //!   apply to the server unless the global scope says otherwise. Lease times in a host or class

@@ -64,6 +64,7 @@ const IGNORED: &[&str] = &[
     "vendor-option-space",
     "min-secs",
     "filename-prefix",
+    "on",
 ];
 
 /// The parameters of one scope; `None` is "not said here".
@@ -153,7 +154,12 @@ pub(super) struct Parser<'a> {
     /// `authoritative` / `ping-check` said in a narrower scope (Sonde's are server-wide).
     pub inner_authoritative: Option<bool>,
     pub inner_ping_check: Option<bool>,
+    /// Blocks and sub-conditions open now, bounded by [`MAX_DEPTH`].
+    pub depth: usize,
 }
+
+/// How deep blocks and conditions may nest: far past any real file, well short of the stack.
+pub(super) const MAX_DEPTH: usize = 64;
 
 impl<'a> Parser<'a> {
     pub fn new(file: &'a Path, tokens: Vec<Token>) -> Parser<'a> {
@@ -174,6 +180,7 @@ impl<'a> Parser<'a> {
             declared_later,
             inner_authoritative: None,
             inner_ping_check: None,
+            depth: 0,
         }
     }
 
@@ -282,6 +289,23 @@ impl<'a> Parser<'a> {
 
     /// Statements up to the `}` closing a block (or the end of the file, for the global scope).
     pub fn body(&mut self, scope: Scope, opened: Option<&Token>) -> Result<Body> {
+        self.enter()?;
+        let body = self.statements(scope, opened);
+        self.depth -= 1;
+        body
+    }
+
+    /// One more level of nesting, refused past [`MAX_DEPTH`].
+    pub fn enter(&mut self) -> Result<()> {
+        if self.depth >= MAX_DEPTH {
+            let message = format!("nested more than {MAX_DEPTH} deep");
+            return Err(self.error(self.peek(), message));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn statements(&mut self, scope: Scope, opened: Option<&Token>) -> Result<Body> {
         let mut body = Body::default();
         loop {
             let token = self.peek().clone();

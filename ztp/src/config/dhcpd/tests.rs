@@ -611,3 +611,81 @@ fn strings_keep_comment_characters_and_lines_count_through_them() {
     let (line, column, token, _) = err("option host-name \"x\ny\";\n  bogus;");
     assert_eq!((line, column, token.as_str()), (3, 3, "bogus"));
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep_groups = format!("{}{}", "group { ".repeat(10_000), "}".repeat(10_000));
+    let (_, _, _, message) = err(&deep_groups);
+    assert!(message.contains("nested more than"), "{message}");
+    let deep_condition = format!(
+        "class \"c\" {{ match if {}exists routers{}; }}",
+        "not (".repeat(10_000),
+        ")".repeat(10_000)
+    );
+    let (_, _, _, message) = err(&deep_condition);
+    assert!(message.contains("nested more than"), "{message}");
+    let fine = format!("{}{}", "group { ".repeat(20), "}".repeat(20));
+    ok(&fine);
+}
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn on_arbitrary_text(text in "\\PC{0,200}") {
+            let _ = parse(Path::new("dhcpd.conf"), &text);
+        }
+
+        #[test]
+        fn on_tokens_of_the_grammar(words in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "subnet", "10.0.0.0", "netmask", "255.255.255.0", "{", "}", ";", "range", "10.0.0.5",
+                "host", "h", "option", "routers", "class", "\"c\"", "match", "if", "substring", "(",
+                ")", ",", "0", "=", "!=", "\"x\"", "and", "or", "not", "exists", "group", "pool",
+                "hardware", "ethernet", "00:11:22:33:44:55", "code", "210", "text", "\"\\x4\"",
+                "shared-network", "fixed-address", "# c\n", "\n", "authoritative", "key",
+            ]),
+            0..60,
+        )) {
+            let _ = parse(Path::new("dhcpd.conf"), &words.join(" "));
+        }
+
+        #[test]
+        fn on_the_seed_cut_anywhere(cut in 0usize..SEED.len(), insert in "[{};\"#,=()a-z0-9. ]{0,3}") {
+            let mut text: String = SEED.chars().take(cut).collect();
+            text.push_str(&insert);
+            text.extend(SEED.chars().skip(cut));
+            let _ = parse(Path::new("dhcpd.conf"), &text);
+        }
+    }
+}
+
+#[test]
+fn onie_documentation_style() {
+    let c = ok(r#"
+        subnet 10.0.1.0 netmask 255.255.255.0 {
+            range 10.0.1.10 10.0.1.99;
+            option default-url = "http://10.0.1.251/onie-installer-x86_64";
+            on commit { set clip = binary-to-ascii(10, 8, ".", leased-address); }
+        }
+    "#);
+    assert_eq!(
+        c.subnets[0].options.get(114),
+        Some(&text("http://10.0.1.251/onie-installer-x86_64"))
+    );
+    let (_, _, token, message) = err("option host-name = concat(\"a\", \"b\");");
+    assert_eq!(token, "concat");
+    assert!(
+        message.contains("expressions are not supported"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_seeds_file_on_disk_is_the_same_text() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/seed/dhcpd.conf");
+    assert_eq!(std::fs::read_to_string(path).unwrap(), SEED);
+}

@@ -34,6 +34,22 @@ impl Parser<'_> {
             return self.declaration(&name);
         }
         let def = self.resolve(&name)?;
+        if self.peek().is_punct('=') {
+            // isc's expression form, `option NAME = VALUE;`, as ONIE's documentation writes it;
+            // only a constant value is taken.
+            self.next();
+            let call = self
+                .tokens
+                .get(self.pos + 1)
+                .is_some_and(|t| t.is_punct('('));
+            if self.peek().kind == Kind::Word && call {
+                let message = format!(
+                    "`{}(…)`: expressions are not supported after `option NAME =`; write a constant",
+                    self.peek().text
+                );
+                return Err(self.error(self.peek(), message));
+            }
+        }
         let value = self.value(&def)?;
         self.semi()?;
         if scope == Scope::Host && def.code == 61 {
@@ -327,6 +343,13 @@ impl Parser<'_> {
     }
 
     fn cond_unary(&mut self) -> Result<Condition> {
+        self.enter()?;
+        let condition = self.cond_unary_inner();
+        self.depth -= 1;
+        condition
+    }
+
+    fn cond_unary_inner(&mut self) -> Result<Condition> {
         if self.peek().is_word("not") {
             self.next();
             return Ok(Condition::Not(Box::new(self.cond_unary()?)));
