@@ -23,15 +23,18 @@ const ARP_FRESH: Duration = Duration::from_secs(1);
 /// How long an echo reply is waited for.
 pub const PING_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// IP → MAC of the complete neighbour entries.
+pub type Neighbours = HashMap<Ipv4Addr, [u8; 6]>;
+
 /// The kernel's neighbour table, cached briefly.
 #[derive(Debug, Default)]
 pub struct ArpCache {
-    cached: Mutex<Option<(Instant, Arc<HashMap<Ipv4Addr, [u8; 6]>>)>>,
+    cached: Mutex<Option<(Instant, Arc<Neighbours>)>>,
 }
 
 impl ArpCache {
     /// The complete entries now (IP → MAC).
-    pub fn snapshot(&self) -> Arc<HashMap<Ipv4Addr, [u8; 6]>> {
+    pub fn snapshot(&self) -> Arc<Neighbours> {
         let mut cached = self.cached.lock();
         if let Some((at, table)) = cached.as_ref()
             && at.elapsed() < ARP_FRESH
@@ -151,6 +154,7 @@ fn is_echo_reply(bytes: &[u8], raw: bool) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -161,7 +165,10 @@ mod tests {
                     10.0.0.6         0x1         0x0         00:00:00:00:00:00     *        eth0\n";
         let table = parse_arp(text);
         assert_eq!(table.len(), 1);
-        assert_eq!(table[&Ipv4Addr::new(10, 0, 0, 5)], [0x48, 0x65, 0xee, 0x11, 0xda, 0x85]);
+        assert_eq!(
+            table[&Ipv4Addr::new(10, 0, 0, 5)],
+            [0x48, 0x65, 0xee, 0x11, 0xda, 0x85]
+        );
     }
 
     #[test]

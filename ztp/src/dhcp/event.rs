@@ -95,13 +95,33 @@ impl Outcome {
             .or((!request.ciaddr.is_unspecified()).then_some(request.ciaddr));
         put("requested_ip", requested.map(|ip| ip.to_string()));
         put("client_ip", self.client_ip.map(|ip| ip.to_string()));
-        put("relay_ip", request.relayed().then(|| request.giaddr.to_string()));
-        let relay = request.option(code::RELAY_AGENT).and_then(RelayInfo::decode);
-        put("circuit_id", relay.as_ref().and_then(|r| r.circuit_id.as_deref()).map(id_text));
-        put("remote_id", relay.as_ref().and_then(|r| r.remote_id.as_deref()).map(id_text));
+        put(
+            "relay_ip",
+            request.relayed().then(|| request.giaddr.to_string()),
+        );
+        let relay = request
+            .option(code::RELAY_AGENT)
+            .and_then(RelayInfo::decode);
+        put(
+            "circuit_id",
+            relay
+                .as_ref()
+                .and_then(|r| r.circuit_id.as_deref())
+                .map(id_text),
+        );
+        put(
+            "remote_id",
+            relay
+                .as_ref()
+                .and_then(|r| r.remote_id.as_deref())
+                .map(id_text),
+        );
         put("subnet", self.subnet.clone());
         put("host", self.host.clone());
-        put("class", (!self.classes.is_empty()).then(|| self.classes.join(",")));
+        put(
+            "class",
+            (!self.classes.is_empty()).then(|| self.classes.join(",")),
+        );
         put("default_url", self.handed_text(114));
         put("path_prefix", self.handed_text(210));
         put("script_url", self.handed_text(239));
@@ -112,7 +132,13 @@ impl Outcome {
         let asked = request.parameters();
         put(
             "requested_options",
-            (!asked.is_empty()).then(|| asked.iter().map(u8::to_string).collect::<Vec<_>>().join(",")),
+            (!asked.is_empty()).then(|| {
+                asked
+                    .iter()
+                    .map(u8::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
         );
         if let Some(seconds) = self.lease_time {
             row.put("lease_time", seconds);

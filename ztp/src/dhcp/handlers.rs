@@ -39,7 +39,12 @@ pub(super) struct Exchange<'a> {
 }
 
 /// Handles one well-formed request.
-pub(super) async fn handle(inner: &Inner, request: &Request, server_id: Ipv4Addr, now: i64) -> Outcome {
+pub(super) async fn handle(
+    inner: &Inner,
+    request: &Request,
+    server_id: Ipv4Addr,
+    now: i64,
+) -> Outcome {
     let config = inner.config.get();
     let scope = Scope::of(&config.dhcp, request, server_id);
     let ex = Exchange {
@@ -96,12 +101,24 @@ impl Exchange<'_> {
         }
     }
 
-    fn answer(&self, kind: MessageType, yiaddr: Ipv4Addr, lease_time: Option<u32>, code: Code, message: String) -> Outcome {
-        let (options, mandatory) = reply_options(&self.scope, self.request, self.server_id, lease_time);
+    fn answer(
+        &self,
+        kind: MessageType,
+        yiaddr: Ipv4Addr,
+        lease_time: Option<u32>,
+        code: Code,
+        message: String,
+    ) -> Outcome {
+        let (options, mandatory) =
+            reply_options(&self.scope, self.request, self.server_id, lease_time);
         let header = Header {
             kind,
             yiaddr,
-            ciaddr: if kind == MessageType::Ack { self.request.ciaddr } else { Ipv4Addr::UNSPECIFIED },
+            ciaddr: if kind == MessageType::Ack {
+                self.request.ciaddr
+            } else {
+                Ipv4Addr::UNSPECIFIED
+            },
             siaddr: self.scope.next_server.unwrap_or(Ipv4Addr::UNSPECIFIED),
             file: self.scope.filename.clone(),
         };
@@ -121,7 +138,10 @@ impl Exchange<'_> {
     /// A NAK when authoritative; silence (and the reason in the row) otherwise.
     fn nak(&self, why: &str) -> Outcome {
         if !self.config.dhcp.authoritative {
-            return Outcome::silent(codes::DHCP_IGNORED, format!("not authoritative, not refused: {why}"));
+            return Outcome::silent(
+                codes::DHCP_IGNORED,
+                format!("not authoritative, not refused: {why}"),
+            );
         }
         let header = Header {
             kind: MessageType::Nak,
@@ -130,7 +150,10 @@ impl Exchange<'_> {
             siaddr: Ipv4Addr::UNSPECIFIED,
             file: None,
         };
-        let options = [(super::message::code::SERVER_ID, self.server_id.octets().to_vec())];
+        let options = [(
+            super::message::code::SERVER_ID,
+            self.server_id.octets().to_vec(),
+        )];
         let mut outcome = Outcome::silent(codes::DHCP_NAKED, why.to_string());
         outcome.bytes = encode_reply(self.request, &header, &options, 1);
         outcome.reply = outcome.bytes.is_some().then_some("NAK");
@@ -143,11 +166,18 @@ impl Exchange<'_> {
         } else {
             format!("the local network of {}", self.server_id)
         };
-        Outcome::silent(codes::DHCP_NO_SUBNET, format!("no subnet configured for {via}"))
+        Outcome::silent(
+            codes::DHCP_NO_SUBNET,
+            format!("no subnet configured for {via}"),
+        )
     }
 
     /// Persists `leases`; on failure undoes `undo` (address, what we wrote, what was there).
-    async fn persist(&self, leases: Vec<Lease>, undo: Vec<(Lease, Option<Lease>)>) -> Result<(), Outcome> {
+    async fn persist(
+        &self,
+        leases: Vec<Lease>,
+        undo: Vec<(Lease, Option<Lease>)>,
+    ) -> Result<(), Outcome> {
         if leases.is_empty() {
             return Ok(());
         }
@@ -160,7 +190,10 @@ impl Exchange<'_> {
                 }
                 drop(table);
                 warn!(%error, mac = %crate::leases::mac_text(&self.request.mac), "DHCP lease not stored; no answer sent");
-                Err(Outcome::silent(codes::DHCP_NOT_STORED, format!("lease not stored: {error}")))
+                Err(Outcome::silent(
+                    codes::DHCP_NOT_STORED,
+                    format!("lease not stored: {error}"),
+                ))
             }
         }
     }
@@ -201,7 +234,8 @@ impl Exchange<'_> {
             let Some((ip, probe)) = picked else {
                 let cidr = self.cidr();
                 warn!(subnet = %cidr, "DHCP pool exhausted");
-                let outcome = Outcome::silent(codes::DHCP_EXHAUSTED, format!("no free address in {cidr}"));
+                let outcome =
+                    Outcome::silent(codes::DHCP_EXHAUSTED, format!("no free address in {cidr}"));
                 return Err((outcome, conflicts));
             };
             if !(probe && self.config.dhcp.ping_check && conflict::answers_ping(ip).await) {
@@ -210,7 +244,10 @@ impl Exchange<'_> {
             conflicts.push(self.mark_conflict(ip, None));
             tried.push(ip);
         }
-        let outcome = Outcome::silent(codes::DHCP_EXHAUSTED, "every address probed answered a ping".to_string());
+        let outcome = Outcome::silent(
+            codes::DHCP_EXHAUSTED,
+            "every address probed answered a ping".to_string(),
+        );
         Err((outcome, conflicts))
     }
 
@@ -222,14 +259,17 @@ impl Exchange<'_> {
         tried: &mut Vec<Ipv4Addr>,
         conflicts: &mut Vec<Lease>,
     ) -> Option<(Ipv4Addr, bool)> {
-        let hold = self.now.saturating_add(seconds(self.inner.options.offer_hold));
+        let hold = self
+            .now
+            .saturating_add(seconds(self.inner.options.offer_hold));
         let mut table = self.inner.table.lock();
         table.sync_config(self.config);
         if let Some(fixed) = self.scope.fixed_address() {
             return Some((self.offer(&mut table, fixed, hold), false));
         }
         let subnet = self.scope.subnet?;
-        let in_pool = |t: &super::table::Table, ip: Ipv4Addr| t.pools.of(ip).is_some_and(|p| p.has(ip));
+        let in_pool =
+            |t: &super::table::Table, ip: Ipv4Addr| t.pools.of(ip).is_some_and(|p| p.has(ip));
         if let Some(lease) = table.of_client(&self.key)
             && subnet.contains(lease.ip)
             && in_pool(&table, lease.ip)
@@ -270,7 +310,9 @@ impl Exchange<'_> {
     fn offer(&self, table: &mut super::table::Table, ip: Ipv4Addr, hold: i64) -> Ipv4Addr {
         let mine = table
             .get(ip)
-            .filter(|l| ClientKey::of_lease(l) == self.key && l.state == LeaseState::Bound && l.ends > hold)
+            .filter(|l| {
+                ClientKey::of_lease(l) == self.key && l.state == LeaseState::Bound && l.ends > hold
+            })
             .is_some();
         if !mine {
             table.insert(self.lease(ip, LeaseState::Offered, hold));
@@ -308,19 +350,37 @@ impl Exchange<'_> {
             && chosen != self.server_id
         {
             let mut table = self.inner.table.lock();
-            if let Some(offer) = table.of_client(&self.key).filter(|l| l.state == LeaseState::Offered) {
+            if let Some(offer) = table
+                .of_client(&self.key)
+                .filter(|l| l.state == LeaseState::Offered)
+            {
                 let ip = offer.ip;
                 table.remove(ip);
             }
-            return Outcome::silent(codes::DHCP_IGNORED, format!("the client chose server {chosen}"));
+            return Outcome::silent(
+                codes::DHCP_IGNORED,
+                format!("the client chose server {chosen}"),
+            );
         }
         let ciaddr = (!request.ciaddr.is_unspecified()).then_some(request.ciaddr);
         let (ip, state) = match (request.server_id(), request.requested_ip(), ciaddr) {
             (Some(_), Some(ip), _) => (ip, "selecting"),
             (Some(_), None, Some(ip)) => (ip, "selecting"),
-            (None, _, Some(ip)) => (ip, if request.broadcast { "rebinding" } else { "renewing" }),
+            (None, _, Some(ip)) => (
+                ip,
+                if request.broadcast {
+                    "rebinding"
+                } else {
+                    "renewing"
+                },
+            ),
             (None, Some(ip), None) => (ip, "init-reboot"),
-            (_, None, None) => return Outcome::silent(codes::DHCP_IGNORED, "a REQUEST naming no address".to_string()),
+            (_, None, None) => {
+                return Outcome::silent(
+                    codes::DHCP_IGNORED,
+                    "a REQUEST naming no address".to_string(),
+                );
+            }
         };
         self.confirm(ip, state).await
     }
@@ -331,12 +391,17 @@ impl Exchange<'_> {
             return self.no_subnet();
         };
         if !subnet.contains(ip) {
-            return self.nak(&format!("{state}: {ip} is not on the client's network {}", subnet.cidr()));
+            return self.nak(&format!(
+                "{state}: {ip} is not on the client's network {}",
+                subnet.cidr()
+            ));
         }
         if let Some(fixed) = self.scope.fixed_address()
             && fixed != ip
         {
-            return self.nak(&format!("{state}: the client's reservation is {fixed}, not {ip}"));
+            return self.nak(&format!(
+                "{state}: the client's reservation is {fixed}, not {ip}"
+            ));
         }
         let lease_time = self.scope.lease_time(self.request.lease_time());
         let ends = self.now.saturating_add(i64::from(lease_time) * 1_000_000);
@@ -344,22 +409,34 @@ impl Exchange<'_> {
             let mut table = self.inner.table.lock();
             table.sync_config(self.config);
             let existing = table.get(ip);
-            let mine = existing.is_some_and(|l| l.state != LeaseState::Declined && ClientKey::of_lease(l) == self.key);
+            let mine = existing.is_some_and(|l| {
+                l.state != LeaseState::Declined && ClientKey::of_lease(l) == self.key
+            });
             if existing.is_some() && !mine {
                 return self.nak(&format!("{state}: {ip} is held by another client"));
             }
             let fixed = self.scope.fixed_address() == Some(ip);
             let free = table.pools.of(ip).is_some_and(|p| p.is_free(ip));
-            if !mine && !fixed && (!free || reserved_for_other(&self.config.dhcp, ip, self.scope.host)) {
-                return self.nak(&format!("{state}: {ip} is not an address this server can lease"));
+            if !mine
+                && !fixed
+                && (!free || reserved_for_other(&self.config.dhcp, ip, self.scope.host))
+            {
+                return self.nak(&format!(
+                    "{state}: {ip} is not an address this server can lease"
+                ));
             }
-            let kept_start = existing.filter(|l| l.state == LeaseState::Bound).map(|l| l.starts);
+            let kept_start = existing
+                .filter(|l| l.state == LeaseState::Bound)
+                .map(|l| l.starts);
             let mut lease = self.lease(ip, LeaseState::Bound, ends);
             lease.starts = kept_start.unwrap_or(lease.starts);
             let previous = table.insert(lease.clone());
             (lease, previous)
         };
-        if let Err(outcome) = self.persist(vec![ours.clone()], vec![(ours, previous)]).await {
+        if let Err(outcome) = self
+            .persist(vec![ours.clone()], vec![(ours, previous)])
+            .await
+        {
             return outcome;
         }
         self.answer(
@@ -372,48 +449,88 @@ impl Exchange<'_> {
     }
 
     async fn decline(&self) -> Outcome {
-        if self.request.server_id().is_some_and(|id| id != self.server_id) {
-            return Outcome::silent(codes::DHCP_IGNORED, "a DECLINE for another server".to_string());
+        if self
+            .request
+            .server_id()
+            .is_some_and(|id| id != self.server_id)
+        {
+            return Outcome::silent(
+                codes::DHCP_IGNORED,
+                "a DECLINE for another server".to_string(),
+            );
         }
         let Some(ip) = self.request.requested_ip() else {
-            return Outcome::silent(codes::DHCP_IGNORED, "a DECLINE naming no address".to_string());
+            return Outcome::silent(
+                codes::DHCP_IGNORED,
+                "a DECLINE naming no address".to_string(),
+            );
         };
         let (ours, previous) = {
             let mut table = self.inner.table.lock();
-            if !table.get(ip).is_some_and(|l| ClientKey::of_lease(l) == self.key && l.state != LeaseState::Declined) {
-                return Outcome::silent(codes::DHCP_IGNORED, format!("declined {ip}, which it does not hold"));
+            if !table.get(ip).is_some_and(|l| {
+                ClientKey::of_lease(l) == self.key && l.state != LeaseState::Declined
+            }) {
+                return Outcome::silent(
+                    codes::DHCP_IGNORED,
+                    format!("declined {ip}, which it does not hold"),
+                );
             }
-            let mut lease = self.lease(ip, LeaseState::Declined, self.now.saturating_add(seconds(DECLINE_HOLD)));
+            let mut lease = self.lease(
+                ip,
+                LeaseState::Declined,
+                self.now.saturating_add(seconds(DECLINE_HOLD)),
+            );
             if let Some(old) = table.get(ip) {
                 lease.subnet = old.subnet.clone();
             }
             let previous = table.insert(lease.clone());
             (lease, previous)
         };
-        if let Err(outcome) = self.persist(vec![ours.clone()], vec![(ours, previous)]).await {
+        if let Err(outcome) = self
+            .persist(vec![ours.clone()], vec![(ours, previous)])
+            .await
+        {
             return outcome;
         }
         let mac = crate::leases::mac_text(&self.request.mac);
         warn!(%ip, %mac, "DHCP address declined by the client: in use on the network; held for an hour");
-        let mut outcome = Outcome::silent(codes::DHCP_DECLINED, format!("{ip} declined; held for {} s", DECLINE_HOLD.as_secs()));
+        let mut outcome = Outcome::silent(
+            codes::DHCP_DECLINED,
+            format!("{ip} declined; held for {} s", DECLINE_HOLD.as_secs()),
+        );
         outcome.client_ip = Some(ip);
         outcome
     }
 
     async fn release(&self) -> Outcome {
-        if self.request.server_id().is_some_and(|id| id != self.server_id) {
-            return Outcome::silent(codes::DHCP_IGNORED, "a RELEASE for another server".to_string());
+        if self
+            .request
+            .server_id()
+            .is_some_and(|id| id != self.server_id)
+        {
+            return Outcome::silent(
+                codes::DHCP_IGNORED,
+                "a RELEASE for another server".to_string(),
+            );
         }
         let ip = self.request.ciaddr;
         let previous = {
             let mut table = self.inner.table.lock();
-            if !table.get(ip).is_some_and(|l| ClientKey::of_lease(l) == self.key && l.state != LeaseState::Declined) {
-                return Outcome::silent(codes::DHCP_IGNORED, format!("released {ip}, which it does not hold"));
+            if !table.get(ip).is_some_and(|l| {
+                ClientKey::of_lease(l) == self.key && l.state != LeaseState::Declined
+            }) {
+                return Outcome::silent(
+                    codes::DHCP_IGNORED,
+                    format!("released {ip}, which it does not hold"),
+                );
             }
             table.remove(ip)
         };
         let Some(previous) = previous else {
-            return Outcome::silent(codes::DHCP_IGNORED, format!("released {ip}, which it does not hold"));
+            return Outcome::silent(
+                codes::DHCP_IGNORED,
+                format!("released {ip}, which it does not hold"),
+            );
         };
         let released = Lease {
             state: LeaseState::Released,
@@ -426,7 +543,10 @@ impl Exchange<'_> {
                 table.insert(previous);
             }
             warn!(%error, "DHCP release not stored; the lease stays");
-            return Outcome::silent(codes::DHCP_NOT_STORED, format!("release not stored: {error}"));
+            return Outcome::silent(
+                codes::DHCP_NOT_STORED,
+                format!("release not stored: {error}"),
+            );
         }
         info!(%ip, "DHCP address released");
         let mut outcome = Outcome::silent(codes::DHCP_RELEASED, format!("{ip} released"));

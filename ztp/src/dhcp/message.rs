@@ -128,7 +128,8 @@ impl Request {
             _ => return Err(Malformed::MessageType),
         };
         let u16_at = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
-        let addr_at = |at: usize| Ipv4Addr::new(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
+        let addr_at =
+            |at: usize| Ipv4Addr::new(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
         let mut chaddr = [0u8; 16];
         chaddr.copy_from_slice(&bytes[28..44]);
         let mut mac = [0u8; 6];

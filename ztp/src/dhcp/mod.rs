@@ -214,7 +214,12 @@ impl DhcpServer {
     /// The core without sockets: the reply to `bytes` received from `from` at `now_us` (µs since
     /// epoch) and where to send it; the lease change is durable before this returns; the
     /// ztp_dhcp row is recorded.
-    pub async fn handle(&self, bytes: &[u8], from: SocketAddr, now_us: i64) -> Option<(Vec<u8>, SocketAddr)> {
+    pub async fn handle(
+        &self,
+        bytes: &[u8],
+        from: SocketAddr,
+        now_us: i64,
+    ) -> Option<(Vec<u8>, SocketAddr)> {
         let started = Instant::now();
         let counters = &self.inner.counters;
         bump(&counters.received);
@@ -236,7 +241,10 @@ impl DhcpServer {
         self.inner.recorder.record(outcome.hostname(&request), row);
         let bytes = outcome.bytes?;
         bump(&counters.answered);
-        Some((bytes, socket::destination(&request, from, outcome.reply == Some("NAK"))))
+        Some((
+            bytes,
+            socket::destination(&request, from, outcome.reply == Some("NAK")),
+        ))
     }
 
     fn count(&self, outcome: &event::Outcome) {

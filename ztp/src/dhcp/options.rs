@@ -125,7 +125,11 @@ impl RelayInfo {
     /// Decodes option 82's payload; None when a sub-option's length runs past the end.
     pub fn decode(bytes: &[u8]) -> Option<RelayInfo> {
         let subs = suboptions(bytes)?;
-        let get = |code: u8| subs.iter().find(|(c, _)| *c == code).map(|(_, v)| v.clone());
+        let get = |code: u8| {
+            subs.iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, v)| v.clone())
+        };
         Some(RelayInfo {
             circuit_id: get(1),
             remote_id: get(2),
@@ -205,7 +209,11 @@ pub fn encode_reply(
     for (i, (code, value)) in options.iter().enumerate() {
         let encoded = encode_option(*code, value)?;
         if i >= mandatory && out.len() + encoded.len() > limit {
-            warn!(code, len = value.len(), "DHCP option left out: the reply would exceed the client's size");
+            warn!(
+                code,
+                len = value.len(),
+                "DHCP option left out: the reply would exceed the client's size"
+            );
             continue;
         }
         out.extend_from_slice(&encoded);
@@ -248,6 +256,7 @@ fn encode_option(code: u8, value: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -293,21 +302,35 @@ mod tests {
 
     #[test]
     fn option_125_with_a_length_past_the_end_is_refused() {
-        assert_eq!(decode_vendor_identifying(&[0, 0, 0xa6, 0x7f, 5, 3, 9, b'a']), None);
+        assert_eq!(
+            decode_vendor_identifying(&[0, 0, 0xa6, 0x7f, 5, 3, 9, b'a']),
+            None
+        );
         assert_eq!(decode_vendor_identifying(&[0, 0, 0xa6]), None);
-        assert_eq!(decode_vendor_identifying(&[0, 0, 0xa6, 0x7f, 2, 3, 9]), None);
+        assert_eq!(
+            decode_vendor_identifying(&[0, 0, 0xa6, 0x7f, 2, 3, 9]),
+            None
+        );
     }
 
     /// RFC 3046 §2.0: SubOpt 1 (circuit id), Len, data; SubOpt 2 (remote id), Len, data.
     #[test]
     fn option_82_round_trips_byte_exact() {
-        let bytes = [1, 4, b'e', b't', b'h', b'1', 2, 6, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
+        let bytes = [
+            1, 4, b'e', b't', b'h', b'1', 2, 6, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+        ];
         let info = RelayInfo::decode(&bytes).unwrap();
         assert_eq!(info.circuit_id.as_deref(), Some(&b"eth1"[..]));
-        assert_eq!(info.remote_id.as_deref(), Some(&[0, 0x11, 0x22, 0x33, 0x44, 0x55][..]));
+        assert_eq!(
+            info.remote_id.as_deref(),
+            Some(&[0, 0x11, 0x22, 0x33, 0x44, 0x55][..])
+        );
         assert_eq!(info.encode(), bytes);
         assert_eq!(id_text(info.circuit_id.as_deref().unwrap()), "eth1");
-        assert_eq!(id_text(info.remote_id.as_deref().unwrap()), "00:11:22:33:44:55");
+        assert_eq!(
+            id_text(info.remote_id.as_deref().unwrap()),
+            "00:11:22:33:44:55"
+        );
         assert_eq!(RelayInfo::decode(&[1, 5, b'a']), None);
     }
 }

@@ -92,8 +92,7 @@ impl Pool {
 
     /// Whether `ip` is one of the pool's dynamic addresses.
     pub fn has(&self, ip: Ipv4Addr) -> bool {
-        self.index(ip)
-            .is_some_and(|i| !bit(&self.reserved, i))
+        self.index(ip).is_some_and(|i| !bit(&self.reserved, i))
     }
 
     /// Whether `ip` is a dynamic address no lease holds.
@@ -168,11 +167,17 @@ impl Pool {
 fn valid_bits(len: u32, word: usize) -> u64 {
     let start = word as u64 * 64;
     let remaining = u64::from(len).saturating_sub(start);
-    if remaining >= 64 { u64::MAX } else { (1u64 << remaining) - 1 }
+    if remaining >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << remaining) - 1
+    }
 }
 
 fn bit(words: &[u64], i: u32) -> bool {
-    words.get((i / 64) as usize).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    words
+        .get((i / 64) as usize)
+        .is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
 /// Sets bit `i` to `value`; returns its previous value.
@@ -182,7 +187,11 @@ fn set(words: &mut [u64], i: u32, value: bool) -> bool {
     };
     let mask = 1u64 << (i % 64);
     let was = *w & mask != 0;
-    if value { *w |= mask } else { *w &= !mask }
+    if value {
+        *w |= mask
+    } else {
+        *w &= !mask
+    }
     was
 }
 
@@ -222,6 +231,7 @@ impl Pools {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::config::{Host, Options};
@@ -245,7 +255,10 @@ mod tests {
 
     #[test]
     fn lowest_free_walks_ranges_skips_fixed_and_reuses_freed() {
-        let mut s = subnet(vec![([10, 0, 1, 10], [10, 0, 1, 12]), ([10, 0, 0, 100], [10, 0, 0, 101])]);
+        let mut s = subnet(vec![
+            ([10, 0, 1, 10], [10, 0, 1, 12]),
+            ([10, 0, 0, 100], [10, 0, 0, 101]),
+        ]);
         s.hosts.push(Host {
             name: "LEAF01".into(),
             fixed_address: Some(Ipv4Addr::new(10, 0, 0, 101)),
@@ -267,7 +280,10 @@ mod tests {
         assert_eq!(pool.used(), 4);
         pool.mark(Ipv4Addr::new(10, 0, 1, 10), false);
         assert_eq!(pool.used(), 3);
-        assert_eq!(pool.lowest_free(|_| false), Some(Ipv4Addr::new(10, 0, 1, 10)));
+        assert_eq!(
+            pool.lowest_free(|_| false),
+            Some(Ipv4Addr::new(10, 0, 1, 10))
+        );
         assert_eq!(pool.lowest_free(|ip| ip.octets()[3] == 10), None);
         assert!(!pool.has(Ipv4Addr::new(10, 0, 0, 101)));
     }

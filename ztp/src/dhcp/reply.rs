@@ -14,7 +14,10 @@
 use std::net::Ipv4Addr;
 
 use super::message::{Request, code};
-use super::options::{ONIE_ENTERPRISE, ONIE_INSTALLER_URL, Vendor, decode_vendor_identifying, encode_vendor_identifying};
+use super::options::{
+    ONIE_ENTERPRISE, ONIE_INSTALLER_URL, Vendor, decode_vendor_identifying,
+    encode_vendor_identifying,
+};
 use super::select::Scope;
 
 /// Options sent unasked when configured (isc's behaviour).
@@ -47,7 +50,9 @@ pub fn reply_options(
     let mandatory = list.len();
     let onie = sent_onie_125(request);
     let asked = request.parameters().iter().copied();
-    let unasked = UNASKED.into_iter().chain(onie.then_some(code::VENDOR_IDENTIFYING));
+    let unasked = UNASKED
+        .into_iter()
+        .chain(onie.then_some(code::VENDOR_IDENTIFYING));
     for option in asked.chain(unasked) {
         if OWN.contains(&option) || list.iter().any(|(c, _)| *c == option) {
             continue;

@@ -110,7 +110,11 @@ impl<'a> Scope<'a> {
     }
 }
 
-fn subnet_of<'a>(config: &'a DhcpConfig, request: &Request, server_id: Ipv4Addr) -> Option<&'a Subnet> {
+fn subnet_of<'a>(
+    config: &'a DhcpConfig,
+    request: &Request,
+    server_id: Ipv4Addr,
+) -> Option<&'a Subnet> {
     let containing = |ip: Ipv4Addr| config.subnets.iter().find(|s| s.contains(ip));
     if request.relayed() {
         return containing(request.giaddr);
@@ -137,7 +141,11 @@ fn hosts<'a>(config: &'a DhcpConfig, subnet: Option<&'a Subnet>) -> impl Iterato
     first.iter().chain(others).chain(config.hosts.iter())
 }
 
-fn host_of<'a>(config: &'a DhcpConfig, subnet: Option<&'a Subnet>, request: &Request) -> Option<&'a Host> {
+fn host_of<'a>(
+    config: &'a DhcpConfig,
+    subnet: Option<&'a Subnet>,
+    request: &Request,
+) -> Option<&'a Host> {
     let client_id = request.client_id();
     let serial = request.serial();
     let by_id = |h: &&Host| client_id.is_some() && h.client_id.as_deref() == client_id;
@@ -161,5 +169,6 @@ pub fn fixed_addresses(config: &DhcpConfig) -> impl Iterator<Item = (Ipv4Addr, &
 
 /// Whether `host` is the reservation of `ip` (a fixed address), and it is not `client`'s.
 pub fn reserved_for_other(config: &DhcpConfig, ip: Ipv4Addr, client: Option<&Host>) -> bool {
-    fixed_addresses(config).any(|(fixed, host)| fixed == ip && !client.is_some_and(|c| c.name == host.name))
+    fixed_addresses(config)
+        .any(|(fixed, host)| fixed == ip && client.is_none_or(|c| c.name != host.name))
 }

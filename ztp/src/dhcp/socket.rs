@@ -36,7 +36,12 @@ pub fn bind(address: SocketAddr, interface: Option<&str>) -> Result<UdpSocket> {
         },
         source,
     };
-    let socket = Socket::new(Domain::for_address(address), Type::DGRAM, Some(Protocol::UDP)).map_err(error)?;
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )
+    .map_err(error)?;
     socket.set_reuse_address(true).map_err(error)?;
     socket.set_broadcast(true).map_err(error)?;
     if let Some(dev) = interface {
@@ -104,7 +109,9 @@ pub async fn serve(
     socket: UdpSocket,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> Result<()> {
-    let local = socket.local_addr().map_err(|e| ZtpError::io("dhcp socket", e))?;
+    let local = socket
+        .local_addr()
+        .map_err(|e| ZtpError::io("dhcp socket", e))?;
     if let IpAddr::V4(ip) = local.ip() {
         server.adopt_server_id(ip);
     }
@@ -137,7 +144,13 @@ pub async fn serve(
     Ok(())
 }
 
-fn dispatch(server: &DhcpServer, socket: &Arc<UdpSocket>, bound: &Arc<Semaphore>, bytes: &[u8], from: SocketAddr) {
+fn dispatch(
+    server: &DhcpServer,
+    socket: &Arc<UdpSocket>,
+    bound: &Arc<Semaphore>,
+    bytes: &[u8],
+    from: SocketAddr,
+) {
     let Ok(permit) = Arc::clone(bound).try_acquire_owned() else {
         bump(&server.inner.counters.received);
         bump(&server.inner.counters.dropped);
@@ -151,12 +164,17 @@ fn dispatch(server: &DhcpServer, socket: &Arc<UdpSocket>, bound: &Arc<Semaphore>
             && let Err(error) = socket.send_to(&reply, to).await
         {
             warn!(%error, %to, "DHCP reply not sent");
-            server.inner.counters.answered.fetch_sub(1, Ordering::Relaxed);
+            server
+                .inner
+                .counters
+                .answered
+                .fetch_sub(1, Ordering::Relaxed);
         }
     });
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -61,7 +61,11 @@ impl Table {
 
     /// Rebuilds the pools when the configuration was replaced since the last call.
     pub fn sync_config(&mut self, config: &Arc<ZtpConfig>) {
-        if self.built_from.as_ref().is_some_and(|c| Arc::ptr_eq(c, config)) {
+        if self
+            .built_from
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, config))
+        {
             return;
         }
         let mut pools = Pools::new(&config.dhcp);
@@ -91,7 +95,10 @@ impl Table {
             let key = ClientKey::of_lease(&lease);
             if let Some(old) = self.clients.insert(key.clone(), ip)
                 && old != ip
-                && self.leases.get(&old).is_some_and(|l| l.state == LeaseState::Offered)
+                && self
+                    .leases
+                    .get(&old)
+                    .is_some_and(|l| l.state == LeaseState::Offered)
             {
                 // A client holds one offer at a time: its older offer lapses now.
                 self.remove(old);
@@ -117,7 +124,8 @@ impl Table {
     fn unindex(&mut self, lease: &Lease, ip: Ipv4Addr) {
         let key = ClientKey::of_lease(lease);
         let current = self.leases.get(&ip);
-        let still = current.is_some_and(|l| l.state != LeaseState::Declined && ClientKey::of_lease(l) == key);
+        let still = current
+            .is_some_and(|l| l.state != LeaseState::Declined && ClientKey::of_lease(l) == key);
         if !still && self.clients.get(&key) == Some(&ip) {
             self.clients.remove(&key);
         }

@@ -1,6 +1,7 @@
 //! Tests of the DHCP server through `handle()` and one real socket: requests are built with
 //! dhcproto (the other side of the wire), replies read back with a small option walker of
 //! their own, leases kept by a `LeaseLog` over a `MemoryStore`.
+#![allow(clippy::unwrap_used)]
 
 mod flow;
 mod reservations;
@@ -11,12 +12,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dhcproto::v4::relay::RelayAgentInformation;
-use dhcproto::v4::{Decodable, Decoder, DhcpOption, Encodable, Encoder, Flags, Message, MessageType, OptionCode, UnknownOption};
+use dhcproto::v4::{
+    Decodable, Decoder, DhcpOption, Encodable, Encoder, Flags, Message, MessageType, OptionCode,
+    UnknownOption,
+};
 use tokio::sync::mpsc;
 
 use super::{DhcpOptions, DhcpServer};
 use crate::ZtpDir;
-use crate::config::{Class, Condition, DhcpConfig, Host, OptionValue, Options, Subnet, Watched, ZtpConfig};
+use crate::config::{
+    Class, Condition, DhcpConfig, Host, OptionValue, Options, Subnet, Watched, ZtpConfig,
+};
 use crate::events::{Event, MemoryStore, Recorder};
 use crate::leases::{LeaseLog, LeaseStore};
 
@@ -108,7 +114,11 @@ impl Harness {
         Harness::with_store(watched, Arc::new(log), store).await
     }
 
-    pub async fn with_store(watched: Watched, leases: Arc<dyn LeaseStore>, store: Arc<MemoryStore>) -> Harness {
+    pub async fn with_store(
+        watched: Watched,
+        leases: Arc<dyn LeaseStore>,
+        store: Arc<MemoryStore>,
+    ) -> Harness {
         let (recorder, events) = Recorder::discard();
         let options = DhcpOptions {
             server_id: Some(SERVER),
@@ -127,9 +137,17 @@ impl Harness {
     }
 
     /// Sends `message` from a client (or relay) at `from`; the reply and where it goes.
-    pub async fn send(&self, message: &Message, from: &str, at: i64) -> Option<(Reply, SocketAddr)> {
+    pub async fn send(
+        &self,
+        message: &Message,
+        from: &str,
+        at: i64,
+    ) -> Option<(Reply, SocketAddr)> {
         let bytes = encode(message);
-        let (reply, to) = self.server.handle(&bytes, from.parse().unwrap(), at).await?;
+        let (reply, to) = self
+            .server
+            .handle(&bytes, from.parse().unwrap(), at)
+            .await?;
         Some((Reply::parse(&reply), to))
     }
 
@@ -179,18 +197,23 @@ pub fn raw(message: &mut Message, code: u8, bytes: &[u8]) {
     if code == 82 {
         // dhcproto keys an unknown 82 apart from its relay variant and would write it twice.
         let info = RelayAgentInformation::decode(&mut Decoder::new(bytes)).unwrap();
-        message.opts_mut().insert(DhcpOption::RelayAgentInformation(info));
+        message
+            .opts_mut()
+            .insert(DhcpOption::RelayAgentInformation(info));
         return;
     }
     message
         .opts_mut()
-        .insert(DhcpOption::Unknown(UnknownOption::new(OptionCode::from(code), bytes.to_vec())));
+        .insert(DhcpOption::Unknown(UnknownOption::new(
+            OptionCode::from(code),
+            bytes.to_vec(),
+        )));
 }
 
 pub fn asks(message: &mut Message, codes: &[u8]) {
-    message
-        .opts_mut()
-        .insert(DhcpOption::ParameterRequestList(codes.iter().map(|c| OptionCode::from(*c)).collect()));
+    message.opts_mut().insert(DhcpOption::ParameterRequestList(
+        codes.iter().map(|c| OptionCode::from(*c)).collect(),
+    ));
 }
 
 /// Option 61 as ONIE and CTRLD send it: type 0 then the serial.
@@ -218,7 +241,8 @@ pub struct Reply {
 impl Reply {
     /// RFC 2131's fixed layout then the options after the cookie.
     pub fn parse(bytes: &[u8]) -> Reply {
-        let addr = |at: usize| Ipv4Addr::new(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
+        let addr =
+            |at: usize| Ipv4Addr::new(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
         assert_eq!(&bytes[236..240], &[99, 130, 83, 99]);
         let mut options = Vec::new();
         let mut i = 240;
@@ -245,7 +269,10 @@ impl Reply {
     }
 
     pub fn option(&self, code: u8) -> Option<&[u8]> {
-        self.options.iter().find(|(c, _)| *c == code).map(|(_, v)| v.as_slice())
+        self.options
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| v.as_slice())
     }
 
     pub fn kind(&self) -> u8 {
@@ -267,7 +294,10 @@ pub const NAK: u8 = 6;
 
 /// DISCOVER then REQUEST (selecting) for `mac`; the ACK.
 pub async fn lease(h: &Harness, mac: [u8; 6], at: i64) -> Reply {
-    let (offer, _) = h.send(&client(MessageType::Discover, mac, 1), "0.0.0.0:68", at).await.unwrap();
+    let (offer, _) = h
+        .send(&client(MessageType::Discover, mac, 1), "0.0.0.0:68", at)
+        .await
+        .unwrap();
     assert_eq!(offer.kind(), OFFER);
     let mut request = client(MessageType::Request, mac, 2);
     raw(&mut request, 54, &SERVER.octets());

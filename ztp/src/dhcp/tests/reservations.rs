@@ -13,13 +13,22 @@ async fn a_host_reserved_by_mac_gets_its_fixed_address_and_options() {
     let (offer, _) = h.send(&discover, "0.0.0.0:68", T0).await.unwrap();
     assert_eq!(offer.yiaddr, ip("10.0.0.20"));
     // Mandatory first, then the client's order, then what isc sends unasked.
-    assert_eq!(offer.codes(), [53, 54, 51, 58, 59, 114, 1, 3, 210, 6, 12, 15]);
+    assert_eq!(
+        offer.codes(),
+        [53, 54, 51, 58, 59, 114, 1, 3, 210, 6, 12, 15]
+    );
     assert_eq!(offer.option(12), Some(&b"LEAF01"[..]));
-    assert_eq!(offer.option(114), Some(&b"http://managementserver/ztp/image"[..]));
+    assert_eq!(
+        offer.option(114),
+        Some(&b"http://managementserver/ztp/image"[..])
+    );
     let event = h.last_event();
     assert_eq!(event.hostname, "LEAF01");
     assert_eq!(column(&event, "host"), "leaf01");
-    assert_eq!(column(&event, "default_url"), "http://managementserver/ztp/image");
+    assert_eq!(
+        column(&event, "default_url"),
+        "http://managementserver/ztp/image"
+    );
     // Nobody else is given the fixed address, even asking for it.
     let mut other = client(MessageType::Discover, MAC, 2);
     raw(&mut other, 50, &ip("10.0.0.20").octets());
@@ -27,7 +36,10 @@ async fn a_host_reserved_by_mac_gets_its_fixed_address_and_options() {
     assert_eq!(offer.yiaddr, ip("10.0.0.100"));
     let mut request = client(MessageType::Request, MAC, 3);
     raw(&mut request, 50, &ip("10.0.0.20").octets());
-    assert_eq!(h.send(&request, "0.0.0.0:68", T0).await.unwrap().0.kind(), NAK);
+    assert_eq!(
+        h.send(&request, "0.0.0.0:68", T0).await.unwrap().0.kind(),
+        NAK
+    );
 }
 
 #[tokio::test]
@@ -48,11 +60,17 @@ async fn a_host_reserved_by_client_id_or_serial_is_found() {
     let mut h = Harness::new(config).await;
     let mut by_id = client(MessageType::Discover, [2, 0, 0, 0, 0, 1], 1);
     raw(&mut by_id, 61, b"\x01\x02\x03");
-    assert_eq!(h.send(&by_id, "0.0.0.0:68", T0).await.unwrap().0.yiaddr, ip("10.0.0.30"));
+    assert_eq!(
+        h.send(&by_id, "0.0.0.0:68", T0).await.unwrap().0.yiaddr,
+        ip("10.0.0.30")
+    );
     // ONIE's form: type 0 then the serial.
     let mut by_serial = client(MessageType::Discover, [2, 0, 0, 0, 0, 2], 2);
     raw(&mut by_serial, 61, &serial_id(SERIAL));
-    assert_eq!(h.send(&by_serial, "0.0.0.0:68", T0).await.unwrap().0.yiaddr, ip("10.0.0.31"));
+    assert_eq!(
+        h.send(&by_serial, "0.0.0.0:68", T0).await.unwrap().0.yiaddr,
+        ip("10.0.0.31")
+    );
     let event = h.last_event();
     assert_eq!(column(&event, "serial"), SERIAL);
     assert_eq!(column(&event, "host"), "spine02");
@@ -60,11 +78,21 @@ async fn a_host_reserved_by_client_id_or_serial_is_found() {
     // A printable identifier is a serial too.
     let mut text_serial = client(MessageType::Discover, [2, 0, 0, 0, 0, 3], 3);
     raw(&mut text_serial, 61, SERIAL.as_bytes());
-    assert_eq!(h.send(&text_serial, "0.0.0.0:68", T0).await.unwrap().0.yiaddr, ip("10.0.0.31"));
+    assert_eq!(
+        h.send(&text_serial, "0.0.0.0:68", T0)
+            .await
+            .unwrap()
+            .0
+            .yiaddr,
+        ip("10.0.0.31")
+    );
     // Type 1 + MAC is not a serial.
     let mut hw = client(MessageType::Discover, [2, 0, 0, 0, 0, 4], 4);
     raw(&mut hw, 61, &[1, 2, 0, 0, 0, 0, 4]);
-    assert_eq!(h.send(&hw, "0.0.0.0:68", T0).await.unwrap().0.yiaddr, ip("10.0.0.100"));
+    assert_eq!(
+        h.send(&hw, "0.0.0.0:68", T0).await.unwrap().0.yiaddr,
+        ip("10.0.0.100")
+    );
     assert_eq!(column(&h.last_event(), "serial"), "");
 }
 
@@ -74,13 +102,18 @@ async fn ctrld_inform_with_its_serial_gets_option_210_and_54() {
     config.subnets[0].hosts[0].serial = Some(SERIAL.into());
     let mut h = Harness::new(config).await;
     let mut inform = client(MessageType::Inform, [2, 0, 0, 0, 0, 7], 0xc7);
-    inform.set_flags(Flags::default()).set_ciaddr(ip("10.0.0.20"));
+    inform
+        .set_flags(Flags::default())
+        .set_ciaddr(ip("10.0.0.20"));
     raw(&mut inform, 61, &serial_id(SERIAL));
     asks(&mut inform, &[54, 210]);
     let (ack, to) = h.send(&inform, "10.0.0.20:68", T0).await.unwrap();
     assert_eq!(to, "10.0.0.20:68".parse().unwrap());
     assert_eq!(ack.kind(), ACK);
-    assert_eq!((ack.yiaddr, ack.ciaddr), (Ipv4Addr::UNSPECIFIED, ip("10.0.0.20")));
+    assert_eq!(
+        (ack.yiaddr, ack.ciaddr),
+        (Ipv4Addr::UNSPECIFIED, ip("10.0.0.20"))
+    );
     assert_eq!(ack.option(210), Some(&b"http://managementserver"[..]));
     assert_eq!(ack.option(54), Some(&SERVER.octets()[..]));
     assert_eq!(ack.option(51), None);
@@ -108,7 +141,11 @@ fn onie_125() -> Vec<u8> {
 async fn onie_matches_its_class_and_gets_114_and_125() {
     let mut h = Harness::new(seed_config()).await;
     let mut discover = client(MessageType::Discover, MAC, 1);
-    raw(&mut discover, 60, b"onie_vendor:x86_64-accton_as7712_32x-r0");
+    raw(
+        &mut discover,
+        60,
+        b"onie_vendor:x86_64-accton_as7712_32x-r0",
+    );
     raw(&mut discover, 77, b"onie_dhcp_user_class");
     raw(&mut discover, 61, &serial_id(SERIAL));
     raw(&mut discover, 125, &onie_125());
@@ -116,7 +153,15 @@ async fn onie_matches_its_class_and_gets_114_and_125() {
     let (offer, _) = h.send(&discover, "0.0.0.0:68", T0).await.unwrap();
     let url = b"http://managementserver/onie-installer";
     assert_eq!(offer.option(114), Some(&url[..]));
-    let mut expected = vec![0x00, 0x00, 0xa6, 0x7f, 2 + url.len() as u8, 1, url.len() as u8];
+    let mut expected = vec![
+        0x00,
+        0x00,
+        0xa6,
+        0x7f,
+        2 + url.len() as u8,
+        1,
+        url.len() as u8,
+    ];
     expected.extend_from_slice(url);
     assert_eq!(offer.option(125), Some(expected.as_slice()));
     let event = h.last_event();
@@ -124,7 +169,10 @@ async fn onie_matches_its_class_and_gets_114_and_125() {
     assert_eq!(column(&event, "onie_machine"), "accton_as7712_32");
     assert_eq!(column(&event, "onie_arch"), "x86_64");
     assert_eq!(column(&event, "onie_revision"), "0");
-    assert_eq!(column(&event, "vendor_class"), "onie_vendor:x86_64-accton_as7712_32x-r0");
+    assert_eq!(
+        column(&event, "vendor_class"),
+        "onie_vendor:x86_64-accton_as7712_32x-r0"
+    );
     assert_eq!(column(&event, "user_class"), "onie_dhcp_user_class");
     assert_eq!(event.hostname, SERIAL);
 }
@@ -144,7 +192,9 @@ async fn a_relayed_request_is_answered_to_the_relay_with_option_82_echoed() {
         filename: Some("onie-installer".into()),
     });
     let mut h = Harness::new(config).await;
-    let relay82 = [1, 4, b's', b'w', b'p', b'3', 2, 3, b'l', b'f', b'1', 9, 2, 0xab, 0xcd];
+    let relay82 = [
+        1, 4, b's', b'w', b'p', b'3', 2, 3, b'l', b'f', b'1', 9, 2, 0xab, 0xcd,
+    ];
     let mut discover = client(MessageType::Discover, MAC, 1);
     discover.set_giaddr(ip("10.1.0.1")).set_hops(1);
     raw(&mut discover, 82, &relay82);
