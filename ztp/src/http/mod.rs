@@ -59,6 +59,8 @@ pub struct HttpOptions {
     pub max_connections: usize,
     /// At shutdown, how long answers in flight may take before they are cut.
     pub shutdown_grace: Duration,
+    /// `SO_SNDBUF` of each connection (Linux doubles it); `None` leaves it to autotuning.
+    pub send_buffer: Option<usize>,
 }
 
 impl Default for HttpOptions {
@@ -71,6 +73,7 @@ impl Default for HttpOptions {
             max_headers: 64,
             max_connections: 4096,
             shutdown_grace: Duration::from_secs(10),
+            send_buffer: Some(512 * 1024),
         }
     }
 }

@@ -214,6 +214,7 @@ fn body_framing(request: &Request) -> Result<BodyFraming, HeadError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

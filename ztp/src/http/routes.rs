@@ -134,10 +134,10 @@ impl Shared {
             return (Response::status(400), outcome);
         }
         let route = route_of(&path);
-        let allowed = match (&route, request.method.as_str()) {
-            (_, "GET" | "HEAD") | (Route::Config(_), "POST") => true,
-            _ => false,
-        };
+        let allowed = matches!(
+            (&route, request.method.as_str()),
+            (_, "GET" | "HEAD") | (Route::Config(_), "POST")
+        );
         if !allowed {
             let message = format!("method {} not allowed", request.method);
             let outcome = Outcome::new(route.name(), codes::HTTP_BAD_REQUEST, message);
@@ -176,7 +176,8 @@ impl Shared {
         };
         let device = match self.device_of(who, client, "config") {
             Ok(device) => device,
-            Err((response, mut outcome)) => {
+            Err(refused) => {
+                let (response, mut outcome) = *refused;
                 if response.status == 404 {
                     outcome = coded(missing, outcome.message);
                 }
@@ -221,11 +222,12 @@ impl Shared {
     fn image(&self, request: &Request, client: SocketAddr, who: &Who<'_>) -> Answer {
         let device = match self.device_of(who, client, "image") {
             Ok(device) => device,
-            Err((response, outcome)) if response.status == 404 => {
+            Err(refused) if refused.0.status == 404 => {
+                let (response, outcome) = *refused;
                 let outcome = Outcome::new("image", codes::HTTP_IMAGE_MISSING, outcome.message);
                 return (response, outcome);
             }
-            Err(refused) => return refused,
+            Err(refused) => return *refused,
         };
         let Some(image) = device.image.as_deref() else {
             let outcome = Outcome::new(
@@ -281,7 +283,7 @@ impl Shared {
         let name = match own {
             Some(name) => {
                 if let Err(refused) = self.device_of(who, client, "script") {
-                    return refused;
+                    return *refused;
                 }
                 name
             }
@@ -364,7 +366,7 @@ impl Shared {
         if installer && let Some(device) = who.device {
             let device = match self.device_of(who, client, "onie") {
                 Ok(_) => device,
-                Err(refused) => return refused,
+                Err(refused) => return *refused,
             };
             let own = device
                 .image
@@ -409,10 +411,10 @@ impl Shared {
         who: &Who<'a>,
         client: SocketAddr,
         route: &'static str,
-    ) -> Result<&'a Device, Answer> {
+    ) -> Result<&'a Device, Box<Answer>> {
         let not_found = |message: &str| {
             let outcome = Outcome::new(route, codes::HTTP_NOT_FOUND, message);
-            (Response::status(404), outcome)
+            Box::new((Response::status(404), outcome))
         };
         let Some(serial) = who.serial else {
             return Err(not_found("no serial number header"));
@@ -441,7 +443,7 @@ impl Shared {
                     ),
                 };
                 let outcome = Outcome::new(route, codes::HTTP_WRONG_DEVICE, message);
-                Err((Response::status(403), outcome))
+                Err(Box::new((Response::status(403), outcome)))
             }
         }
     }
@@ -530,6 +532,7 @@ fn has_marker(path: &Path) -> std::io::Result<bool> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

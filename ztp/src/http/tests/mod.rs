@@ -2,6 +2,8 @@
 //! loopback sockets in [`socket`]. The fixture is a ZTP directory in a temporary directory with
 //! the seed's layout and a config.db of four serials.
 
+#![allow(clippy::unwrap_used)]
+
 mod socket;
 
 use std::collections::HashMap;

@@ -2,6 +2,8 @@
 //! validators, HEAD, keep-alive and pipelining, malformed and slow heads, recorded rows,
 //! many clients at once, shutdown.
 
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -436,4 +438,53 @@ async fn shutdown_lets_an_answer_finish_and_closes_idle_connections() {
     let rest = reader.await.unwrap();
     assert!(rest > IMAGE_LEN, "{rest}");
     assert!(TcpStream::connect(addr).await.is_err());
+}
+
+/// curl, when installed: ONIE's headers on an installer name, then a resumed download.
+#[tokio::test]
+async fn curl_fetches_and_resumes_byte_exact() {
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let server = start().await;
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("image");
+    std::fs::write(&target, &image_bytes()[..1000]).unwrap();
+    let base = format!("http://{}", server.addr);
+    let target2 = target.clone();
+    let statuses = tokio::task::spawn_blocking(move || {
+        let curl = |args: &[&str]| {
+            let output = std::process::Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+                .args(args)
+                .output()
+                .unwrap();
+            String::from_utf8(output.stdout).unwrap()
+        };
+        let onie = format!("{base}/onie-installer-x86_64-accton_as7712_32x-r0");
+        let config = format!("{base}/ztp/config/startup");
+        let image = format!("{base}/images/onl-installer.bin");
+        let resumed = std::process::Command::new("curl")
+            .args(["-s", "-C", "-", "-o"])
+            .arg(&target2)
+            .arg(&image)
+            .status()
+            .unwrap();
+        assert!(resumed.success());
+        [
+            curl(&["-H", "ONIE-SERIAL-NUMBER: SERIAL-A", &onie]),
+            curl(&["-H", "ONIE-SERIAL-NUMBER: UNKNOWN", &onie]),
+            curl(&["-H", "ONIE-SERIAL-NUMBER: SERIAL-B", &config]),
+            curl(&["--path-as-is", &format!("{base}/images/../config.db")]),
+        ]
+    })
+    .await
+    .unwrap();
+    assert_eq!(statuses, ["200", "404", "200", "400"].map(String::from));
+    assert_eq!(std::fs::read(&target).unwrap(), image_bytes());
+    server.stop().await;
 }
