@@ -542,3 +542,62 @@ fn every_request_is_a_row_with_its_headers() {
     assert_ne!(column(&second, "request_id"), column(&event, "request_id"));
     assert_eq!(text(column(&second, "route")), "none");
 }
+
+#[test]
+fn a_config_db_in_the_seeds_format_is_served_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path());
+    std::fs::write(
+        dir.path().join("config.db"),
+        r#"{
+    "591654XK1902037": {               # serial number
+        "ctrld": "ctrld.json",         # ctrld configuration file
+        "startup": "A_startup.json", # switch startup config file
+        "image": "http://pkg.rtbrick.net/_/images/latest/rtbrick-onl-installer"
+    }
+}
+"#,
+    )
+    .unwrap();
+    let watched = Watched::open(ZtpDir::new(dir.path())).unwrap();
+    let (recorder, _events) = Recorder::discard();
+    let server = HttpServer::new(watched, recorder, Arc::new(NoLeases));
+    let ask = |path: &str| {
+        let request = Request::new("GET", path).header("ONIE-SERIAL-NUMBER", "591654XK1902037");
+        server.respond(&request, client(), 0)
+    };
+    assert_eq!(body(&ask("/ztp/config/ctrld")), br#"{"ctrld": "A"}"#);
+    assert_eq!(ask("/ztp/config/ctrldrbac").status, 404);
+    let image = ask("/ztp/image");
+    assert_eq!(
+        (image.status, image.get("location")),
+        (
+            301,
+            Some("http://pkg.rtbrick.net/_/images/latest/rtbrick-onl-installer")
+        )
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn nothing_a_client_sends_panics(
+        wire in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        path in "(/[a-z.%0-9]{0,12}){0,4}",
+        serial in "[ -~]{0,20}",
+        range in "bytes=[-0-9,]{0,12}",
+    ) {
+        let _ = super::request::parse_head(&wire, 64);
+        let mut framed = b"GET ".to_vec();
+        framed.extend_from_slice(&wire);
+        let _ = super::request::parse_head(&framed, 64);
+        let fx = fixture();
+        for method in ["GET", "HEAD", "POST", "BREW"] {
+            let request = Request::new(method, path.clone())
+                .header("ONIE-SERIAL-NUMBER", serial.clone())
+                .header("Range", range.clone())
+                .header("If-None-Match", serial.clone());
+            let response = fx.server.respond(&request, client(), 0);
+            proptest::prop_assert!(response.status >= 200);
+        }
+    }
+}
