@@ -12,7 +12,7 @@ use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use sonde_engine::{EngineConfig, S3Options, StoreLocation};
 use sonde_ingest::int::DropReasons;
-use sonde_server::IntConfig;
+use sonde_server::{IntConfig, ZtpConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,6 +57,8 @@ pub enum Command {
     Sql(SqlArgs),
     /// Load telemetry from elsewhere into a store: `sonde import pcap capture.pcapng`.
     Import(ImportArgs),
+    /// Zero-touch provisioning: serve it alone, or manage its images, configurations and serials.
+    Ztp(ZtpCommand),
     /// Any other words are one NetQL statement: `sonde spine01 check bgp around 10h`.
     #[command(external_subcommand)]
     Netql(Vec<String>),
@@ -142,6 +144,8 @@ pub struct ServeArgs {
     pub checkpoint_factor: f64,
     #[command(flatten)]
     pub int: IntArgs,
+    #[command(flatten)]
+    pub ztp: ZtpArgs,
 }
 
 /// The INT collector's sockets and names.
@@ -268,4 +272,176 @@ pub struct SimulateArgs {
     /// End of the history (RFC 3339 or µs since the epoch; default: now).
     #[arg(long, env = "SONDE_SIMULATE_END")]
     pub end: Option<String>,
+}
+
+/// ZTP's directory and sockets.
+#[derive(Debug, Args)]
+pub struct ZtpArgs {
+    /// Provision switches from this directory (dhcpd.conf, config.db, configs/, images/); ZTP is
+    /// off without it.
+    #[arg(long, env = "SONDE_ZTP")]
+    pub ztp: Option<PathBuf>,
+    /// DHCP's UDP address; empty turns DHCP off.
+    #[arg(long, env = "SONDE_DHCP_ADDR", default_value = "0.0.0.0:67")]
+    pub dhcp_addr: String,
+    /// Answer DHCP on this interface only (its limited broadcasts leave by it), as `dhcpd eth0`.
+    #[arg(long, env = "SONDE_DHCP_INTERFACE")]
+    pub dhcp_interface: Option<String>,
+    /// The DHCP server identifier (option 54); by default the address DHCP answers from.
+    #[arg(long, env = "SONDE_DHCP_SERVER_ID")]
+    pub dhcp_server_id: Option<std::net::Ipv4Addr>,
+    /// The image and configuration server's address; empty turns it off.
+    #[arg(long, env = "SONDE_ZTP_HTTP_ADDR", default_value = "0.0.0.0:80")]
+    pub ztp_http_addr: String,
+    /// GELF/UDP address for the devices' own ZTP events; empty turns it off.
+    #[arg(long, env = "SONDE_GELF_ADDR", default_value = "0.0.0.0:12201")]
+    pub gelf_addr: String,
+}
+
+impl ZtpArgs {
+    /// The ZTP listeners' configuration, or none when `--ztp` is not given.
+    pub fn config(&self) -> anyhow::Result<Option<ZtpConfig>> {
+        let Some(dir) = &self.ztp else {
+            return Ok(None);
+        };
+        Ok(Some(ZtpConfig {
+            dir: dir.clone(),
+            dhcp_addr: optional_addr("--dhcp-addr", &self.dhcp_addr, "0.0.0.0:67")?,
+            dhcp_interface: self.dhcp_interface.clone(),
+            server_id: self.dhcp_server_id,
+            http_addr: optional_addr("--ztp-http-addr", &self.ztp_http_addr, "0.0.0.0:80")?,
+            gelf_addr: optional_addr("--gelf-addr", &self.gelf_addr, "0.0.0.0:12201")?,
+        }))
+    }
+}
+
+fn optional_addr(
+    flag: &str,
+    text: &str,
+    example: &str,
+) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|_| anyhow::anyhow!("{flag} `{text}`: expected IP:PORT, e.g. {example}"))
+}
+
+/// `sonde ztp …`.
+#[derive(Debug, Args)]
+pub struct ZtpCommand {
+    #[command(subcommand)]
+    pub action: ZtpAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ZtpAction {
+    /// Serve ZTP (DHCP, HTTP, GELF) over a store, without the INT receiver.
+    Serve(ZtpServeArgs),
+    /// The installers under images/.
+    Images(ZtpImagesArgs),
+    /// The configuration files under configs/.
+    Configs(ZtpConfigsArgs),
+    /// Map a serial number to its configurations and image in config.db.
+    Map(ZtpMapArgs),
+    /// Remove a serial number from config.db.
+    Unmap(ZtpUnmapArgs),
+    /// The serials config.db knows, with their files.
+    Serials(ZtpDirArgs),
+    /// The leases held now (`show ztp leases` over the store).
+    Leases(ZtpQueryArgs),
+    /// Every device seen, with what it fetched and when (`show ztp devices`).
+    Devices(ZtpQueryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ZtpServeArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The ZTP directory an admin command edits.
+#[derive(Debug, Args)]
+pub struct ZtpDirArgs {
+    /// The ZTP directory.
+    #[arg(long, env = "SONDE_ZTP", default_value = ".")]
+    pub ztp: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ZtpImagesArgs {
+    #[command(flatten)]
+    pub dir: ZtpDirArgs,
+    #[command(subcommand)]
+    pub action: ZtpFilesAction,
+}
+
+#[derive(Debug, Args)]
+pub struct ZtpConfigsArgs {
+    #[command(flatten)]
+    pub dir: ZtpDirArgs,
+    #[command(subcommand)]
+    pub action: ZtpFilesAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ZtpFilesAction {
+    /// Copy a file in (atomically), under its own name or `--name`.
+    Add {
+        file: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the files with size, time and SHA-1.
+    List,
+    /// Remove a file.
+    Remove { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ZtpMapArgs {
+    #[command(flatten)]
+    pub dir: ZtpDirArgs,
+    /// The switch's serial number (ONIE-SERIAL-NUMBER).
+    pub serial: String,
+    /// Startup configuration file under configs/ (`/ztp/config/startup`).
+    #[arg(long)]
+    pub startup: Option<String>,
+    /// CTRLD configuration (`/ztp/config/ctrld`).
+    #[arg(long)]
+    pub ctrld: Option<String>,
+    /// CTRLD RBAC policy (`/ztp/config/ctrldrbac`).
+    #[arg(long)]
+    pub ctrldrbac: Option<String>,
+    /// Element configuration (`/ztp/config/element`).
+    #[arg(long)]
+    pub element: Option<String>,
+    /// Installer: a URL, or a file under images/ (`/ztp/image`).
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Only the device whose lease has this MAC gets this serial's files.
+    #[arg(long)]
+    pub mac: Option<String>,
+    /// Cumulus ZTP script under configs/ (`/ztp/script`).
+    #[arg(long)]
+    pub script: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ZtpUnmapArgs {
+    #[command(flatten)]
+    pub dir: ZtpDirArgs,
+    pub serial: String,
+}
+
+/// A ZTP question asked of a store or server.
+#[derive(Debug, Args)]
+pub struct ZtpQueryArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Answer as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

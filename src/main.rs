@@ -9,6 +9,7 @@ mod repl;
 mod serve;
 mod simulate;
 mod sql;
+mod ztp;
 
 use clap::Parser;
 
@@ -28,6 +29,7 @@ async fn main() -> std::process::ExitCode {
         Some(cli::Command::Simulate(args)) => simulate::run(args).await,
         Some(cli::Command::Sql(args)) => sql::run(args).await,
         Some(cli::Command::Import(args)) => import::run(args).await,
+        Some(cli::Command::Ztp(command)) => ztp::run(command).await,
         Some(cli::Command::Netql(words)) => query::run(cli.query, words).await,
         None => repl::run(cli.query).await,
     };

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sonde_server::{IntService, Listeners, Server, ServerConfig};
+use sonde_server::{IntService, Listeners, Server, ServerConfig, ZtpAddrs, ZtpService};
 use tracing::info;
 
 use crate::cli::ServeArgs;
@@ -27,6 +27,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         int_addrs = service.local_addrs();
         listeners = listeners.with(Box::new(service));
     }
+    let mut ztp_addrs = ZtpAddrs::default();
+    if let Some(ztp) = args.ztp.config()? {
+        let service = ZtpService::bind(ztp).await?;
+        ztp_addrs = service.local_addrs();
+        listeners = listeners.with(Box::new(service));
+    }
     let server = Server::start(config, listeners, shutdown_signal()).await?;
     // Scripts read the bound addresses from these lines, Flight's first. A reader that closes
     // the pipe after the line it wanted must not stop the server.
@@ -34,6 +40,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let _ = writeln!(out, "sonde: Flight listening on {}", server.flight_addr());
     for address in int_addrs {
         let _ = writeln!(out, "sonde: INT listening on {address}");
+    }
+    let ztp = [
+        ("DHCP", ztp_addrs.dhcp),
+        ("ZTP HTTP", ztp_addrs.http),
+        ("GELF", ztp_addrs.gelf),
+    ];
+    for (name, address) in ztp {
+        if let Some(address) = address {
+            let _ = writeln!(out, "sonde: {name} listening on {address}");
+        }
     }
     let _ = out.flush();
     server.stopping().await;

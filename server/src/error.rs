@@ -20,6 +20,8 @@ pub enum ServerError {
     Listener(&'static str, String),
     #[error("the {0} task panicked: {1}")]
     Panicked(&'static str, String),
+    #[error("ZTP: {0}")]
+    Ztp(#[source] sonde_ztp::ZtpError),
     #[error("the final flush failed; the WAL still holds every acknowledged row: {0}")]
     FinalFlush(#[source] sonde_engine::EngineError),
 }

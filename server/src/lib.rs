@@ -13,6 +13,7 @@ mod error;
 pub mod flight;
 mod int;
 mod service;
+mod ztp;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ pub use error::{Result, ServerError};
 pub use flight::{FlightServer, NETQL_TICKET};
 pub use int::{IntConfig, IntService};
 pub use service::{Service, Shutdown};
+pub use ztp::{EngineEvents, ZtpAddrs, ZtpConfig, ZtpService};
 
 /// What the server is asked to be, beyond its sockets.
 #[derive(Debug, Clone)]
