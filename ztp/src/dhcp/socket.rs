@@ -26,6 +26,10 @@ const CLIENT_PORT: u16 = 68;
 const SERVER_PORT: u16 = 67;
 /// The largest datagram read.
 const RECEIVE_BUFFER: usize = 4096;
+/// The socket's receive buffer: a burst of thousands of booting clients (a rack powered on at
+/// once) waits in the kernel rather than being dropped. Forced past `rmem_max` when the server
+/// may (root); otherwise the kernel's cap applies.
+const SOCKET_BUFFER: usize = 8 << 20;
 
 /// A UDP socket for the server: SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE when given.
 pub fn bind(address: SocketAddr, interface: Option<&str>) -> Result<UdpSocket> {
@@ -46,6 +50,9 @@ pub fn bind(address: SocketAddr, interface: Option<&str>) -> Result<UdpSocket> {
     socket.set_broadcast(true).map_err(error)?;
     if let Some(dev) = interface {
         socket.bind_device(Some(dev.as_bytes())).map_err(error)?;
+    }
+    if rustix::net::sockopt::set_socket_recv_buffer_size_force(&socket, SOCKET_BUFFER).is_err() {
+        let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
     }
     socket.set_nonblocking(true).map_err(error)?;
     socket.bind(&address.into()).map_err(error)?;
