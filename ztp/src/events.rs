@@ -37,8 +37,10 @@ pub trait EventStore: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<usize, String>>;
 
     /// The state of `table` now: every key's newest row, active ones only.
-    fn current(&self, table: &'static TableDef)
-    -> BoxFuture<'static, Result<Vec<RecordBatch>, String>>;
+    fn current(
+        &self,
+        table: &'static TableDef,
+    ) -> BoxFuture<'static, Result<Vec<RecordBatch>, String>>;
 }
 
 /// One access event: the device it is about (the frame's `hostname`) and its row.
@@ -126,7 +128,10 @@ async fn gather(receiver: &mut mpsc::Receiver<Event>, pending: &mut Vec<Event>) 
 async fn append_all(store: &dyn EventStore, events: Vec<Event>) {
     let mut by_table: HashMap<&'static str, Vec<Event>> = HashMap::new();
     for event in events {
-        by_table.entry(event.row.table.name).or_default().push(event);
+        by_table
+            .entry(event.row.table.name)
+            .or_default()
+            .push(event);
     }
     for (_, events) in by_table {
         let table = events[0].row.table;

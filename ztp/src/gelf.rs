@@ -22,8 +22,8 @@ use sonde_schema::row::Row;
 use tokio::net::UdpSocket;
 use tracing::info;
 
-use crate::events::Recorder;
 use crate::error::{Result, ZtpError};
+use crate::events::Recorder;
 
 /// Longest a chunked message waits for its missing chunks.
 pub const CHUNK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -158,7 +158,9 @@ impl GelfServer {
         let before = chunks.len();
         chunks.retain(|_, p| p.first_seen.elapsed() < CHUNK_TIMEOUT);
         let expired = (before - chunks.len()) as u64;
-        self.stats.expired_chunks.fetch_add(expired, Ordering::Relaxed);
+        self.stats
+            .expired_chunks
+            .fetch_add(expired, Ordering::Relaxed);
     }
 }
 
@@ -222,7 +224,14 @@ fn event_row(json: &Map<String, Value>, from: IpAddr, now_us: i64) -> Option<(St
             row.put(column, value);
         }
     }
-    let known = ["version", "host", "short_message", "timestamp", "level", "_log_event"];
+    let known = [
+        "version",
+        "host",
+        "short_message",
+        "timestamp",
+        "level",
+        "_log_event",
+    ];
     let others: Map<String, Value> = json
         .iter()
         .filter(|(k, _)| !known.contains(&k.as_str()) && !named.iter().any(|(n, _)| n == k))
@@ -268,7 +277,10 @@ mod tests {
     }"#;
     const SEED_US: i64 = 1_588_382_356_000_511;
 
-    fn server() -> (GelfServer, tokio::sync::mpsc::Receiver<crate::events::Event>) {
+    fn server() -> (
+        GelfServer,
+        tokio::sync::mpsc::Receiver<crate::events::Event>,
+    ) {
         let (recorder, events) = Recorder::discard();
         (GelfServer::new(recorder), events)
     }
@@ -293,7 +305,10 @@ mod tests {
         assert_eq!(event.row.time, SEED_US);
         assert_eq!(text(&event.row, "log_event"), "ZTP0011I");
         assert_eq!(text(&event.row, "serial"), "591654XK1902037");
-        assert_eq!(text(&event.row, "config_sha1"), "f1e06ef1e53becde6f8baf2b2fafe7dc9c36f6f0");
+        assert_eq!(
+            text(&event.row, "config_sha1"),
+            "f1e06ef1e53becde6f8baf2b2fafe7dc9c36f6f0"
+        );
         assert_eq!(text(&event.row, "source"), "10.0.0.250");
         assert_eq!(event.row.get("level"), Some(&Cell::U32(6)));
     }
@@ -335,7 +350,10 @@ mod tests {
         gelf.handle(&chunk(1, 0, 3, a), from(), SEED_US);
         assert!(events.try_recv().is_err());
         gelf.handle(&chunk(1, 1, 3, b), from(), SEED_US);
-        assert_eq!(text(&events.try_recv().unwrap().row, "log_event"), "ZTP0011I");
+        assert_eq!(
+            text(&events.try_recv().unwrap().row, "log_event"),
+            "ZTP0011I"
+        );
     }
 
     #[test]

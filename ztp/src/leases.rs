@@ -64,7 +64,10 @@ impl LeaseState {
 
     /// Whether the address is held by the lease (a row that is still `active`).
     pub fn holds(self) -> bool {
-        matches!(self, LeaseState::Offered | LeaseState::Bound | LeaseState::Declined)
+        matches!(
+            self,
+            LeaseState::Offered | LeaseState::Bound | LeaseState::Declined
+        )
     }
 }
 
@@ -376,9 +379,12 @@ mod tests {
         let store = Arc::new(MemoryStore::default());
         let log = LeaseLog::new(store.clone(), "10.0.0.1".into());
         let held = lease([10, 0, 0, 200], LeaseState::Bound);
-        log.persist(vec![held.clone(), lease([10, 0, 0, 201], LeaseState::Bound)])
-            .await
-            .unwrap();
+        log.persist(vec![
+            held.clone(),
+            lease([10, 0, 0, 201], LeaseState::Bound),
+        ])
+        .await
+        .unwrap();
         log.persist(vec![lease([10, 0, 0, 201], LeaseState::Released)])
             .await
             .unwrap();

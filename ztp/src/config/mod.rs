@@ -108,7 +108,9 @@ impl Watched {
             seen = now;
             match self.reload() {
                 Ok(()) => info!(dir = %self.dir.root().display(), "ZTP configuration reloaded"),
-                Err(error) => warn!(%error, "ZTP configuration not reloaded; the previous one stays"),
+                Err(error) => {
+                    warn!(%error, "ZTP configuration not reloaded; the previous one stays")
+                }
             }
         }
     }

@@ -212,11 +212,7 @@ impl Subnet {
 
     /// `10.0.0.0/24`.
     pub fn cidr(&self) -> String {
-        format!(
-            "{}/{}",
-            self.network,
-            u32::from(self.netmask).count_ones()
-        )
+        format!("{}/{}", self.network, u32::from(self.netmask).count_ones())
     }
 }
 
