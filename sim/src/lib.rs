@@ -14,7 +14,9 @@
 //! NTP server; a congested spine queue, a leaf's ACL dropping a flow and lost INT reports; then
 //! the seed's faults of the last ten hours (BGP, routes, MTU, VLANs, sensors, agents). Its
 //! switches export INT telemetry reports of four tracked server-to-server flows (`int`), which
-//! reach a sink through `Sink::int_datagram`.
+//! reach a sink through `Sink::int_datagram`. Four new leaves join it a day ago through ZTP
+//! (`ztp`): ONIE's and CTRLD's DHCP and HTTP requests and GELF events, replayed through a
+//! transport the caller provides, and the ZTP directory that answers them.
 //!
 //! ```no_run
 //! for window in sonde_sim::Simulation::reference(now).windows(now, HOUR) {
@@ -32,6 +34,7 @@ pub mod overlay;
 pub mod simulation;
 pub mod timeline;
 pub mod topology;
+pub mod ztp;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
