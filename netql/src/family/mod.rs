@@ -12,7 +12,6 @@ mod agents;
 mod bgp;
 mod clag;
 mod docker;
-mod events;
 mod evpn;
 mod int;
 mod interfaces;
@@ -31,6 +30,7 @@ mod sensors;
 mod services;
 mod vlan;
 mod vxlan;
+mod ztp;
 
 use std::sync::LazyLock;
 
@@ -193,8 +193,12 @@ pub static FAMILIES: &[&FamilyDef] = &[
     &int::LOSS,
     &int::FLOWS,
     &int::ERRORS,
-    &events::ZTP_DHCP,
-    &events::ZTP_HTTP,
+    &ztp::CHECK,
+    &ztp::DHCP,
+    &ztp::HTTP,
+    &ztp::DEVICES,
+    &ztp::LEASES,
+    &ztp::EVENTS,
 ];
 
 /// The families `check` validates (NetQ 1.4's check column).
@@ -318,7 +322,8 @@ mod tests {
                 "sensors",
                 "vlan",
                 "vxlan",
-                "int"
+                "int",
+                "ztp"
             ]
         );
     }
@@ -327,7 +332,7 @@ mod tests {
     fn the_two_word_families_share_their_first_words() {
         let prefixes = family_prefixes();
         let firsts: Vec<&str> = prefixes.iter().map(|(first, _)| *first).collect();
-        assert_eq!(firsts, ["ip", "ipv6", "int"]);
+        assert_eq!(firsts, ["ip", "ipv6", "int", "ztp"]);
         assert_eq!(
             prefixes[2].1,
             [
@@ -339,6 +344,10 @@ mod tests {
                 "flows",
                 "errors"
             ]
+        );
+        assert_eq!(
+            prefixes[3].1,
+            ["dhcp", "http", "devices", "leases", "events"]
         );
     }
 
