@@ -3,6 +3,8 @@
 mod common;
 #[path = "common/fabric.rs"]
 mod fabric;
+#[path = "common/netns.rs"]
+mod netns;
 
 mod agent_lab;
 mod bad_input;
@@ -18,3 +20,4 @@ mod netql_roundtrip;
 mod readers;
 mod s3;
 mod time_travel;
+mod ztp;
