@@ -5,7 +5,8 @@
 //! A file:
 //! ```text
 //! # comment
-//! fixture fabric            (or `fixture fabric flushed`: flushed, compacted and checkpointed)
+//! fixture fabric            (or `fixture fabric flushed`: flushed, compacted and checkpointed;
+//!                            `fixture ztp`: a day of zero-touch provisioning, see common/ztp.rs)
 //!
 //! query
 //! spine01 check bgp around 10h
@@ -17,6 +18,8 @@
 
 #[path = "common/fabric.rs"]
 mod fabric;
+#[path = "common/ztp.rs"]
+mod ztp;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,6 +76,7 @@ async fn load_fixture(name: &str, dir: &Path) -> Result<Engine, String> {
     let mut words = name.split_whitespace();
     let history = match words.next() {
         Some("fabric") => fabric::reference_batches(),
+        Some("ztp") => ztp::ztp_batches(),
         other => return Err(format!("unknown fixture {other:?}")),
     };
     let engine = Engine::open(EngineConfig::local(dir))

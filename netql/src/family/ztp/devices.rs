@@ -8,6 +8,8 @@
 //!   script) was answered 404 or with a warning code (`ZTP0022W` "startup config not
 //!   provided"), or it walked ONIE's installer waterfall without finding an image;
 //! - `provisioned`: it fetched an image, or asked for configurations and every answer was 200;
+//! - `renewing`: it only renewed its lease (acknowledged with no DISCOVER in the window) and
+//!   asked the HTTP server for nothing: a device provisioned before the window;
 //! - `address only`: it was acknowledged an address and asked the HTTP server for nothing;
 //! - `no address`: it asked for an address and none was acknowledged, nor did it ask for files;
 //! - `fetching`: anything else (requests that are neither failures nor fetches yet).
@@ -120,6 +122,7 @@ pub(super) fn per_device(p: &Planner<'_>, times: Times) -> Result<LogicalPlanBui
             .build()?
             .alias("last_dhcp"),
         rows_where(is("reply", "ACK"))?.alias("acks"),
+        rows_where(is("message_type", "DISCOVER"))?.alias("discovers"),
         max(col(TIMESTAMP))
             .filter(image_fetched())
             .build()?
@@ -168,6 +171,12 @@ fn status() -> Result<Expr> {
             lit("config missing"),
         )
         .when(image.or(all_configs), lit("provisioned"))
+        .when(
+            count_over("acks")
+                .and(col("requests").eq(lit(0i64)))
+                .and(col("discovers").eq(lit(0i64))),
+            lit("renewing"),
+        )
         .when(
             count_over("acks").and(col("requests").eq(lit(0i64))),
             lit("address only"),

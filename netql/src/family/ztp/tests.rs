@@ -335,7 +335,7 @@ async fn devices_have_one_row_each_with_a_status() {
         ("leaf02", "missing"),
         ("leaf03", "only"),
         ("leaf06", "refused"),
-        ("leaf04", "only"),
+        ("leaf04", "renewing"),
         ("48:65:ee:11:da:05", "only"),
     ];
     assert_eq!(
