@@ -110,7 +110,10 @@ impl Tables {
         let serial = if nos { device.serial } else { None };
         let mut row = Row::new(&DHCP, at)
             .set("client_mac", device.mac)
-            .set("xid", u32::try_from(at / 1_000_000 % 1_000_000).unwrap_or(0))
+            .set(
+                "xid",
+                u32::try_from(at / 1_000_000 % 1_000_000).unwrap_or(0),
+            )
             .set("message_type", message)
             .set("reply", reply)
             .set("serial", serial)
@@ -291,7 +294,15 @@ impl Tables {
 fn provisioned(t: &mut Tables, boot: i64, device: &Device) {
     t.boot(ago(boot), device, false);
     let image = "/ztp/image";
-    t.http(ago(boot) + MINUTE, device, device.serial, image, 200, "ZTP0201I", 512 << 20);
+    t.http(
+        ago(boot) + MINUTE,
+        device,
+        device.serial,
+        image,
+        200,
+        "ZTP0201I",
+        512 << 20,
+    );
     t.boot(ago(boot - 15), device, true);
     t.dhcp(ago(boot - 15) + 5_000_000, device, "INFORM", "ACK", true);
     t.configs(ago(boot - 16), device, None);
@@ -328,18 +339,50 @@ pub fn ztp_batches() -> Vec<(&'static str, RecordBatch)> {
     // leaf03: its startup configuration is not provided.
     t.boot(ago(40), &LEAF03, false);
     let image = "/ztp/image";
-    t.http(ago(39), &LEAF03, LEAF03.serial, image, 200, "ZTP0201I", 512 << 20);
+    t.http(
+        ago(39),
+        &LEAF03,
+        LEAF03.serial,
+        image,
+        200,
+        "ZTP0201I",
+        512 << 20,
+    );
     t.boot(ago(30), &LEAF03, true);
     t.dhcp(ago(30) + 5_000_000, &LEAF03, "INFORM", "ACK", true);
     t.configs(ago(29), &LEAF03, Some("startup"));
     // leaf04: its own ctrld configuration, then leaf03's startup one.
     t.boot(ago(35), &LEAF04, false);
-    t.http(ago(34), &LEAF04, LEAF04.serial, image, 200, "ZTP0201I", 512 << 20);
+    t.http(
+        ago(34),
+        &LEAF04,
+        LEAF04.serial,
+        image,
+        200,
+        "ZTP0201I",
+        512 << 20,
+    );
     t.boot(ago(26), &LEAF04, true);
     t.dhcp(ago(26) + 5_000_000, &LEAF04, "INFORM", "ACK", true);
     let (ctrld, startup) = ("/ztp/config/ctrld", "/ztp/config/startup");
-    t.http(ago(25), &LEAF04, LEAF04.serial, ctrld, 200, "ZTP0011I", 2048);
-    t.http(ago(25) + 1_000_000, &LEAF04, LEAF03.serial, startup, 200, "ZTP0021I", 2048);
+    t.http(
+        ago(25),
+        &LEAF04,
+        LEAF04.serial,
+        ctrld,
+        200,
+        "ZTP0011I",
+        2048,
+    );
+    t.http(
+        ago(25) + 1_000_000,
+        &LEAF04,
+        LEAF03.serial,
+        startup,
+        200,
+        "ZTP0021I",
+        2048,
+    );
     // spine01: an address and nothing else; the stranger: an address just now.
     t.boot(ago(25), &SPINE01, false);
     t.boot(ago(2), &STRANGER, false);
