@@ -253,6 +253,7 @@ fn value_text(value: &Value) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::io::Write;
 
@@ -384,7 +385,7 @@ mod tests {
             state ^= state << 17;
             let len = (state % 64) as usize;
             let mut bytes: Vec<u8> = (0..len).map(|i| (state >> (i % 8 * 8)) as u8).collect();
-            if state % 3 == 0 {
+            if state.is_multiple_of(3) {
                 bytes.splice(0..0, [0x1e, 0x0f]);
             }
             gelf.handle(&bytes, from(), SEED_US);

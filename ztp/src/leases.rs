@@ -112,7 +112,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -355,6 +355,7 @@ fn decode(batch: &RecordBatch) -> Result<Vec<(i64, Result<Lease, Ipv4Addr>)>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::events::MemoryStore;
@@ -363,7 +364,7 @@ mod tests {
         Lease {
             ip: Ipv4Addr::from(ip),
             mac: [0x48, 0x65, 0xee, 0x11, 0xda, 0x85],
-            client_id: Some(b"\0591654XK1902037".to_vec()),
+            client_id: Some(b"\x00591654XK1902037".to_vec()),
             serial: Some("591654XK1902037".into()),
             device: Some("LEAF01".into()),
             state,
