@@ -1,15 +1,39 @@
 //! `sonde demo`: an embedded server on a fresh store holding the seed's reference data centre —
 //! two days of simulated history with its faults, kept running live — and the REPL with a tour.
+//!
+//! ZTP: the simulator's four new leaves (leaf05–leaf08, `sonde_sim::ztp::Fleet::reference`)
+//! booted a day ago. The demo writes their ZTP directory under `<data dir>/ztp`, replays their
+//! DHCP, HTTP and GELF traffic into the store at its simulated times through the ZTP server's
+//! own cores (`DhcpServer::handle`, `HttpServer::respond`, `GelfServer::handle`), then serves
+//! that directory live on loopback (DHCP, HTTP and GELF on free ports). The replay's lease
+//! changes are stamped with the time of the exchange that made them, so `show ztp leases
+//! around 20h` is what the server held then.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use futures::future::BoxFuture;
 use sonde_engine::{Engine, EngineConfig};
+use sonde_schema::families::ztp::LEASES;
 use sonde_schema::row::Row;
-use sonde_server::{EngineCatalog, IntConfig, IntService, Listeners, Server, ServerConfig};
+use sonde_server::{
+    EngineCatalog, EngineEvents, IntConfig, IntService, Listeners, Server, ServerConfig, ZtpAddrs,
+    ZtpConfig, ZtpService,
+};
+use sonde_sim::ztp::{self as sim_ztp, Fleet, HttpReply, HttpRequest, Pending, ZtpTransport};
 use sonde_sim::{Batches, Churn, Node, Simulation, Sink};
+use sonde_ztp::config::Watched;
+use sonde_ztp::dhcp::{DhcpOptions, DhcpServer};
+use sonde_ztp::events::{Event, EventStore, append_events, spawn_writer};
+use sonde_ztp::gelf::GelfServer;
+use sonde_ztp::http::{Body, HttpServer, Request};
+use sonde_ztp::leases::{Lease, LeaseStore};
+use sonde_ztp::{ZtpDir, ZtpError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::warn;
@@ -21,6 +45,8 @@ use crate::repl::{self, Tour};
 const MINUTE: i64 = 60_000_000;
 /// The demo's INT receiver listens on loopback only, on a free port.
 const DEMO_INT_ADDR: &str = "127.0.0.1:0";
+/// So do its ZTP listeners (DHCP, HTTP, GELF).
+const DEMO_ZTP_ADDR: &str = "127.0.0.1:0";
 
 const TOUR: &[(&str, &str)] = &[
     (
@@ -57,11 +83,24 @@ const TOUR: &[(&str, &str)] = &[
         "show int drops around 10h30m",
         "leaf02 dropping a flow's packets, as its drop reports name the reason (ACL deny).",
     ),
+    (
+        "show ztp devices between 1d and now",
+        "Four new leaves booted through ZTP a day ago: leaf05 and leaf08 were provisioned (leaf08 \
+         by ONIE's installer names), leaf06 found no startup config, leaf07 got an address and \
+         asked for nothing more.",
+    ),
+    (
+        "check ztp between 1d and now",
+        "The same day judged: leaf07 never fetched an image or configuration after its address, \
+         and leaf06's startup config was not provided (404, ZTP0022W).",
+    ),
 ];
 
 const AFTER_THE_TOUR: &str = "That was the tour. Try `check vlan` (leaf04's bond3 gained VLAN 30 \
 three hours ago), `check sensors` (spine02's fan2), `leaf01 show ip routes changes between 7h and 5h`, \
-`show sensors` (live temperatures), `show int hops` (live INT paths), `json` after any statement, or `help`.";
+`show sensors` (live temperatures), `show int hops` (live INT paths), `show ztp leases` (leaf07's lease, \
+never renewed, ends a day after its boot), `show ztp events between 1d and now` (CTRLD's GELF business \
+events), `json` after any statement, or `help`.";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (dir, _temporary) = match &args.data_dir {
@@ -84,14 +123,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let nodes = sim.topology().nodes.len();
     let counts = crate::simulate::write(&engine, sim, now, 6 * 60 * MINUTE, |_, _| {}).await?;
     let rows: u64 = counts.values().sum();
+    let fleet = Fleet::reference(now);
+    let ztp_dir = dir.join("ztp");
+    sim_ztp::dir::write(&fleet, &ztp_dir)
+        .with_context(|| format!("cannot write the ZTP directory {}", ztp_dir.display()))?;
+    replay_ztp(&engine, &fleet, &ztp_dir, now).await?;
 
     let listener = bind(&args.flight_addr).await?;
     let int = IntService::bind(IntConfig::new(vec![DEMO_INT_ADDR.parse()?]))?;
     let int_address = int.local_addrs()[0];
+    let ztp = ZtpService::bind(live_ztp(&fleet, ztp_dir.clone())?)
+        .await
+        .context("cannot serve the demo's ZTP directory")?;
+    let ztp_addrs = ztp.local_addrs();
     let server = Server::serve(
         engine.clone(),
         &config,
-        Listeners::flight(listener).with(Box::new(int)),
+        Listeners::flight(listener)
+            .with(Box::new(int))
+            .with(Box::new(ztp)),
         std::future::pending(),
     )?;
     let address = server.flight_addr();
@@ -106,6 +156,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!(
         "INT: the switches' telemetry reports arrive on UDP {int_address} (send your own there too)"
     );
+    print_ztp(&ztp_dir, ztp_addrs);
     println!(
         "Flight: {address}  (pyarrow.flight.connect(\"grpc://{address}\"), ticket \"netql:check bgp\" or SQL)"
     );
@@ -196,5 +247,173 @@ impl Sink for Live {
     fn int_datagram(&mut self, _exporter: &Node, _address: IpAddr, _at: i64, datagram: &[u8]) {
         // UDP: a report lost here is what the loss accounting is for.
         let _ = self.socket.send_to(datagram, self.int);
+    }
+}
+
+/// The live ZTP listeners: the demo's directory on loopback, free ports, the fleet's server
+/// identifier (so leases keep the key the replay gave them).
+fn live_ztp(fleet: &Fleet, dir: PathBuf) -> anyhow::Result<ZtpConfig> {
+    let any: SocketAddr = DEMO_ZTP_ADDR.parse()?;
+    Ok(ZtpConfig {
+        dir,
+        dhcp_addr: Some(any),
+        dhcp_interface: None,
+        server_id: Some(fleet.server),
+        http_addr: Some(any),
+        gelf_addr: Some(any),
+    })
+}
+
+fn print_ztp(dir: &Path, addrs: ZtpAddrs) {
+    let shown = |a: Option<SocketAddr>| a.map_or_else(|| "off".to_string(), |a| a.to_string());
+    println!(
+        "ZTP: leaf05-08 booted a day ago from {} (dhcpd.conf, config.db, configs/, images/); \
+         serving it live: DHCP udp {}, HTTP http://{}, GELF udp {}",
+        dir.display(),
+        shown(addrs.dhcp),
+        shown(addrs.http),
+        shown(addrs.gelf),
+    );
+}
+
+/// Replays the fleet's boots up to `now` through the ZTP server's cores over the engine; every
+/// row is appended before this returns.
+async fn replay_ztp(engine: &Engine, fleet: &Fleet, dir: &Path, now: i64) -> anyhow::Result<()> {
+    let watched = Watched::open(ZtpDir::new(dir)).context("the demo's ZTP directory")?;
+    let store: Arc<dyn EventStore> = Arc::new(EngineEvents(engine.clone()));
+    let (recorder, writer) = spawn_writer(Arc::clone(&store));
+    let clock = Arc::new(AtomicI64::new(now));
+    let leases = ReplayLeases {
+        store,
+        server_id: fleet.server.to_string(),
+        clock: Arc::clone(&clock),
+    };
+    let options = DhcpOptions {
+        server_id: Some(fleet.server),
+        ..DhcpOptions::default()
+    };
+    let dhcp = DhcpServer::start(watched.clone(), Arc::new(leases), recorder.clone(), options)
+        .await
+        .context("the demo's DHCP server")?;
+    let cores = Cores {
+        http: HttpServer::new(watched, recorder.clone(), dhcp.lookup()),
+        gelf: GelfServer::new(recorder),
+        dhcp,
+        clock,
+    };
+    let replay = sim_ztp::replay(fleet, &cores, now).await;
+    drop(cores);
+    writer.await.context("the ZTP event writer")?;
+    if replay.dhcp_answered == 0 {
+        warn!(
+            ?replay,
+            "the demo's DHCP server answered none of the ZTP boots"
+        );
+    }
+    Ok(())
+}
+
+/// The ZTP server's cores as the simulated switches' transport, at their simulated times.
+struct Cores {
+    dhcp: DhcpServer,
+    http: HttpServer,
+    gelf: GelfServer,
+    /// The time of the exchange being handled: the replay's lease rows are stamped with it.
+    clock: Arc<AtomicI64>,
+}
+
+impl ZtpTransport for Cores {
+    fn dhcp<'a>(
+        &'a self,
+        at: i64,
+        from: SocketAddr,
+        message: Vec<u8>,
+    ) -> Pending<'a, Option<Vec<u8>>> {
+        self.clock.store(at, Ordering::Relaxed);
+        Box::pin(async move {
+            let reply = self.dhcp.handle(&message, from, at).await;
+            reply.map(|(bytes, _to)| bytes)
+        })
+    }
+
+    fn http<'a>(
+        &'a self,
+        at: i64,
+        from: SocketAddr,
+        request: HttpRequest,
+    ) -> Pending<'a, HttpReply> {
+        let request = Request {
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+        };
+        let response = self.http.respond(&request, from, at);
+        let location = response
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("location"))
+            .map(|(_, value)| value.clone());
+        let reply = HttpReply {
+            status: response.status,
+            location,
+            body: body_bytes(&response.body),
+        };
+        Box::pin(std::future::ready(reply))
+    }
+
+    fn gelf<'a>(&'a self, at: i64, from: SocketAddr, datagram: Vec<u8>) -> Pending<'a, ()> {
+        self.gelf.handle(&datagram, from, at);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// A response body's bytes (the demo's files are a few hundred bytes); unreadable is empty.
+fn body_bytes(body: &Body) -> Vec<u8> {
+    match body {
+        Body::Empty => Vec::new(),
+        Body::Bytes(bytes) => bytes.to_vec(),
+        Body::File { path, offset, len } => {
+            let start = usize::try_from(*offset).unwrap_or(usize::MAX);
+            let end = start.saturating_add(usize::try_from(*len).unwrap_or(usize::MAX));
+            std::fs::read(path)
+                .ok()
+                .and_then(|bytes| bytes.get(start..end.min(bytes.len())).map(<[u8]>::to_vec))
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// The replay's lease store: the changes of an exchange are appended (and durable) before its
+/// answer, stamped with the exchange's simulated time; a fresh store holds no leases.
+struct ReplayLeases {
+    store: Arc<dyn EventStore>,
+    server_id: String,
+    clock: Arc<AtomicI64>,
+}
+
+impl LeaseStore for ReplayLeases {
+    fn persist(&self, leases: Vec<Lease>) -> BoxFuture<'static, sonde_ztp::Result<()>> {
+        let at = self.clock.load(Ordering::Relaxed);
+        let events: Vec<Event> = leases
+            .iter()
+            .map(|lease| Event {
+                hostname: self.server_id.clone(),
+                row: lease.row(at),
+            })
+            .collect();
+        let store = Arc::clone(&self.store);
+        Box::pin(async move {
+            if events.is_empty() {
+                return Ok(());
+            }
+            append_events(store.as_ref(), &LEASES, &events)
+                .await
+                .map(|_| ())
+                .map_err(ZtpError::Store)
+        })
+    }
+
+    fn load(&self) -> BoxFuture<'static, sonde_ztp::Result<Vec<Lease>>> {
+        Box::pin(std::future::ready(Ok(Vec::new())))
     }
 }

@@ -123,6 +123,23 @@ async fn latest(client: &mut arrow_flight::FlightClient, query: &str) -> i64 {
     latest.value(0)
 }
 
+/// One HTTP/1.1 GET over a fresh connection; the whole answer as text.
+async fn http_get(address: &str, path: &str, headers: &[(&str, &str)]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("the demo's ZTP HTTP server accepts");
+    let mut head = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_tour_shows_the_timeline_faults_and_stays_live() {
     let home = tempfile::tempdir().expect("tempdir");
@@ -132,6 +149,13 @@ async fn the_demo_tour_shows_the_timeline_faults_and_stays_live() {
         store.starts_with(home.path().to_str().expect("utf-8")),
         "a temporary store: {store}"
     );
+    let ztp_http = demo
+        .read_until("ZTP: ")
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .expect("the ZTP HTTP address")
+        .to_string();
     let flight = demo
         .read_until("Flight: ")
         .split_whitespace()
@@ -139,7 +163,7 @@ async fn the_demo_tour_shows_the_timeline_faults_and_stays_live() {
         .expect("address")
         .to_string();
     demo.read_until("Press Enter");
-    demo.type_in(&"\n".repeat(8));
+    demo.type_in(&"\n".repeat(10));
     demo.read_until("That was the tour.");
 
     let check_bgp = demo.step(1);
@@ -224,6 +248,41 @@ async fn the_demo_tour_shows_the_timeline_faults_and_stays_live() {
         line_with(&drops, &["leaf02"]).contains("ACL deny"),
         "{drops}"
     );
+
+    let devices = demo.step(9);
+    for (device, status) in [
+        ("leaf05", &["provisioned"][..]),
+        ("leaf06", &["config", "missing"]),
+        ("leaf07", &["address", "only"]),
+        ("leaf08", &["provisioned"]),
+    ] {
+        let line = line_with(&devices, &[device]);
+        line_with(line, status);
+    }
+    line_with(&devices, &["leaf07", "192.168.0.17", "48:65:ee:1a:00:07"]);
+    let check_ztp = demo.step(10);
+    assert!(check_ztp.contains("Failed Nodes: 2"), "{check_ztp}");
+    line_with(
+        &check_ztp,
+        &["leaf07", "192.168.0.17", "fetched", "no", "image"],
+    );
+    line_with(&check_ztp, &["leaf06", "startup", "not", "provided"]);
+    assert!(
+        !check_ztp
+            .lines()
+            .any(|l| l.contains("leaf05") || l.contains("leaf08")),
+        "{check_ztp}"
+    );
+
+    // The demo's ZTP directory is served live: leaf05's CTRLD configuration by its serial.
+    let answer = http_get(
+        &ztp_http,
+        "/ztp/config/ctrld",
+        &[("ONIE-SERIAL-NUMBER", "591654XK1902105")],
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("graylog"), "{answer}");
 
     // The embedded server answers over Flight, and the fabric keeps sending heartbeats.
     let mut client = connect(&flight, None).await;
