@@ -50,7 +50,7 @@ pub enum Command {
     /// (faults included, running live) and a guided REPL.
     Demo(DemoArgs),
     /// Run the server: the event store and its Arrow Flight endpoint.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a large simulated history into a new store (for benchmarks and trying queries at scale).
     Simulate(SimulateArgs),
     /// Run one SQL query over a store and print the result.
@@ -339,7 +339,7 @@ pub struct ZtpCommand {
 #[derive(Debug, Subcommand)]
 pub enum ZtpAction {
     /// Serve ZTP (DHCP, HTTP, GELF) over a store, without the INT receiver.
-    Serve(ZtpServeArgs),
+    Serve(Box<ZtpServeArgs>),
     /// The installers under images/.
     Images(ZtpImagesArgs),
     /// The configuration files under configs/.

@@ -13,13 +13,10 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use futures::future::BoxFuture;
 use sonde_engine::{Engine, EngineConfig};
-use sonde_schema::families::ztp::LEASES;
 use sonde_schema::row::Row;
 use sonde_server::{
     EngineCatalog, EngineEvents, IntConfig, IntService, Listeners, Server, ServerConfig, ZtpAddrs,
@@ -27,13 +24,13 @@ use sonde_server::{
 };
 use sonde_sim::ztp::{self as sim_ztp, Fleet, HttpReply, HttpRequest, Pending, ZtpTransport};
 use sonde_sim::{Batches, Churn, Node, Simulation, Sink};
+use sonde_ztp::ZtpDir;
 use sonde_ztp::config::Watched;
 use sonde_ztp::dhcp::{DhcpOptions, DhcpServer};
-use sonde_ztp::events::{Event, EventStore, append_events, spawn_writer};
+use sonde_ztp::events::{EventStore, spawn_writer};
 use sonde_ztp::gelf::GelfServer;
 use sonde_ztp::http::{Body, HttpServer, Request};
-use sonde_ztp::leases::{Lease, LeaseStore};
-use sonde_ztp::{ZtpDir, ZtpError};
+use sonde_ztp::leases::LeaseLog;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::warn;
@@ -282,12 +279,7 @@ async fn replay_ztp(engine: &Engine, fleet: &Fleet, dir: &Path, now: i64) -> any
     let watched = Watched::open(ZtpDir::new(dir)).context("the demo's ZTP directory")?;
     let store: Arc<dyn EventStore> = Arc::new(EngineEvents(engine.clone()));
     let (recorder, writer) = spawn_writer(Arc::clone(&store));
-    let clock = Arc::new(AtomicI64::new(now));
-    let leases = ReplayLeases {
-        store,
-        server_id: fleet.server.to_string(),
-        clock: Arc::clone(&clock),
-    };
+    let leases = LeaseLog::new(store, fleet.server.to_string());
     let options = DhcpOptions {
         server_id: Some(fleet.server),
         ..DhcpOptions::default()
@@ -299,7 +291,6 @@ async fn replay_ztp(engine: &Engine, fleet: &Fleet, dir: &Path, now: i64) -> any
         http: HttpServer::new(watched, recorder.clone(), dhcp.lookup()),
         gelf: GelfServer::new(recorder),
         dhcp,
-        clock,
     };
     let replay = sim_ztp::replay(fleet, &cores, now).await;
     drop(cores);
@@ -318,8 +309,6 @@ struct Cores {
     dhcp: DhcpServer,
     http: HttpServer,
     gelf: GelfServer,
-    /// The time of the exchange being handled: the replay's lease rows are stamped with it.
-    clock: Arc<AtomicI64>,
 }
 
 impl ZtpTransport for Cores {
@@ -329,7 +318,6 @@ impl ZtpTransport for Cores {
         from: SocketAddr,
         message: Vec<u8>,
     ) -> Pending<'a, Option<Vec<u8>>> {
-        self.clock.store(at, Ordering::Relaxed);
         Box::pin(async move {
             let reply = self.dhcp.handle(&message, from, at).await;
             reply.map(|(bytes, _to)| bytes)
@@ -380,40 +368,5 @@ fn body_bytes(body: &Body) -> Vec<u8> {
                 .and_then(|bytes| bytes.get(start..end.min(bytes.len())).map(<[u8]>::to_vec))
                 .unwrap_or_default()
         }
-    }
-}
-
-/// The replay's lease store: the changes of an exchange are appended (and durable) before its
-/// answer, stamped with the exchange's simulated time; a fresh store holds no leases.
-struct ReplayLeases {
-    store: Arc<dyn EventStore>,
-    server_id: String,
-    clock: Arc<AtomicI64>,
-}
-
-impl LeaseStore for ReplayLeases {
-    fn persist(&self, leases: Vec<Lease>) -> BoxFuture<'static, sonde_ztp::Result<()>> {
-        let at = self.clock.load(Ordering::Relaxed);
-        let events: Vec<Event> = leases
-            .iter()
-            .map(|lease| Event {
-                hostname: self.server_id.clone(),
-                row: lease.row(at),
-            })
-            .collect();
-        let store = Arc::clone(&self.store);
-        Box::pin(async move {
-            if events.is_empty() {
-                return Ok(());
-            }
-            append_events(store.as_ref(), &LEASES, &events)
-                .await
-                .map(|_| ())
-                .map_err(ZtpError::Store)
-        })
-    }
-
-    fn load(&self) -> BoxFuture<'static, sonde_ztp::Result<Vec<Lease>>> {
-        Box::pin(std::future::ready(Ok(Vec::new())))
     }
 }

@@ -25,7 +25,7 @@ async fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Some(cli::Command::Demo(args)) => demo::run(args).await,
-        Some(cli::Command::Serve(args)) => serve::run(args).await,
+        Some(cli::Command::Serve(args)) => serve::run(*args).await,
         Some(cli::Command::Simulate(args)) => simulate::run(args).await,
         Some(cli::Command::Sql(args)) => sql::run(args).await,
         Some(cli::Command::Import(args)) => import::run(args).await,

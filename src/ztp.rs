@@ -45,7 +45,10 @@ fn files(dir: &ZtpDir, action: ZtpFilesAction, kind: Kind) -> anyhow::Result<Exi
                 Kind::Image => admin::add_image(dir, &file, name.as_deref())?,
                 Kind::Config => admin::add_config(dir, &file, name.as_deref())?,
             };
-            println!("added {} ({} bytes, sha1 {})", added.name, added.size, added.sha1);
+            println!(
+                "added {} ({} bytes, sha1 {})",
+                added.name, added.size, added.sha1
+            );
         }
         ZtpFilesAction::List => {
             let listed = match kind {
@@ -69,7 +72,10 @@ fn print_files(files: &[admin::ImageInfo]) {
     let width = files.iter().map(|f| f.name.len()).max().unwrap_or(4).max(4);
     println!("{:<width$}  {:>12}  {:<40}", "Name", "Size", "SHA-1");
     for file in files {
-        println!("{:<width$}  {:>12}  {:<40}", file.name, file.size, file.sha1);
+        println!(
+            "{:<width$}  {:>12}  {:<40}",
+            file.name, file.size, file.sha1
+        );
     }
 }
 
@@ -114,7 +120,11 @@ fn serials(dir: &ZtpDir) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn ask(query: crate::cli::QueryArgs, statement: &str, json: bool) -> anyhow::Result<ExitCode> {
+async fn ask(
+    query: crate::cli::QueryArgs,
+    statement: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let mut words: Vec<String> = statement.split(' ').map(str::to_string).collect();
     if json {
         words.push("json".into());

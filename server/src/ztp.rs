@@ -72,21 +72,29 @@ impl ZtpService {
             None => None,
         };
         let http = match config.http_addr {
-            Some(address) => Some(TcpListener::bind(address).await.map_err(|source| {
-                ServerError::Bind {
-                    address: address.to_string(),
-                    source,
-                }
-            })?),
+            Some(address) => {
+                Some(
+                    TcpListener::bind(address)
+                        .await
+                        .map_err(|source| ServerError::Bind {
+                            address: address.to_string(),
+                            source,
+                        })?,
+                )
+            }
             None => None,
         };
         let gelf = match config.gelf_addr {
-            Some(address) => Some(UdpSocket::bind(address).await.map_err(|source| {
-                ServerError::Bind {
-                    address: address.to_string(),
-                    source,
-                }
-            })?),
+            Some(address) => {
+                Some(
+                    UdpSocket::bind(address)
+                        .await
+                        .map_err(|source| ServerError::Bind {
+                            address: address.to_string(),
+                            source,
+                        })?,
+                )
+            }
             None => None,
         };
         Ok(ZtpService {
@@ -131,9 +139,14 @@ impl ZtpService {
             interface: self.config.dhcp_interface.clone(),
             ..DhcpOptions::default()
         };
-        let dhcp = DhcpServer::start(self.watched.clone(), Arc::new(leases), recorder.clone(), options)
-            .await
-            .map_err(ServerError::Ztp)?;
+        let dhcp = DhcpServer::start(
+            self.watched.clone(),
+            Arc::new(leases),
+            recorder.clone(),
+            options,
+        )
+        .await
+        .map_err(ServerError::Ztp)?;
         let http = HttpServer::new(self.watched.clone(), recorder.clone(), dhcp.lookup());
         let gelf = GelfServer::new(recorder.clone());
         drop(recorder);

@@ -383,13 +383,7 @@ impl PerfDhcp {
     pub fn parse(report: &str) -> PerfDhcp {
         let mut stats = PerfDhcp::default();
         let mut current: Option<String> = None;
-        let number = |s: &str| {
-            s.trim()
-                .split_whitespace()
-                .next()
-                .unwrap_or("0")
-                .parse::<f64>()
-        };
+        let number = |s: &str| s.split_whitespace().next().unwrap_or("0").parse::<f64>();
         for line in report.lines() {
             let line = line.trim();
             if let Some(name) = line

@@ -150,8 +150,9 @@ impl Lease {
 
 /// Where the DHCP server makes lease changes durable and finds them again at start-up.
 pub trait LeaseStore: Send + Sync + 'static {
-    /// Makes the changes durable; the answer granting them may go out once this resolves.
-    fn persist(&self, leases: Vec<Lease>) -> BoxFuture<'static, Result<()>>;
+    /// Makes the changes, decided at `at` (µs, the exchange's time), durable; the answer
+    /// granting them may go out once this resolves.
+    fn persist(&self, leases: Vec<Lease>, at: i64) -> BoxFuture<'static, Result<()>>;
     /// The leases held now (state at now of `ztp_leases`): the table the server starts from.
     fn load(&self) -> BoxFuture<'static, Result<Vec<Lease>>>;
 }
@@ -177,7 +178,7 @@ impl LeaseLookup for NoLeases {
     }
 }
 
-type Pending = (Vec<Lease>, oneshot::Sender<Result<()>>);
+type Pending = (Vec<Lease>, i64, oneshot::Sender<Result<()>>);
 
 /// The [`LeaseStore`] over an [`EventStore`], group-committing.
 #[derive(Clone)]
@@ -203,9 +204,9 @@ impl LeaseLog {
 }
 
 impl LeaseStore for LeaseLog {
-    fn persist(&self, leases: Vec<Lease>) -> BoxFuture<'static, Result<()>> {
+    fn persist(&self, leases: Vec<Lease>, at: i64) -> BoxFuture<'static, Result<()>> {
         let (done, durable) = oneshot::channel();
-        let sent = self.queue.send((leases, done));
+        let sent = self.queue.send((leases, at, done));
         Box::pin(async move {
             sent.map_err(|_| ZtpError::Store("the lease writer has stopped".into()))?;
             durable
@@ -261,11 +262,10 @@ fn gather_group(first: Pending, queue: &mut mpsc::UnboundedReceiver<Pending>) ->
 }
 
 async fn append_group(store: Arc<dyn EventStore>, server_id: String, group: Vec<Pending>) {
-    let at = sonde_schema::row::now_us();
     let events: Vec<Event> = group
         .iter()
-        .flat_map(|(leases, _)| leases)
-        .map(|lease| Event {
+        .flat_map(|(leases, at, _)| leases.iter().map(move |lease| (lease, *at)))
+        .map(|(lease, at)| Event {
             hostname: server_id.clone(),
             row: lease.row(at),
         })
@@ -275,7 +275,7 @@ async fn append_group(store: Arc<dyn EventStore>, server_id: String, group: Vec<
     } else {
         append_events(store.as_ref(), &LEASES, &events).await
     };
-    for (_, done) in group {
+    for (_, _, done) in group {
         let _ = done.send(result.clone().map(|_| ()).map_err(ZtpError::Store));
     }
 }
@@ -380,16 +380,33 @@ mod tests {
         let store = Arc::new(MemoryStore::default());
         let log = LeaseLog::new(store.clone(), "10.0.0.1".into());
         let held = lease([10, 0, 0, 200], LeaseState::Bound);
-        log.persist(vec![
-            held.clone(),
-            lease([10, 0, 0, 201], LeaseState::Bound),
-        ])
+        log.persist(
+            vec![held.clone(), lease([10, 0, 0, 201], LeaseState::Bound)],
+            1_000_000,
+        )
         .await
         .unwrap();
-        log.persist(vec![lease([10, 0, 0, 201], LeaseState::Released)])
-            .await
-            .unwrap();
+        log.persist(
+            vec![lease([10, 0, 0, 201], LeaseState::Released)],
+            2_000_000,
+        )
+        .await
+        .unwrap();
         assert_eq!(log.load().await.unwrap(), vec![held]);
+        let times: Vec<i64> = store
+            .batches
+            .lock()
+            .iter()
+            .flat_map(|(_, batch)| {
+                let column = batch.column(0).as_primitive::<TimestampMicrosecondType>();
+                column.values().to_vec()
+            })
+            .collect();
+        assert_eq!(
+            times,
+            [1_000_000, 1_000_000, 2_000_000],
+            "rows carry the exchange's time"
+        );
     }
 
     #[test]

@@ -181,7 +181,7 @@ impl Exchange<'_> {
         if leases.is_empty() {
             return Ok(());
         }
-        match self.inner.store.persist(leases).await {
+        match self.inner.store.persist(leases, self.now).await {
             Ok(()) => Ok(()),
             Err(error) => {
                 let mut table = self.inner.table.lock();
@@ -537,7 +537,7 @@ impl Exchange<'_> {
             ends: self.now,
             ..previous.clone()
         };
-        if let Err(error) = self.inner.store.persist(vec![released]).await {
+        if let Err(error) = self.inner.store.persist(vec![released], self.now).await {
             let mut table = self.inner.table.lock();
             if table.get(ip).is_none() {
                 table.insert(previous);

@@ -285,7 +285,7 @@ impl DhcpServer {
                 .counters
                 .expired
                 .fetch_add(rows.len() as u64, Ordering::Relaxed);
-            if let Err(error) = self.inner.store.persist(rows).await {
+            if let Err(error) = self.inner.store.persist(rows, now_us).await {
                 warn!(%error, "expired DHCP leases were not stored");
             }
         }

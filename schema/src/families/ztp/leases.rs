@@ -10,7 +10,11 @@ pub static LEASES: TableDef = TableDef::new(
         col("client_id", Str, "option 61, hex"),
         col("serial", Str, "serial number of the device"),
         col("device", Str, "the device's host name, when known"),
-        col("state", Str, "offered, bound, released, declined or expired"),
+        col(
+            "state",
+            Str,
+            "offered, bound, released, declined or expired",
+        ),
         col("starts", Time, "when the lease was granted"),
         col("ends", Time, "when it expires"),
         col("subnet", Str, "subnet of the address"),

@@ -324,7 +324,7 @@ async fn ended_leases_expire_into_rows() {
 struct Broken;
 
 impl LeaseStore for Broken {
-    fn persist(&self, _: Vec<Lease>) -> BoxFuture<'static, crate::Result<()>> {
+    fn persist(&self, _: Vec<Lease>, _: i64) -> BoxFuture<'static, crate::Result<()>> {
         Box::pin(async { Err(crate::ZtpError::Store("disk full".into())) })
     }
     fn load(&self) -> BoxFuture<'static, crate::Result<Vec<Lease>>> {
