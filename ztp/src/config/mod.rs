@@ -57,20 +57,30 @@ fn read_optional(path: &Path) -> Result<Option<String>> {
 pub struct Watched {
     dir: ZtpDir,
     current: Arc<RwLock<Arc<ZtpConfig>>>,
+    /// The files' stamps as last read, so an edit made between the first load and the start
+    /// of [`Watched::watch`] is not missed.
+    seen: Arc<parking_lot::Mutex<Stamps>>,
 }
+
+type Stamps = Vec<(PathBuf, Option<SystemTime>, u64)>;
 
 impl Watched {
     /// Loads the directory once; an error here stops the server from starting.
     pub fn open(dir: ZtpDir) -> Result<Watched> {
+        let seen = stamps(&dir);
         let config = ZtpConfig::load(&dir)?;
-        Ok(Watched::fixed(dir, config))
+        let watched = Watched::fixed(dir, config);
+        *watched.seen.lock() = seen;
+        Ok(watched)
     }
 
     /// A configuration that is never re-read (tests, benches).
     pub fn fixed(dir: ZtpDir, config: ZtpConfig) -> Watched {
+        let seen = stamps(&dir);
         Watched {
             dir,
             current: Arc::new(RwLock::new(Arc::new(config))),
+            seen: Arc::new(parking_lot::Mutex::new(seen)),
         }
     }
 
@@ -86,6 +96,7 @@ impl Watched {
     /// Re-reads the files now. On an error the configuration in force stays and the error is
     /// returned (and logged by [`Watched::watch`]).
     pub fn reload(&self) -> Result<()> {
+        *self.seen.lock() = stamps(&self.dir);
         let config = ZtpConfig::load(&self.dir)?;
         *self.current.write() = Arc::new(config);
         Ok(())
@@ -93,7 +104,6 @@ impl Watched {
 
     /// Re-reads the files whenever their modification times change, until `shutdown`.
     pub async fn watch(self, shutdown: impl std::future::Future<Output = ()>) {
-        let mut seen = self.stamps();
         let mut tick = tokio::time::interval(RELOAD_EVERY);
         tokio::pin!(shutdown);
         loop {
@@ -101,11 +111,9 @@ impl Watched {
                 _ = &mut shutdown => return,
                 _ = tick.tick() => {}
             }
-            let now = self.stamps();
-            if now == seen {
+            if stamps(&self.dir) == *self.seen.lock() {
                 continue;
             }
-            seen = now;
             match self.reload() {
                 Ok(()) => info!(dir = %self.dir.root().display(), "ZTP configuration reloaded"),
                 Err(error) => {
@@ -114,16 +122,71 @@ impl Watched {
             }
         }
     }
+}
 
-    fn stamps(&self) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
-        [self.dir.dhcpd_conf(), self.dir.config_db()]
-            .into_iter()
-            .map(|path| {
-                let meta = std::fs::metadata(&path).ok();
-                let modified = meta.as_ref().and_then(|m| m.modified().ok());
-                let len = meta.map_or(0, |m| m.len());
-                (path, modified, len)
-            })
-            .collect()
+/// The modification time and length of each configuration file (none when it is missing).
+fn stamps(dir: &ZtpDir) -> Stamps {
+    [dir.dhcpd_conf(), dir.config_db()]
+        .into_iter()
+        .map(|path| {
+            let meta = std::fs::metadata(&path).ok();
+            let modified = meta.as_ref().and_then(|m| m.modified().ok());
+            let len = meta.map_or(0, |m| m.len());
+            (path, modified, len)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const DHCPD: &str = "default-lease-time 600;\nsubnet 10.0.0.0 netmask 255.255.255.0 {\n  range 10.0.0.200 10.0.0.250;\n}\n";
+    const DB: &str = r#"{ "591654XK1902037": { "startup": "a.json" } }"#;
+    const DB_EDITED: &str = r#"{ "591654XK1902037": { "startup": "a.json" }, "591654XK1902038": { "startup": "b.json" } }"#;
+
+    async fn until(watched: &Watched, what: impl Fn(&ZtpConfig) -> bool) -> bool {
+        for _ in 0..100 {
+            if what(&watched.get()) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn an_edit_takes_effect_without_a_restart_and_a_broken_file_keeps_the_last_good_one() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = ZtpDir::new(root.path());
+        std::fs::write(dir.dhcpd_conf(), DHCPD).unwrap();
+        std::fs::write(dir.config_db(), DB).unwrap();
+        let watched = Watched::open(dir.clone()).unwrap();
+        assert_eq!(watched.get().db.devices.len(), 1);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(watched.clone().watch(async {
+            let _ = stopped.await;
+        }));
+
+        std::fs::write(dir.config_db(), DB_EDITED).unwrap();
+        assert!(
+            until(&watched, |c| c.db.devices.len() == 2).await,
+            "the edit was not picked up"
+        );
+
+        std::fs::write(dir.dhcpd_conf(), "default-lease-time 600\nsubnet {").unwrap();
+        tokio::time::sleep(RELOAD_EVERY * 2).await;
+        let config = watched.get();
+        assert_eq!(config.dhcp.default_lease_time, Some(600));
+        assert_eq!(
+            config.dhcp.subnets.len(),
+            1,
+            "a broken file replaced the good one"
+        );
+        assert!(matches!(watched.reload(), Err(ZtpError::Syntax { .. })));
+
+        let _ = stop.send(());
+        task.await.unwrap();
     }
 }
