@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 
 use netns::NetnsPair;
 
-const RATES: [u32; 11] = [
-    1_000, 2_000, 4_000, 6_000, 8_000, 12_000, 16_000, 24_000, 32_000, 48_000, 64_000,
+const RATES: [u32; 13] = [
+    1_000, 2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 14_000, 16_000, 24_000, 32_000, 48_000,
+    64_000,
 ];
 /// The relayed subnet: 10.8.0.0/13, half a million addresses, so no run exhausts it.
 const SUBNET: &str = "10.8.0.0";
