@@ -42,6 +42,38 @@ pub(crate) struct Checked {
     pub time: Expr,
 }
 
+/// A checked object's row in the columns of a check over a window of events (`check int`,
+/// `check ztp`), whose parts each list `node, object, reason, time`.
+pub(crate) fn object_row(node: Expr, object: Expr, reason: Expr, time: Expr) -> Vec<Expr> {
+    vec![
+        text(node).alias("node"),
+        text(object).alias("object"),
+        text(reason).alias("reason"),
+        time.alias("time"),
+    ]
+}
+
+/// The parts of a window check, each of [`object_row`]'s columns, as one relation and its
+/// [`Checked`] columns (no peer).
+pub(crate) fn window_objects(
+    first: LogicalPlanBuilder,
+    rest: Vec<LogicalPlanBuilder>,
+) -> Result<(LogicalPlanBuilder, Checked)> {
+    let mut rows = first;
+    for part in rest {
+        rows = rows.union(part.build()?)?;
+    }
+    let checked = Checked {
+        node: col("node"),
+        object: col("object"),
+        peer: lit(""),
+        peer_object: lit(""),
+        reason: col("reason"),
+        time: col("time"),
+    };
+    Ok((rows, checked))
+}
+
 /// The first reason whose condition holds, else null.
 pub(crate) fn first_reason(cases: Vec<(Expr, Expr)>) -> Result<Expr> {
     let mut cases = cases.into_iter();

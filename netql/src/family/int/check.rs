@@ -22,7 +22,7 @@ use super::profile::{HOP_LATENCY_NS, LOSS_PERCENT, QUEUE_DEPTH_CELLS, QUEUE_LATE
 use super::{named_events, reporting_switch};
 use crate::error::Result;
 use crate::family::{CheckDef, CheckPlan, FamilyDef};
-use crate::plan::check::{Checked, first_reason};
+use crate::plan::check::{Checked, first_reason, object_row, window_objects};
 use crate::plan::expr::{or_else, q, text};
 use crate::plan::{Planner, Times};
 
@@ -41,29 +41,10 @@ pub(in crate::family) static CHECK: FamilyDef = FamilyDef {
 
 /// The objects, each `node, object, reason, time`.
 fn check(p: &Planner<'_>, times: Times) -> Result<(LogicalPlanBuilder, Checked)> {
-    let rows = drops(p, times)?
-        .union(queues(p, times)?.build()?)?
-        .union(hops(p, times)?.build()?)?
-        .union(loss(p, times)?.build()?)?;
-    let checked = Checked {
-        node: col("node"),
-        object: col("object"),
-        peer: lit(""),
-        peer_object: lit(""),
-        reason: col("reason"),
-        time: col("time"),
-    };
-    Ok((rows, checked))
-}
-
-/// A checked object's row, in the columns every part of the check shares.
-fn object_row(node: Expr, object: Expr, reason: Expr, time: Expr) -> Vec<Expr> {
-    vec![
-        text(node).alias("node"),
-        text(object).alias("object"),
-        text(reason).alias("reason"),
-        time.alias("time"),
-    ]
+    window_objects(
+        drops(p, times)?,
+        vec![queues(p, times)?, hops(p, times)?, loss(p, times)?],
+    )
 }
 
 /// A number as text within a reason.

@@ -31,7 +31,7 @@ use super::devices::per_device;
 use super::{answered, macs_of_serials, newest, not_provided, present, route_in, touches};
 use crate::error::Result;
 use crate::family::{CheckDef, CheckPlan, FamilyDef};
-use crate::plan::check::{Checked, first_reason};
+use crate::plan::check::{Checked, first_reason, object_row, window_objects};
 use crate::plan::expr::{or_else, q, text, time_lit};
 use crate::plan::{Planner, Times};
 
@@ -57,29 +57,10 @@ pub(in crate::family) static CHECK: FamilyDef = FamilyDef {
 
 /// The objects, each `node, object, reason, time`.
 fn check(p: &Planner<'_>, times: Times) -> Result<(LogicalPlanBuilder, Checked)> {
-    let rows = unfetched(p, times)?
-        .union(not_found(p, times)?.build()?)?
-        .union(wrong_mac(p, times)?.build()?)?
-        .union(pools(p, times)?.build()?)?;
-    let checked = Checked {
-        node: col("node"),
-        object: col("object"),
-        peer: lit(""),
-        peer_object: lit(""),
-        reason: col("reason"),
-        time: col("time"),
-    };
-    Ok((rows, checked))
-}
-
-/// A checked object's row, in the columns every part of the check shares.
-fn object_row(node: Expr, object: Expr, reason: Expr, time: Expr) -> Vec<Expr> {
-    vec![
-        text(node).alias("node"),
-        text(object).alias("object"),
-        text(reason).alias("reason"),
-        time.alias("time"),
-    ]
+    window_objects(
+        unfetched(p, times)?,
+        vec![not_found(p, times)?, wrong_mac(p, times)?, pools(p, times)?],
+    )
 }
 
 /// The device's name as `show ztp devices` gives it.
