@@ -12,7 +12,7 @@ use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use sonde_engine::{EngineConfig, S3Options, StoreLocation};
 use sonde_ingest::int::DropReasons;
-use sonde_server::{IntConfig, ZtpConfig};
+use sonde_server::{ImageStore, IntConfig, ZtpConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -102,14 +102,19 @@ impl StoreArgs {
         if let Some(wal) = &self.wal_dir {
             config.wal_dir = wal.clone();
         }
-        config.s3 = S3Options {
+        config.s3 = self.s3_options();
+        Ok(config)
+    }
+
+    /// The S3 settings of the flags (the `AWS_*` environment fills what they leave unset).
+    pub fn s3_options(&self) -> S3Options {
+        S3Options {
             endpoint: self.s3_endpoint.clone(),
             region: self.s3_region.clone(),
             access_key_id: self.s3_access_key_id.clone(),
             secret_access_key: self.s3_secret_access_key.clone(),
             allow_http: self.s3_allow_http,
-        };
-        Ok(config)
+        }
     }
 }
 
@@ -296,13 +301,29 @@ pub struct ZtpArgs {
     /// GELF/UDP address for the devices' own ZTP events; empty turns it off.
     #[arg(long, env = "SONDE_GELF_ADDR", default_value = "0.0.0.0:12201")]
     pub gelf_addr: String,
+    /// Installers in an object store too, served after images/: `s3://bucket/prefix` (set up
+    /// with the --s3-* flags or the AWS_* environment) or a directory.
+    #[arg(long, env = "SONDE_ZTP_IMAGES")]
+    pub ztp_images: Option<String>,
 }
 
 impl ZtpArgs {
-    /// The ZTP listeners' configuration, or none when `--ztp` is not given.
-    pub fn config(&self) -> anyhow::Result<Option<ZtpConfig>> {
+    /// The ZTP listeners' configuration, or none when `--ztp` is not given; `s3` sets up an
+    /// `s3://` image store.
+    pub fn config(&self, s3: S3Options) -> anyhow::Result<Option<ZtpConfig>> {
         let Some(dir) = &self.ztp else {
+            anyhow::ensure!(
+                self.ztp_images.is_none(),
+                "--ztp-images needs the ZTP directory: --ztp <dir>"
+            );
             return Ok(None);
+        };
+        let image_store = match &self.ztp_images {
+            Some(location) => Some(ImageStore {
+                location: StoreLocation::parse(location)?,
+                s3,
+            }),
+            None => None,
         };
         Ok(Some(ZtpConfig {
             dir: dir.clone(),
@@ -311,6 +332,7 @@ impl ZtpArgs {
             server_id: self.dhcp_server_id,
             http_addr: optional_addr("--ztp-http-addr", &self.ztp_http_addr, "0.0.0.0:80")?,
             gelf_addr: optional_addr("--gelf-addr", &self.gelf_addr, "0.0.0.0:12201")?,
+            image_store,
         }))
     }
 }

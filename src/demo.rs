@@ -258,6 +258,7 @@ fn live_ztp(fleet: &Fleet, dir: PathBuf) -> anyhow::Result<ZtpConfig> {
         server_id: Some(fleet.server),
         http_addr: Some(any),
         gelf_addr: Some(any),
+        image_store: None,
     })
 }
 
@@ -360,6 +361,8 @@ fn body_bytes(body: &Body) -> Vec<u8> {
     match body {
         Body::Empty => Vec::new(),
         Body::Bytes(bytes) => bytes.to_vec(),
+        // The demo's images are files under images/.
+        Body::Object { .. } => Vec::new(),
         Body::File { path, offset, len } => {
             let start = usize::try_from(*offset).unwrap_or(usize::MAX);
             let end = start.saturating_add(usize::try_from(*len).unwrap_or(usize::MAX));

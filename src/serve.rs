@@ -28,7 +28,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         listeners = listeners.with(Box::new(service));
     }
     let mut ztp_addrs = ZtpAddrs::default();
-    if let Some(ztp) = args.ztp.config()? {
+    if let Some(ztp) = args.ztp.config(args.store.s3_options())? {
         let service = ZtpService::bind(ztp).await?;
         ztp_addrs = service.local_addrs();
         listeners = listeners.with(Box::new(service));

@@ -1,5 +1,5 @@
-//! The store on S3: an S3 server on loopback (moto, from PyPI) holds the Parquet tree that the
-//! server in this process writes and `sonde sql` reads back.
+//! S3 on loopback (moto, from PyPI): it holds the Parquet tree that the server in this process
+//! writes and `sonde sql` reads back, and the installers `sonde serve --ztp-images` serves.
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -12,7 +12,7 @@ use futures::TryStreamExt;
 use sonde_engine::{EngineConfig, S3Options, StoreLocation};
 use sonde_server::ServerConfig;
 
-use crate::common::{Bgp, HOUR, T0, TestServer, bgp_batch, python, sonde};
+use crate::common::{Bgp, HOUR, Server, T0, TestServer, bgp_batch, python, sonde};
 
 struct S3Server {
     child: Child,
@@ -73,19 +73,8 @@ async fn the_parquet_tree_can_live_in_s3() {
     let s3 = S3Server::start();
     s3.boto("s3.create_bucket(Bucket='fabric')");
     let wal = tempfile::tempdir().expect("tempdir");
-    let store_args = [
-        "--store",
-        "s3://fabric/dc1",
-        "--s3-endpoint",
-        &s3.endpoint,
-        "--s3-allow-http",
-        "--s3-region",
-        "us-east-1",
-        "--s3-access-key-id",
-        "test",
-        "--s3-secret-access-key",
-        "test",
-    ];
+    let mut store_args = vec!["--store".to_string(), "s3://fabric/dc1".to_string()];
+    store_args.extend(s3_flags(&s3));
     // The server of `sonde serve --data-dir <wal> <store_args>`.
     let mut engine = EngineConfig::local(wal.path());
     engine.store = StoreLocation::parse("s3://fabric/dc1").expect("an S3 location");
@@ -143,7 +132,7 @@ async fn the_parquet_tree_can_live_in_s3() {
     );
 
     let mut args = vec!["sql", "--data-dir", wal.path().to_str().expect("utf-8")];
-    args.extend(store_args);
+    args.extend(store_args.iter().map(String::as_str));
     args.push("SELECT count(*) AS n, count(DISTINCT peer) AS peers FROM bgp");
     let out = sonde(&args);
     assert!(
@@ -157,4 +146,135 @@ async fn the_parquet_tree_can_live_in_s3() {
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["200", "200"]),
         "{text}"
     );
+}
+
+/// The S3 flags of every `sonde` command aimed at `s3`.
+fn s3_flags(s3: &S3Server) -> Vec<String> {
+    [
+        "--s3-endpoint",
+        &s3.endpoint,
+        "--s3-allow-http",
+        "--s3-region",
+        "us-east-1",
+        "--s3-access-key-id",
+        "test",
+        "--s3-secret-access-key",
+        "test",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+/// curl on loopback: status and body.
+fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    let body = tempfile::NamedTempFile::new().expect("tempfile");
+    let output = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-w", "%{http_code}", "-o"])
+        .arg(body.path())
+        .args(args)
+        .output()
+        .expect("curl runs");
+    let status = String::from_utf8_lossy(&output.stdout).trim().parse();
+    let status = status.unwrap_or_else(|_| panic!("curl {args:?}: {output:?}"));
+    (status, std::fs::read(body.path()).expect("curl's body"))
+}
+
+#[test]
+fn ztp_serves_installers_from_s3() {
+    let s3 = S3Server::start();
+    // Larger than a piece of the server's ranged fetches, so a download spans several.
+    let image: Vec<u8> = (0..9 * 1024 * 1024 + 77u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let upload = tempfile::NamedTempFile::new().expect("tempfile");
+    std::fs::write(upload.path(), &image).expect("writes the image");
+    s3.boto(&format!(
+        "s3.create_bucket(Bucket='images')\n\
+         s3.upload_file('{}', 'images', 'onie/sonic-installer.bin')",
+        upload.path().display()
+    ));
+    let site = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        site.path().join("config.db"),
+        r#"{ "SN-S3": { "image": "sonic-installer.bin" } }"#,
+    )
+    .expect("config.db");
+    let data = tempfile::tempdir().expect("tempdir");
+    let site_arg = site.path().display().to_string();
+    let mut args = vec![
+        "--ztp",
+        &site_arg,
+        "--ztp-images",
+        "s3://images/onie",
+        "--ztp-http-addr",
+        "127.0.0.1:0",
+        "--dhcp-addr",
+        "",
+        "--gelf-addr",
+        "",
+    ];
+    let flags = s3_flags(&s3);
+    args.extend(flags.iter().map(String::as_str));
+    let server = Server::start(data.path(), &args);
+    let base = format!("http://{}", server.listening("ZTP HTTP"));
+    let url = format!("{base}/images/sonic-installer.bin");
+
+    let (status, body) = curl(&[&url]);
+    assert_eq!((status, body.len()), (200, image.len()));
+    assert!(body == image, "the whole image is byte-exact");
+    let (status, tail) = curl(&["-r", "5000000-", &url]);
+    assert_eq!(status, 206);
+    assert!(
+        tail == image[5_000_000..],
+        "a resumed download is byte-exact"
+    );
+    let (status, body) = curl(&[
+        "-H",
+        "ONIE-SERIAL-NUMBER: SN-S3",
+        &format!("{base}/ztp/image"),
+    ]);
+    assert_eq!(
+        (status, body.len()),
+        (200, image.len()),
+        "the serial's image"
+    );
+    let (status, _) = curl(&[&format!("{base}/images/absent.bin")]);
+    assert_eq!(status, 404);
+
+    // A clean stop writes every access row; each names the object it served.
+    assert!(server.stop().success());
+    let data_arg = data.path().display().to_string();
+    let query = "SELECT path, status, file FROM ztp_http ORDER BY timestamp, request_id";
+    let out = sonde(&["sql", "--data-dir", &data_arg, "--json", query]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON rows");
+    let rows: Vec<(String, u64, String)> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| {
+            let text = |name: &str| row[name].as_str().unwrap_or_default().to_string();
+            (
+                text("path"),
+                row["status"].as_u64().unwrap_or(0),
+                text("file"),
+            )
+        })
+        .collect();
+    let object = "s3://images/onie/sonic-installer.bin";
+    let expected = [
+        ("/images/sonic-installer.bin", 200, object),
+        ("/images/sonic-installer.bin", 206, object),
+        ("/ztp/image", 200, object),
+        ("/images/absent.bin", 404, "images/absent.bin"),
+    ];
+    let expected: Vec<(String, u64, String)> = expected
+        .iter()
+        .map(|(p, s, f)| (p.to_string(), *s, f.to_string()))
+        .collect();
+    assert_eq!(rows, expected);
 }

@@ -39,6 +39,6 @@ pub use engine::{Engine, EngineConfig, FlushStats, TableStats};
 pub use error::{EngineError, Result};
 pub use maintenance::MaintenanceStats;
 pub use sonde_schema::CHANGE;
-pub use store::{S3Options, StoreLocation};
+pub use store::{S3Options, Store, StoreLocation};
 pub use timetravel::parse_instant;
 pub use wal::Origin;

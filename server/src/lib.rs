@@ -29,7 +29,7 @@ pub use error::{Result, ServerError};
 pub use flight::{FlightServer, NETQL_TICKET};
 pub use int::{IntConfig, IntService};
 pub use service::{Service, Shutdown};
-pub use ztp::{EngineEvents, ZtpAddrs, ZtpConfig, ZtpService};
+pub use ztp::{EngineEvents, ImageStore, ZtpAddrs, ZtpConfig, ZtpService};
 
 /// What the server is asked to be, beyond its sockets.
 #[derive(Debug, Clone)]

@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use futures::future::BoxFuture;
-use sonde_engine::Engine;
+use sonde_engine::{Engine, S3Options, Store, StoreLocation};
 use sonde_schema::TableDef;
 use sonde_ztp::config::Watched;
 use sonde_ztp::dhcp::{DhcpOptions, DhcpServer};
 use sonde_ztp::events::{EventStore, spawn_writer};
 use sonde_ztp::gelf::GelfServer;
-use sonde_ztp::http::HttpServer;
+use sonde_ztp::http::objects::DEFAULT_REFRESH;
+use sonde_ztp::http::{HttpServer, ImageObjects};
 use sonde_ztp::leases::LeaseLog;
 use sonde_ztp::{ZtpDir, ZtpError};
 use tokio::net::{TcpListener, UdpSocket};
@@ -40,6 +41,43 @@ pub struct ZtpConfig {
     pub http_addr: Option<SocketAddr>,
     /// The GELF/UDP address devices send their business events to; none turns it off.
     pub gelf_addr: Option<SocketAddr>,
+    /// Installers in an object store, served after `images/`.
+    pub image_store: Option<ImageStore>,
+}
+
+/// Where the object store of installers is.
+#[derive(Debug, Clone)]
+pub struct ImageStore {
+    /// `s3://bucket/prefix`, or a directory.
+    pub location: StoreLocation,
+    pub s3: S3Options,
+}
+
+impl ImageStore {
+    /// Opens and lists the store (an unreachable store stops the start).
+    async fn open(&self) -> Result<ImageObjects> {
+        if let StoreLocation::Local(dir) = &self.location
+            && !dir.is_dir()
+        {
+            return Err(ServerError::Ztp(ZtpError::Store(format!(
+                "the image store {} is not a directory",
+                dir.display()
+            ))));
+        }
+        let store = Store::open(&self.location, &self.s3).map_err(|e| {
+            ServerError::Ztp(ZtpError::Store(format!(
+                "the image store {}: {e}",
+                self.location
+            )))
+        })?;
+        ImageObjects::open(
+            store.object_store(),
+            self.location.to_string(),
+            DEFAULT_REFRESH,
+        )
+        .await
+        .map_err(ServerError::Ztp)
+    }
 }
 
 /// The addresses the ZTP listeners are bound to.
@@ -57,6 +95,7 @@ pub struct ZtpService {
     dhcp: Option<UdpSocket>,
     http: Option<TcpListener>,
     gelf: Option<UdpSocket>,
+    images: Option<ImageObjects>,
 }
 
 impl ZtpService {
@@ -97,12 +136,17 @@ impl ZtpService {
             }
             None => None,
         };
+        let images = match &config.image_store {
+            Some(store) => Some(store.open().await?),
+            None => None,
+        };
         Ok(ZtpService {
             config,
             watched,
             dhcp,
             http,
             gelf,
+            images,
         })
     }
 
@@ -147,7 +191,15 @@ impl ZtpService {
         )
         .await
         .map_err(ServerError::Ztp)?;
-        let http = HttpServer::new(self.watched.clone(), recorder.clone(), dhcp.lookup());
+        let mut http = HttpServer::new(self.watched.clone(), recorder.clone(), dhcp.lookup());
+        if let Some(images) = self.images {
+            info!(
+                store = images.label(),
+                objects = images.names().len(),
+                "ZTP images from an object store"
+            );
+            http = http.with_images(images);
+        }
         let gelf = GelfServer::new(recorder.clone());
         drop(recorder);
         info!(dir = %self.config.dir.display(), "serving ZTP");

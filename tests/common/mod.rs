@@ -176,6 +176,8 @@ impl TestServer {
 pub struct Server {
     child: Child,
     pub addr: String,
+    /// What it prints after the Flight line, line by line.
+    lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl Server {
@@ -204,14 +206,34 @@ impl Server {
         stdout
             .read_line(&mut line)
             .expect("server prints its address");
-        // Keep reading what else it prints (its INT address), so it never writes to a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        // Keep reading what else it prints (its other addresses), so it never writes to a
+        // closed pipe.
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
         let addr = line
             .trim()
             .strip_prefix("sonde: Flight listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .to_string();
-        Server { child, addr }
+        Server { child, addr, lines }
+    }
+
+    /// The address of the `name` listener (`ZTP HTTP`), from the line the server prints.
+    pub fn listening(&self, name: &str) -> String {
+        let prefix = format!("sonde: {name} listening on ");
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("the server printed no {name} address"));
+            if let Some(address) = line.strip_prefix(&prefix) {
+                return address.trim().to_string();
+            }
+        }
     }
 
     /// SIGKILL: no flush, no goodbye.

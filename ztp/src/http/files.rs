@@ -67,15 +67,47 @@ impl Found {
         format!("\"{:x}-{:x}-{:x}\"", self.len, nanos, self.inode)
     }
 
-    /// Last-Modified, whole seconds (the precision of HTTP dates).
-    pub fn last_modified(&self) -> SystemTime {
-        let secs = self
-            .modified
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        UNIX_EPOCH + Duration::from_secs(secs)
+    /// The file as an answerable entity.
+    pub fn entity(&self) -> Entity {
+        Entity {
+            len: self.len,
+            etag: self.etag(),
+            modified: whole_seconds(self.modified),
+            source: Source::File(self.path.clone()),
+        }
     }
+}
+
+/// `time` to whole seconds, the precision of HTTP dates (Last-Modified).
+pub fn whole_seconds(time: SystemTime) -> SystemTime {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// Something answered with validators and ranges: a file under a root, or an image object.
+#[derive(Debug, Clone)]
+pub struct Entity {
+    pub len: u64,
+    /// Strong, quoted.
+    pub etag: String,
+    /// Whole seconds.
+    pub modified: SystemTime,
+    pub source: Source,
+}
+
+/// Where an entity's bytes are.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A canonical path inside a served root.
+    File(PathBuf),
+    /// An object of the image store, with the store's ETag its bytes must still carry.
+    Object {
+        location: object_store::path::Path,
+        store_etag: Option<String>,
+    },
 }
 
 /// Whether `name` may be looked up under a root at all.
@@ -166,18 +198,18 @@ fn satisfiable(first: u64, last: u64, len: u64) -> RangeAsk {
     }
 }
 
-/// The answer to a GET (or HEAD: the caller drops the body) of `file` under `request`'s
+/// The answer to a GET (or HEAD: the caller drops the body) of `entity` under `request`'s
 /// conditionals and Range.
-pub fn answer(request: &Request, file: &Found, content_type: &str) -> Response {
-    let etag = file.etag();
-    let modified = file.last_modified();
+pub fn answer(request: &Request, entity: &Entity, content_type: &str) -> Response {
+    let etag = &entity.etag;
+    let modified = entity.modified;
     let validators = |response: Response| {
         response
             .with("ETag", etag.clone())
             .with("Last-Modified", httpdate::fmt_http_date(modified))
             .with("Accept-Ranges", "bytes")
     };
-    if not_modified(request, &etag, modified) {
+    if not_modified(request, etag, modified) {
         return validators(Response {
             status: 304,
             headers: Vec::new(),
@@ -185,7 +217,7 @@ pub fn answer(request: &Request, file: &Found, content_type: &str) -> Response {
         });
     }
     let ask = match request.get("range") {
-        Some(range) if if_range_holds(request, &etag, modified) => parse_range(range, file.len),
+        Some(range) if if_range_holds(request, etag, modified) => parse_range(range, entity.len),
         _ => RangeAsk::Whole,
     };
     let whole = |status: u16, offset: u64, len: u64| Response {
@@ -194,24 +226,38 @@ pub fn answer(request: &Request, file: &Found, content_type: &str) -> Response {
             ("Content-Type".into(), content_type.into()),
             ("Content-Length".into(), len.to_string()),
         ],
-        body: Body::File {
-            path: file.path.clone(),
-            offset,
-            len,
-        },
+        body: body_of(&entity.source, offset, len),
     };
     match ask {
-        RangeAsk::Whole => validators(whole(200, 0, file.len)),
+        RangeAsk::Whole => validators(whole(200, 0, entity.len)),
         RangeAsk::One(range) => {
             let len = range.last - range.first + 1;
             validators(whole(206, range.first, len)).with(
                 "Content-Range",
-                format!("bytes {}-{}/{}", range.first, range.last, file.len),
+                format!("bytes {}-{}/{}", range.first, range.last, entity.len),
             )
         }
-        RangeAsk::Unsatisfiable => {
-            validators(Response::status(416)).with("Content-Range", format!("bytes */{}", file.len))
-        }
+        RangeAsk::Unsatisfiable => validators(Response::status(416))
+            .with("Content-Range", format!("bytes */{}", entity.len)),
+    }
+}
+
+fn body_of(source: &Source, offset: u64, len: u64) -> Body {
+    match source {
+        Source::File(path) => Body::File {
+            path: path.clone(),
+            offset,
+            len,
+        },
+        Source::Object {
+            location,
+            store_etag,
+        } => Body::Object {
+            location: location.clone(),
+            store_etag: store_etag.clone(),
+            offset,
+            len,
+        },
     }
 }
 
@@ -335,8 +381,8 @@ mod tests {
     fn conditionals_and_validators() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("f"), vec![7u8; 1000]).unwrap();
-        let file = resolve(dir.path(), "f").unwrap();
-        let etag = file.etag();
+        let file = resolve(dir.path(), "f").unwrap().entity();
+        let etag = file.etag.clone();
         let get = Request::new("GET", "/f");
         assert_eq!(answer(&get, &file, "x").status, 200);
         let matching = get
@@ -345,7 +391,7 @@ mod tests {
         assert_eq!(answer(&matching, &file, "x").status, 304);
         let other = get.clone().header("If-None-Match", "\"other\"");
         assert_eq!(answer(&other, &file, "x").status, 200);
-        let later = httpdate::fmt_http_date(file.last_modified() + Duration::from_secs(5));
+        let later = httpdate::fmt_http_date(file.modified + Duration::from_secs(5));
         let since = get.clone().header("If-Modified-Since", later);
         assert_eq!(answer(&since, &file, "x").status, 304);
         let range = get.clone().header("Range", "bytes=10-19");

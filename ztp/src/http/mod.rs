@@ -20,6 +20,7 @@
 
 pub mod event;
 pub mod files;
+pub mod objects;
 pub mod request;
 pub mod response;
 mod routes;
@@ -39,6 +40,7 @@ use parking_lot::Mutex;
 use crate::config::Watched;
 use crate::events::Recorder;
 use crate::leases::LeaseLookup;
+pub use objects::ImageObjects;
 pub use request::Request;
 pub use response::{Body, Response};
 
@@ -99,6 +101,8 @@ pub(crate) struct Shared {
     pub recorder: Recorder,
     pub leases: Arc<dyn LeaseLookup>,
     pub options: HttpOptions,
+    /// Images in an object store, looked up after `images/`.
+    pub objects: Option<Arc<ImageObjects>>,
     /// SHA-1 of configuration files by path, valid while (len, mtime) stay.
     pub sha1: Mutex<HashMap<PathBuf, (u64, SystemTime, String)>>,
     next_id: AtomicU64,
@@ -118,6 +122,7 @@ impl HttpServer {
                 recorder,
                 leases,
                 options: HttpOptions::default(),
+                objects: None,
                 sha1: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
             }),
@@ -126,6 +131,21 @@ impl HttpServer {
 
     /// `self` with other limits (before [`HttpServer::run`]).
     pub fn with_options(self, options: HttpOptions) -> HttpServer {
+        self.rebuilt(options, self.shared.objects.clone())
+    }
+
+    /// `self` serving images from an object store too, after `images/` (before
+    /// [`HttpServer::run`], which keeps its catalogue fresh).
+    pub fn with_images(self, objects: ImageObjects) -> HttpServer {
+        self.rebuilt(self.shared.options.clone(), Some(Arc::new(objects)))
+    }
+
+    /// The image store, when the server has one.
+    pub fn objects(&self) -> Option<&Arc<ImageObjects>> {
+        self.shared.objects.as_ref()
+    }
+
+    fn rebuilt(&self, options: HttpOptions, objects: Option<Arc<ImageObjects>>) -> HttpServer {
         let shared = &self.shared;
         HttpServer {
             shared: Arc::new(Shared {
@@ -133,6 +153,7 @@ impl HttpServer {
                 recorder: shared.recorder.clone(),
                 leases: Arc::clone(&shared.leases),
                 options,
+                objects,
                 sha1: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
             }),

@@ -1,5 +1,6 @@
-//! Responses: the [`Response`] the routing core gives, its [`Body`] (nothing, bytes, or a
-//! byte range of a file the connection loop hands to `sendfile`), and the head's wire form.
+//! Responses: the [`Response`] the routing core gives, its [`Body`] (nothing, bytes, a byte
+//! range of a file the connection loop hands to `sendfile`, or a byte range of an image object
+//! it streams from the store), and the head's wire form.
 //!
 //! Every response carries its own `Content-Length` (a HEAD answer the length a GET would
 //! send), so the connection loop never counts a body to frame it. `Date` and `Server` are
@@ -21,6 +22,14 @@ pub enum Body {
         offset: u64,
         len: u64,
     },
+    /// `len` bytes of the image store's object at `location` starting at `offset`, fetched
+    /// only while the object still has `store_etag`.
+    Object {
+        location: object_store::path::Path,
+        store_etag: Option<String>,
+        offset: u64,
+        len: u64,
+    },
 }
 
 impl Body {
@@ -29,7 +38,7 @@ impl Body {
         match self {
             Body::Empty => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
-            Body::File { len, .. } => *len,
+            Body::File { len, .. } | Body::Object { len, .. } => *len,
         }
     }
 

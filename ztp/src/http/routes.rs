@@ -10,7 +10,9 @@
 //!   a bare name under `images/`.
 //! - `/ztp/script`: the serial's `ztp_script` under `configs/`, else `configs/ztp-default.sh`;
 //!   served only with a `# CUMULUS-AUTOPROVISIONING` line (else 500).
-//! - `/images/<name>`: a file under `images/`, no listing.
+//! - `/images/<name>`: a file under `images/`, else the image store's object of that name (when
+//!   the server has one, see [`super::objects`]); no listing. Wherever an image is looked up
+//!   by name (`/ztp/image`, ONIE's names) the store comes after `images/`.
 //! - `/onie-installer…` and `/onie-updater…` (each with `.bin`): ONIE's default names. An
 //!   installer name gets the serial's image when it is a local file (an updater name never
 //!   does: it asks for ONIE itself); else `images/<name>`, else the directory's top-level
@@ -212,7 +214,7 @@ impl Shared {
                 return (Response::status(500), outcome);
             }
         };
-        let response = files::answer(request, &found, files::content_type(name));
+        let response = files::answer(request, &found.entity(), files::content_type(name));
         let mut outcome = coded(set, format!("{} configuration served", kind.name())).file(file);
         outcome.config_sha1 = Some(sha1);
         (response, outcome)
@@ -252,18 +254,29 @@ impl Shared {
         let file = format!("images/{name}");
         match files::resolve(&self.config.dir().images(), name) {
             Ok(found) => {
-                let response = files::answer(request, &found, files::content_type(name));
+                let response = files::answer(request, &found.entity(), files::content_type(name));
                 let message = format!("{file} served");
                 (
                     response,
                     Outcome::new(route, codes::HTTP_IMAGE_SERVED, message).file(file),
                 )
             }
-            Err(Refusal::Missing) => {
-                let message = format!("{file} is missing");
-                let outcome = Outcome::new(route, codes::HTTP_IMAGE_MISSING, message).file(file);
-                (Response::status(404), outcome)
-            }
+            Err(Refusal::Missing) => match self.stored_image(name) {
+                Some((entity, file)) => {
+                    let response = files::answer(request, &entity, files::content_type(name));
+                    let message = format!("{file} served");
+                    (
+                        response,
+                        Outcome::new(route, codes::HTTP_IMAGE_SERVED, message).file(file),
+                    )
+                }
+                None => {
+                    let message = format!("{file} is missing");
+                    let outcome =
+                        Outcome::new(route, codes::HTTP_IMAGE_MISSING, message).file(file);
+                    (Response::status(404), outcome)
+                }
+            },
             Err(Refusal::Unreadable(e)) => {
                 let outcome = Outcome::new(route, codes::HTTP_SERVER_ERROR, format!("{file}: {e}"))
                     .file(file);
@@ -315,7 +328,7 @@ impl Shared {
         };
         match has_marker(&found.path) {
             Ok(true) => {
-                let response = files::answer(request, &found, "text/plain; charset=utf-8");
+                let response = files::answer(request, &found.entity(), "text/plain; charset=utf-8");
                 let outcome = Outcome::new(
                     "script",
                     codes::HTTP_SCRIPT_SERVED,
@@ -345,7 +358,13 @@ impl Shared {
         }
         match files::resolve(&self.config.dir().images(), name) {
             Ok(found) => {
-                let response = files::answer(request, &found, files::content_type(name));
+                let response = files::answer(request, &found.entity(), files::content_type(name));
+                let outcome =
+                    Outcome::new("images", codes::HTTP_FILE_SERVED, format!("{file} served"));
+                (response, outcome.file(file))
+            }
+            Err(Refusal::Missing) if let Some((entity, file)) = self.stored_image(name) => {
+                let response = files::answer(request, &entity, files::content_type(name));
                 let outcome =
                     Outcome::new("images", codes::HTTP_FILE_SERVED, format!("{file} served"));
                 (response, outcome.file(file))
@@ -381,20 +400,24 @@ impl Shared {
             }
         }
         let dir = self.config.dir();
-        for (root, file) in [
-            (dir.images(), format!("images/{name}")),
-            (dir.top_level().to_path_buf(), name.to_string()),
-        ] {
-            match files::resolve(&root, name) {
-                Ok(found) => {
-                    let response = files::answer(request, &found, "application/octet-stream");
-                    let message = format!("{name}: {file} served");
-                    let outcome = Outcome::new("onie", codes::HTTP_IMAGE_SERVED, message);
-                    return (response, outcome.file(file));
-                }
-                Err(Refusal::Missing) => continue,
-                Err(refusal) => return refused("onie", refusal, file),
-            }
+        let served = |entity: &files::Entity, file: String| {
+            let response = files::answer(request, entity, "application/octet-stream");
+            let message = format!("{name}: {file} served");
+            let outcome = Outcome::new("onie", codes::HTTP_IMAGE_SERVED, message);
+            (response, outcome.file(file))
+        };
+        match files::resolve(&dir.images(), name) {
+            Ok(found) => return served(&found.entity(), format!("images/{name}")),
+            Err(Refusal::Missing) => {}
+            Err(refusal) => return refused("onie", refusal, format!("images/{name}")),
+        }
+        if let Some((entity, file)) = self.stored_image(name) {
+            return served(&entity, file);
+        }
+        match files::resolve(dir.top_level(), name) {
+            Ok(found) => return served(&found.entity(), name.to_string()),
+            Err(Refusal::Missing) => {}
+            Err(refusal) => return refused("onie", refusal, name.to_string()),
         }
         let outcome = Outcome::new(
             "onie",
@@ -446,6 +469,14 @@ impl Shared {
                 Err(Box::new((Response::status(403), outcome)))
             }
         }
+    }
+
+    /// `name` from the image store, when one is configured and holds it, with the name its
+    /// access row gives it.
+    fn stored_image(&self, name: &str) -> Option<(files::Entity, String)> {
+        let objects = self.objects.as_ref()?;
+        let image = objects.get(name)?;
+        Some((image.entity(), format!("{}/{name}", objects.label())))
     }
 
     /// The file's SHA-1, from the cache while its length and mtime stay.

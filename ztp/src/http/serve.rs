@@ -43,6 +43,7 @@ use tokio::time::timeout;
 use tracing::{debug, warn};
 
 use super::event::{Outcome, Sent};
+use super::objects::{ImageObjects, pieces};
 use super::request::{BodyFraming, Head, HeadError, Request, parse_head};
 use super::response::{Body, Response};
 use super::{HttpOptions, Shared};
@@ -65,6 +66,10 @@ pub(super) async fn run(
     let (stop, stopped) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(shared.options.max_connections.max(1)));
     let mut tasks = JoinSet::new();
+    let refresher = shared.objects.clone().map(|objects| {
+        let stopped = stopped.clone();
+        tokio::spawn(async move { objects.keep_fresh(stopped).await })
+    });
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -97,6 +102,9 @@ pub(super) async fn run(
     }
     drop(listener);
     stop.send_replace(true);
+    if let Some(refresher) = refresher {
+        let _ = refresher.await;
+    }
     let grace = shared.options.shutdown_grace;
     let drained = timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {
@@ -315,15 +323,28 @@ impl<'a> Connection<'a> {
                 let ok = self.write_all(false).await.is_ok();
                 (response.status, if ok { bytes.len() as u64 } else { 0 }, ok)
             }
+            Body::Object {
+                location,
+                store_etag,
+                offset,
+                len,
+            } => {
+                self.send_object(
+                    response,
+                    keep,
+                    location,
+                    store_etag.as_deref(),
+                    *offset,
+                    *len,
+                )
+                .await
+            }
             Body::File { path, offset, len } => {
                 let file = match open_nofollow(path) {
                     Ok(file) => file,
                     Err(error) => {
                         warn!(path = %path.display(), %error, "ZTP HTTP file vanished before sending");
-                        let failed = Response::status(500);
-                        failed.write_head(&mut self.out, &date, false);
-                        let _ = self.write_all(false).await;
-                        return (500, 0, false);
+                        return self.send_failure(500, &date).await;
                     }
                 };
                 response.write_head(&mut self.out, &date, keep);
@@ -338,19 +359,115 @@ impl<'a> Connection<'a> {
 
     /// Writes `self.out`, with `MSG_MORE` when more follows at once.
     async fn write_all(&self, more: bool) -> io::Result<()> {
+        self.write_bytes(&self.out, more).await
+    }
+
+    async fn write_bytes(&self, bytes: &[u8], more: bool) -> io::Result<()> {
         let flags = if more {
             SendFlags::NOSIGNAL | SendFlags::MORE
         } else {
             SendFlags::NOSIGNAL
         };
         let mut at = 0;
-        while at < self.out.len() {
+        while at < bytes.len() {
             let write = self.stream.async_io(Interest::WRITABLE, || {
-                rustix::net::send(&self.stream, &self.out[at..], flags).map_err(io::Error::from)
+                rustix::net::send(&self.stream, &bytes[at..], flags).map_err(io::Error::from)
             });
             at += within(self.options.write_timeout, write).await?;
         }
         Ok(())
+    }
+
+    /// Writes `response` whose body is an image object: the first piece is fetched before the
+    /// head goes out, so an object removed or replaced since the catalogue listed it is a 404
+    /// (and a store that fails is a 502) rather than a head whose length is not kept.
+    async fn send_object(
+        &mut self,
+        response: &Response,
+        keep: bool,
+        location: &object_store::path::Path,
+        store_etag: Option<&str>,
+        offset: u64,
+        len: u64,
+    ) -> (u16, u64, bool) {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let Some(objects) = self.shared.objects.clone() else {
+            return self.send_failure(500, &date).await;
+        };
+        let mut ranges = pieces(offset, len);
+        let fetch = |range: std::ops::Range<u64>| {
+            let objects = Arc::clone(&objects);
+            let location = location.clone();
+            let store_etag = store_etag.map(str::to_string);
+            tokio::spawn(
+                async move { objects.fetch(&location, store_etag.as_deref(), range).await },
+            )
+        };
+        let mut ahead = ranges.next().map(fetch);
+        let first = match ahead.take() {
+            Some(task) => match joined(task).await {
+                Ok(bytes) => Some(bytes),
+                Err(error) => return self.object_failed(&objects, location, &error, &date).await,
+            },
+            None => None,
+        };
+        response.write_head(&mut self.out, &date, keep);
+        if self.write_all(first.is_some()).await.is_err() {
+            return (response.status, 0, false);
+        }
+        let mut sent = 0;
+        let mut piece = first;
+        while let Some(bytes) = piece {
+            ahead = ranges.next().map(fetch);
+            if self.write_bytes(&bytes, ahead.is_some()).await.is_err() {
+                return (response.status, sent, false);
+            }
+            sent += bytes.len() as u64;
+            piece = match ahead.take() {
+                None => None,
+                Some(task) => match joined(task).await {
+                    Ok(bytes) => Some(bytes),
+                    Err(error) => {
+                        warn!(object = %location, %error, "ZTP image object failed mid-answer");
+                        return (response.status, sent, false);
+                    }
+                },
+            };
+        }
+        (response.status, sent, sent == len)
+    }
+
+    /// Answers a fetch that failed before the head: 404 for an object gone or replaced (whose
+    /// catalogue is then listed again), 502 for a store that failed.
+    async fn object_failed(
+        &mut self,
+        objects: &ImageObjects,
+        location: &object_store::path::Path,
+        error: &object_store::Error,
+        date: &str,
+    ) -> (u16, u64, bool) {
+        let gone = matches!(
+            error,
+            object_store::Error::NotFound { .. } | object_store::Error::Precondition { .. }
+        );
+        let status = if gone { 404 } else { 502 };
+        warn!(object = %location, %error, status, "ZTP image object not fetched");
+        let failed = self.send_failure(status, date).await;
+        if gone && let Err(error) = objects.refresh().await {
+            warn!(%error, "ZTP image catalogue not refreshed");
+        }
+        failed
+    }
+
+    /// Answers `status` in place of a body that cannot be sent, closing the connection.
+    async fn send_failure(&mut self, status: u16, date: &str) -> (u16, u64, bool) {
+        let failed = Response::status(status);
+        failed.write_head(&mut self.out, date, false);
+        if let Body::Bytes(text) = &failed.body {
+            self.out.extend_from_slice(text);
+        }
+        let _ = self.write_all(false).await;
+        (status, 0, false)
     }
 
     /// Sends `len` bytes of `file` from `offset`: the bytes sent, and how it ended.
@@ -374,6 +491,18 @@ impl<'a> Connection<'a> {
         }
         (position - offset, Ok(()))
     }
+}
+
+/// A fetch task's result, a panicked task being a store error like any other.
+async fn joined(
+    task: tokio::task::JoinHandle<object_store::Result<bytes::Bytes>>,
+) -> object_store::Result<bytes::Bytes> {
+    task.await.unwrap_or_else(|e| {
+        Err(object_store::Error::Generic {
+            store: "ztp images",
+            source: Box::new(e),
+        })
+    })
 }
 
 /// `write` within `limit`, a timeout being an error like any other.

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod objects;
 mod socket;
 
 use std::collections::HashMap;
@@ -140,6 +141,10 @@ pub(super) fn config_db() -> ConfigDb {
         ]),
     );
     devices.insert(
+        "SERIAL-S".to_string(),
+        device(&[("image", "http://10.0.0.1/images/sonic-stored.bin")]),
+    );
+    devices.insert(
         "SERIAL-M".to_string(),
         device(&[("startup", "M_startup.json"), ("mac", "48:65:ee:11:da:85")]),
     );
@@ -176,6 +181,7 @@ pub(super) fn body(response: &Response) -> Vec<u8> {
     match &response.body {
         Body::Empty => Vec::new(),
         Body::Bytes(bytes) => bytes.to_vec(),
+        Body::Object { .. } => panic!("an object body is only sent on a socket"),
         Body::File { path, offset, len } => {
             let mut file = std::fs::File::open(path).unwrap();
             file.seek(SeekFrom::Start(*offset)).unwrap();

@@ -18,7 +18,7 @@ use super::{Fixture, IMAGE_LEN, column, fixture, image_bytes, text};
 use crate::events::Event;
 use crate::http::{HttpOptions, HttpServer};
 
-struct Running {
+pub(super) struct Running {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<crate::Result<()>>,
@@ -35,7 +35,7 @@ async fn start_with(options: HttpOptions) -> Running {
     start_server(server.with_options(options), dir, events).await
 }
 
-async fn start_server(
+pub(super) async fn start_server(
     server: HttpServer,
     dir: tempfile::TempDir,
     events: mpsc::Receiver<Event>,
@@ -60,7 +60,7 @@ async fn start() -> Running {
 }
 
 impl Running {
-    async fn stop(mut self) {
+    pub(super) async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         tokio::time::timeout(Duration::from_secs(5), self.task)
             .await
@@ -69,7 +69,7 @@ impl Running {
             .unwrap();
     }
 
-    async fn connect(&self) -> Wire {
+    pub(super) async fn connect(&self) -> Wire {
         Wire {
             stream: TcpStream::connect(self.addr).await.unwrap(),
             buf: Vec::new(),
@@ -77,7 +77,7 @@ impl Running {
     }
 
     /// The next recorded event, waiting for it.
-    async fn event(&mut self) -> Event {
+    pub(super) async fn event(&mut self) -> Event {
         tokio::time::timeout(Duration::from_secs(5), self.events.recv())
             .await
             .unwrap()
@@ -87,14 +87,14 @@ impl Running {
 
 /// One answer as read off the wire.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(super) struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Answer {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -102,18 +102,18 @@ impl Answer {
     }
 }
 
-struct Wire {
+pub(super) struct Wire {
     stream: TcpStream,
     buf: Vec<u8>,
 }
 
 impl Wire {
-    async fn send(&mut self, bytes: &[u8]) {
+    pub(super) async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.unwrap();
     }
 
     /// Reads one answer; `head_only` for the answer to HEAD.
-    async fn answer(&mut self, head_only: bool) -> Answer {
+    pub(super) async fn answer(&mut self, head_only: bool) -> Answer {
         loop {
             let mut fields = [httparse::EMPTY_HEADER; 32];
             let mut parsed = httparse::Response::new(&mut fields);
@@ -159,7 +159,7 @@ impl Wire {
     }
 
     /// Whether the server closed the connection (after any bytes still buffered).
-    async fn closed(&mut self) -> bool {
+    pub(super) async fn closed(&mut self) -> bool {
         let mut chunk = [0u8; 64];
         matches!(
             tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut chunk)).await,
@@ -168,7 +168,7 @@ impl Wire {
     }
 }
 
-fn get(path: &str, extra: &str) -> Vec<u8> {
+pub(super) fn get(path: &str, extra: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n").into_bytes()
 }
 
