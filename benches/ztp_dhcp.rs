@@ -11,11 +11,15 @@
 //! and with its multi-threading on; the ratio is against the faster of the two.
 //!
 //! Sonde's leases are durable before each ACK (its WAL's grouped fsync); Kea's memfile appends
-//! its CSV without fsync. perfdhcp and the server share the machine's cores.
+//! its CSV without fsync. perfdhcp and the server share the machine's cores, so beside the rate
+//! each run reports the server's own CPU time per lease (from `/proc/<pid>/stat`) and how busy
+//! the whole machine was: when the machine is saturated, CPU per lease is the comparison the
+//! load generator does not cap.
 //!
 //! `CARGO_TARGET_DIR=… cargo bench --bench ztp_dhcp` (root; skips when not root or a tool is
 //! missing). `ZTP_BENCH_SECONDS` (default 5) sets each run's length, `ZTP_BENCH_REPEATS`
-//! (default 3) the runs at the chosen rate.
+//! (default 3) the runs at the chosen rate, `ZTP_BENCH_CLIENTS` (default 1) the perfdhcp
+//! processes that share the offered rate, each relaying from its own address.
 
 #[path = "../tests/common/netns.rs"]
 mod netns;
@@ -37,7 +41,10 @@ const NETMASK: &str = "255.248.0.0";
 const PREFIX: u32 = 13;
 const POOL: (&str, &str) = ("10.8.1.0", "10.15.255.250");
 const SRV_RELAY_SIDE: &str = "10.8.0.1";
-const CLIENT: &str = "10.8.0.2";
+/// The first perfdhcp's relay address; the next ones count up from it.
+const CLIENT_BASE: u8 = 2;
+/// Linux reports process CPU times in these ticks per second (USER_HZ).
+const TICKS_PER_SECOND: f64 = 100.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Peer {
@@ -63,11 +70,35 @@ struct Run {
     discover_drops: f64,
     request_drops: f64,
     sent: u64,
+    /// The server's CPU time over the run, seconds.
+    server_cpu: f64,
+    /// The share of the machine's CPU time that was busy during the run.
+    machine_busy: f64,
+    seconds: u32,
 }
 
 impl Run {
     fn drops(&self) -> f64 {
         self.discover_drops.max(self.request_drops)
+    }
+
+    /// The server's CPU microseconds per completed lease.
+    fn cpu_us_per_lease(&self) -> f64 {
+        let leases = self.rate * f64::from(self.seconds);
+        if leases > 0.0 {
+            self.server_cpu * 1e6 / leases
+        } else {
+            0.0
+        }
+    }
+
+    /// Another run's figures added (a second perfdhcp of the same run).
+    fn merged(mut self, other: Run) -> Run {
+        self.rate += other.rate;
+        self.discover_drops = self.discover_drops.max(other.discover_drops);
+        self.request_drops = self.request_drops.max(other.request_drops);
+        self.sent += other.sent;
+        self
     }
 }
 
@@ -78,15 +109,19 @@ fn main() {
         return;
     };
     pair.srv_addr(&format!("{SRV_RELAY_SIDE}/{PREFIX}"));
-    pair.set_cli_addrs(&[&format!("{CLIENT}/{PREFIX}")]);
     let seconds: u32 = env_number("ZTP_BENCH_SECONDS", 5);
     let repeats: usize = env_number("ZTP_BENCH_REPEATS", 3);
+    let clients: u8 = env_number("ZTP_BENCH_CLIENTS", 1u8).clamp(1, 16);
+    let addrs: Vec<String> = (0..clients)
+        .map(|i| format!("{}/{PREFIX}", client_ip(i)))
+        .collect();
+    pair.set_cli_addrs(&addrs.iter().map(String::as_str).collect::<Vec<_>>());
     println!(
-        "DHCP leases/s at < 1 % drops, perfdhcp relayed over a veth, {seconds} s runs, median of {repeats}"
+        "DHCP leases/s at < 1 % drops, {clients} perfdhcp relayed over a veth, {seconds} s runs, median of {repeats}"
     );
     let mut results = Vec::new();
     for peer in [Peer::Sonde, Peer::Kea, Peer::KeaThreaded] {
-        let best = climb(&pair, peer, seconds);
+        let best = climb(&pair, peer, seconds, clients);
         let Some(best) = best else {
             println!("{:<20} no rate under 1 % drops", peer.name());
             continue;
@@ -96,7 +131,7 @@ fn main() {
         let mut offered = best.offered;
         let (median, runs) = loop {
             let mut runs: Vec<Run> = (0..repeats)
-                .map(|_| measure(&pair, peer, offered, seconds))
+                .map(|_| measure(&pair, peer, offered, seconds, clients))
                 .collect();
             runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
             let median = runs[runs.len() / 2];
@@ -107,11 +142,13 @@ fn main() {
             }
         };
         println!(
-            "{:<20} {:>9.0} leases/s at -r {:<6} drops {:.2} % (runs: {})",
+            "{:<20} {:>9.0} leases/s at -r {:<6} drops {:.2} %, {:.1} µs server CPU/lease, machine {:.0} % busy (runs: {})",
             peer.name(),
             median.rate,
             median.offered,
             median.drops(),
+            median.cpu_us_per_lease(),
+            median.machine_busy * 100.0,
             runs.iter()
                 .map(|r| format!("{:.0}/{:.2}%", r.rate, r.drops()))
                 .collect::<Vec<_>>()
@@ -132,13 +169,34 @@ fn main() {
             );
         }
     }
+    let cpu = |p: Peer| {
+        results
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, r)| r.cpu_us_per_lease())
+    };
+    if let (Some(sonde), Some(kea)) = (cpu(Peer::Sonde), cpu(Peer::Kea))
+        && sonde > 0.0
+    {
+        println!(
+            "server CPU per lease, Kea 1 thread / Sonde: {:.2}x ({kea:.1} µs vs {sonde:.1} µs: leases per core-second {:.0} vs {:.0})",
+            kea / sonde,
+            1e6 / kea,
+            1e6 / sonde
+        );
+    }
+}
+
+/// The relay address of the `index`th perfdhcp.
+fn client_ip(index: u8) -> String {
+    format!("10.8.0.{}", CLIENT_BASE + index)
 }
 
 /// Raises the offered rate until drops pass 1 %: the last run under it.
-fn climb(pair: &NetnsPair, peer: Peer, seconds: u32) -> Option<Run> {
+fn climb(pair: &NetnsPair, peer: Peer, seconds: u32, clients: u8) -> Option<Run> {
     let mut best: Option<Run> = None;
     for rate in RATES {
-        let run = measure(pair, peer, rate, seconds);
+        let run = measure(pair, peer, rate, seconds, clients);
         println!(
             "  {:<20} -r {rate:<6} {:>9.0} leases/s, drops {:.2} % / {:.2} %",
             peer.name(),
@@ -159,27 +217,101 @@ fn climb(pair: &NetnsPair, peer: Peer, seconds: u32) -> Option<Run> {
     best
 }
 
-/// One perfdhcp run at `rate` against a fresh `peer`.
-fn measure(pair: &NetnsPair, peer: Peer, rate: u32, seconds: u32) -> Run {
+/// One run at `rate` (shared by `clients` perfdhcp processes) against a fresh `peer`.
+fn measure(pair: &NetnsPair, peer: Peer, rate: u32, seconds: u32, clients: u8) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut server = match peer {
         Peer::Sonde => start_sonde(pair, dir.path()),
         Peer::Kea => start_kea(pair, dir.path(), false),
         Peer::KeaThreaded => start_kea(pair, dir.path(), true),
     };
-    let srv = SRV_RELAY_SIDE;
-    let output = pair
-        .cli_command("perfdhcp")
-        .args(["-4", "-l", CLIENT, "-R", "1000000"])
-        .args(["-r", &rate.to_string(), "-p", &seconds.to_string()])
-        .arg(srv)
-        .stdin(Stdio::null())
-        .output()
-        .expect("perfdhcp runs");
+    let share = (rate / u32::from(clients)).max(1);
+    let cpu_before = process_cpu(server.id());
+    let machine_before = machine_cpu();
+    let perfdhcp: Vec<Child> = (0..clients)
+        .map(|i| {
+            pair.cli_command("perfdhcp")
+                .args(["-4", "-l", &client_ip(i), "-R", "1000000"])
+                .args(["-r", &share.to_string(), "-p", &seconds.to_string()])
+                .arg(SRV_RELAY_SIDE)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("perfdhcp runs")
+        })
+        .collect();
+    let reports: Vec<String> = perfdhcp
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().expect("perfdhcp ends");
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        })
+        .collect();
+    let server_cpu = process_cpu(server.id()) - cpu_before;
+    let machine_busy = machine_cpu().busy_since(machine_before);
     let _ = server.kill();
     let _ = server.wait();
-    let report = String::from_utf8_lossy(&output.stdout);
-    parse(&report, rate)
+    let mut run = reports
+        .iter()
+        .map(|report| parse(report, rate))
+        .reduce(Run::merged)
+        .unwrap_or_default();
+    run.offered = rate;
+    run.server_cpu = server_cpu;
+    run.machine_busy = machine_busy;
+    run.seconds = seconds;
+    run
+}
+
+/// A process's CPU time so far (user + system), seconds.
+fn process_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name's closing parenthesis: state is the first, utime the 12th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / TICKS_PER_SECOND
+}
+
+/// The machine's CPU ticks: busy and in all.
+#[derive(Debug, Clone, Copy)]
+struct MachineCpu {
+    busy: f64,
+    total: f64,
+}
+
+impl MachineCpu {
+    fn busy_since(self, before: MachineCpu) -> f64 {
+        let total = self.total - before.total;
+        if total > 0.0 {
+            (self.busy - before.busy) / total
+        } else {
+            0.0
+        }
+    }
+}
+
+fn machine_cpu() -> MachineCpu {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: f64 = ticks.iter().sum();
+    // idle and iowait are the 4th and 5th.
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    MachineCpu {
+        busy: total - idle,
+        total,
+    }
 }
 
 fn parse(report: &str, offered: u32) -> Run {
