@@ -23,6 +23,11 @@
 //! clients on loopback got 0.75× nginx's throughput with autotuning, 1.0× with 512 KiB).
 //! 1 MiB in flight still fills a 1 Gbit/s management port up to 8 ms of round trip.
 //!
+//! An image object's body (see [`super::objects`]) goes out in pieces fetched from the store one
+//! ahead of the socket; its first piece is fetched before the head, so a store that fails or an
+//! object replaced since it was listed is answered 502 or 404, not with a head whose length the
+//! body would break.
+//!
 //! Shutdown: the listener closes, idle connections close at once, answers in flight finish
 //! (with `Connection: close`) within [`HttpOptions::shutdown_grace`], and the rest are cut.
 
