@@ -22,7 +22,10 @@ use sonde_server::{ImageStore, IntConfig, ZtpConfig};
 )]
 #[command(
     allow_external_subcommands = true,
-    args_conflicts_with_subcommands = false
+    args_conflicts_with_subcommands = false,
+    after_help = "Examples:\n  sonde demo\n  sonde --data-dir ./sonde-data spine01 check bgp around 10h\n  \
+                  sonde --server 127.0.0.1:50051 --token \"$TOKEN\" show bgp where pfx_rx_ipv4 < 2\n  \
+                  sonde sql \"SELECT count(*) FROM bgp\""
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,33 +34,138 @@ pub struct Cli {
     pub query: QueryArgs,
 }
 
-/// Where NetQL statements are answered (`sonde <netql…>` and the REPL).
+/// The options every command takes, before or after its name (`sonde --data-dir d sql …` and
+/// `sonde sql --data-dir d …` are one command). A command they mean nothing to refuses them.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     /// Ask this server over Arrow Flight (host:port) instead of opening a local store.
-    #[arg(long, env = "SONDE_SERVER")]
+    #[arg(long, global = true, env = "SONDE_SERVER")]
     pub server: Option<String>,
-    /// Token for the server (`authorization: Bearer <token>`).
-    #[arg(long, env = "SONDE_TOKEN", hide_env_values = true)]
+    /// The server's token (`authorization: Bearer <token>`): the one a client presents, the one
+    /// `serve` demands.
+    #[arg(long, global = true, env = "SONDE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Print answers as JSON.
+    #[arg(long, global = true, env = "SONDE_JSON", value_parser = BoolishValueParser::new())]
+    pub json: bool,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+impl QueryArgs {
+    /// Fails when any of `flags` was given: `command` has no use for them.
+    pub fn refuse(&self, command: &str, flags: &[Global]) -> anyhow::Result<()> {
+        for flag in flags {
+            if self.given(*flag) {
+                anyhow::bail!(
+                    "`{command}` does not take {} ({}): {}",
+                    flag.name(),
+                    flag.variable(),
+                    flag.instead()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A server answers from its own store: store flags beside `--server` would be ignored.
+    pub fn refuse_store_with_server(&self) -> anyhow::Result<()> {
+        if self.given(Global::Store) {
+            anyhow::bail!(
+                "--server asks a server, which answers from its own store: leave out the store \
+                 options (--data-dir, --store, --wal-dir, --s3-*, or their SONDE_* variables)"
+            );
+        }
+        Ok(())
+    }
+
+    fn given(&self, flag: Global) -> bool {
+        let store = &self.store;
+        match flag {
+            Global::Server => self.server.is_some(),
+            Global::Token => self.token.is_some(),
+            Global::Json => self.json,
+            Global::Store => {
+                store.data_dir.is_some()
+                    || store.store.is_some()
+                    || store.wal_dir.is_some()
+                    || store.s3_endpoint.is_some()
+                    || store.s3_region.is_some()
+                    || store.s3_access_key_id.is_some()
+                    || store.s3_secret_access_key.is_some()
+                    || store.s3_allow_http
+            }
+        }
+    }
+}
+
+/// The global options, as [`QueryArgs::refuse`] names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Global {
+    Server,
+    Token,
+    Json,
+    /// `--data-dir`, `--store`, `--wal-dir` and the `--s3-*` flags.
+    Store,
+}
+
+impl Global {
+    fn name(self) -> &'static str {
+        match self {
+            Global::Server => "--server",
+            Global::Token => "--token",
+            Global::Json => "--json",
+            Global::Store => "a store (--data-dir, --store, --wal-dir, --s3-*)",
+        }
+    }
+
+    fn variable(self) -> &'static str {
+        match self {
+            Global::Server => "or SONDE_SERVER",
+            Global::Token => "or SONDE_TOKEN",
+            Global::Json => "or SONDE_JSON",
+            Global::Store => "or their SONDE_* variables",
+        }
+    }
+
+    fn instead(self) -> &'static str {
+        match self {
+            Global::Server => "it works on this machine; leave the option out",
+            Global::Token => "it talks to no server; leave the option out",
+            Global::Json => "it prints no answers; leave the option out",
+            Global::Store => "it keeps no store; leave the option out",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Try Sonde at once: an embedded server with the reference data centre's simulated history
     /// (faults included, running live) and a guided REPL.
+    #[command(after_help = "Examples:\n  sonde demo\n  sonde demo --data-dir ./demo-store")]
     Demo(DemoArgs),
     /// Run the server: the event store and its Arrow Flight endpoint.
+    #[command(
+        after_help = "Examples:\n  sonde serve --data-dir /var/lib/sonde --token \"$TOKEN\"\n  sonde serve --ztp /etc/sonde/ztp --dhcp-interface eth1"
+    )]
     Serve(Box<ServeArgs>),
     /// Write a large simulated history into a new store (for benchmarks and trying queries at scale).
+    #[command(after_help = "Example:\n  sonde --data-dir ./big simulate --nodes 1000 --days 30")]
     Simulate(SimulateArgs),
     /// Run one SQL query over a store and print the result.
+    #[command(
+        after_help = "Examples:\n  sonde sql \"SELECT hostname, state FROM state_at('bgp', '2026-11-20T10:00:00Z')\"\n  sonde --server 127.0.0.1:50051 --json sql \"SELECT count(*) FROM interfaces\""
+    )]
     Sql(SqlArgs),
     /// Load telemetry from elsewhere into a store: `sonde import pcap capture.pcapng`.
+    #[command(
+        after_help = "Example:\n  sonde --data-dir ./sonde-data import pcap capture.pcapng --port 31337"
+    )]
     Import(ImportArgs),
     /// Zero-touch provisioning: serve it alone, or manage its images, configurations and serials.
+    #[command(
+        after_help = "Examples:\n  sonde ztp serve --ztp ./ztp --data-dir ./sonde-data\n  sonde ztp map SERIAL1 --ztp ./ztp --startup leaf01.conf --image onie-installer.bin"
+    )]
     Ztp(ZtpCommand),
     /// Any other words are one NetQL statement: `sonde spine01 check bgp around 10h`.
     #[command(external_subcommand)]
@@ -67,35 +175,70 @@ pub enum Command {
 /// Where the data lives.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// Local directory of the store (Parquet tree and WAL).
-    #[arg(long, env = "SONDE_DATA_DIR", default_value = "./sonde-data")]
-    pub data_dir: PathBuf,
+    /// Local directory of the store (Parquet tree and WAL); for `demo`, the new directory to keep
+    /// its store in [default: ./sonde-data] [env: SONDE_DATA_DIR; for demo SONDE_DEMO_DATA_DIR]
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
     /// Store the Parquet tree elsewhere: `s3://bucket/prefix` or a directory. The WAL stays under --wal-dir.
-    #[arg(long, env = "SONDE_STORE")]
+    #[arg(long, global = true, env = "SONDE_STORE")]
     pub store: Option<String>,
     /// WAL directory (default: `<data-dir>/wal`).
-    #[arg(long, env = "SONDE_WAL_DIR")]
+    #[arg(long, global = true, env = "SONDE_WAL_DIR")]
     pub wal_dir: Option<PathBuf>,
     /// S3 endpoint, for S3-compatible servers.
-    #[arg(long, env = "SONDE_S3_ENDPOINT")]
+    #[arg(long, global = true, env = "SONDE_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
     /// S3 region.
-    #[arg(long, env = "SONDE_S3_REGION")]
+    #[arg(long, global = true, env = "SONDE_S3_REGION")]
     pub s3_region: Option<String>,
     /// S3 access key id (default: AWS_ACCESS_KEY_ID).
-    #[arg(long, env = "SONDE_S3_ACCESS_KEY_ID")]
+    #[arg(long, global = true, env = "SONDE_S3_ACCESS_KEY_ID")]
     pub s3_access_key_id: Option<String>,
     /// S3 secret access key (default: AWS_SECRET_ACCESS_KEY).
-    #[arg(long, env = "SONDE_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SONDE_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
     pub s3_secret_access_key: Option<String>,
     /// Allow plain-HTTP S3 endpoints.
-    #[arg(long, env = "SONDE_S3_ALLOW_HTTP", value_parser = BoolishValueParser::new())]
+    #[arg(long, global = true, env = "SONDE_S3_ALLOW_HTTP", value_parser = BoolishValueParser::new())]
     pub s3_allow_http: bool,
 }
 
+/// Where a store is when nothing says: `SONDE_DATA_DIR`, else `./sonde-data`.
+pub const DEFAULT_DATA_DIR: &str = "./sonde-data";
+
 impl StoreArgs {
+    /// `--data-dir`, else `SONDE_DATA_DIR`, else [`DEFAULT_DATA_DIR`]. (The variable is read
+    /// here rather than by the flag so that `demo` can take the flag and leave the variable.)
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .or_else(|| std::env::var_os("SONDE_DATA_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+    }
+
+    /// The store to read, which must exist: a missing one is an error naming the fix.
+    pub fn reader_config(&self) -> anyhow::Result<EngineConfig> {
+        let mut config = self.engine_config()?;
+        config.read_only = true;
+        if let StoreLocation::Local(dir) = &config.store
+            && !dir.is_dir()
+        {
+            anyhow::bail!(
+                "no store at {}: point at one with --data-dir DIR (or SONDE_DATA_DIR) or \
+                 --store s3://bucket/prefix, or ask a server with --server HOST:PORT \
+                 (`sonde demo` runs one)",
+                dir.display()
+            );
+        }
+        Ok(config)
+    }
+
     pub fn engine_config(&self) -> anyhow::Result<EngineConfig> {
-        let mut config = EngineConfig::local(&self.data_dir);
+        let mut config = EngineConfig::local(self.data_dir());
         if let Some(store) = &self.store {
             config.store = StoreLocation::parse(store)?;
         }
@@ -124,14 +267,9 @@ fn duration(text: &str) -> Result<Duration, String> {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
     /// Address of the Arrow Flight endpoint (port 0 picks a free port).
     #[arg(long, env = "SONDE_FLIGHT_ADDR", default_value = "127.0.0.1:50051")]
     pub flight_addr: String,
-    /// Token every Flight call must present as `authorization: Bearer <token>`.
-    #[arg(long, env = "SONDE_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
     /// Flush the memtable to Parquet once it holds this many rows.
     #[arg(long, env = "SONDE_FLUSH_ROWS", default_value_t = 1_000_000)]
     pub flush_rows: usize,
@@ -217,13 +355,12 @@ pub struct ImportArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImportSource {
     /// INT reports out of a pcap or pcapng capture, stamped with the capture's times.
+    #[command(after_help = "Example:\n  sonde import pcap capture.pcapng --port 31337,32766")]
     Pcap(PcapArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct PcapArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
     /// UDP destination ports of the INT reports in the capture (0 takes every UDP datagram).
     #[arg(
         long,
@@ -241,20 +378,12 @@ pub struct PcapArgs {
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// Print JSON (timestamps in µs since the epoch) instead of a table.
-    #[arg(long, env = "SONDE_SQL_JSON", value_parser = BoolishValueParser::new())]
-    pub json: bool,
     /// The query, e.g. "SELECT * FROM state_at('bgp', '2026-11-20T10:00:00Z')".
     pub query: String,
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Keep the demo's store in this (new or empty) directory instead of a temporary one.
-    #[arg(long, env = "SONDE_DEMO_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
     /// Address of the demo's Arrow Flight endpoint (a free port when this one is taken).
     #[arg(
         long,
@@ -266,8 +395,6 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
     /// About how many switches: spines, leaves in MLAG pairs, two exits.
     #[arg(long, env = "SONDE_SIMULATE_NODES", default_value_t = 1000)]
     pub nodes: usize,
@@ -361,21 +488,37 @@ pub struct ZtpCommand {
 #[derive(Debug, Subcommand)]
 pub enum ZtpAction {
     /// Serve ZTP (DHCP, HTTP, GELF) over a store, without the INT receiver.
+    #[command(
+        after_help = "Example:\n  sonde ztp serve --ztp ./ztp --dhcp-addr 0.0.0.0:67 --ztp-http-addr 0.0.0.0:80"
+    )]
     Serve(Box<ZtpServeArgs>),
     /// The installers under images/.
+    #[command(
+        after_help = "Examples:\n  sonde ztp images --ztp ./ztp add onie-installer-x86_64.bin\n  sonde ztp images --ztp ./ztp list"
+    )]
     Images(ZtpImagesArgs),
     /// The configuration files under configs/.
+    #[command(
+        after_help = "Examples:\n  sonde ztp configs --ztp ./ztp add leaf01.conf\n  sonde ztp configs --ztp ./ztp remove leaf01.conf"
+    )]
     Configs(ZtpConfigsArgs),
     /// Map a serial number to its configurations and image in config.db.
+    #[command(
+        after_help = "Example:\n  sonde ztp map SERIAL1 --ztp ./ztp --startup leaf01.conf --image onie-installer.bin --mac 44:38:39:00:00:01"
+    )]
     Map(ZtpMapArgs),
     /// Remove a serial number from config.db.
+    #[command(after_help = "Example:\n  sonde ztp unmap SERIAL1 --ztp ./ztp")]
     Unmap(ZtpUnmapArgs),
     /// The serials config.db knows, with their files.
+    #[command(after_help = "Example:\n  sonde ztp serials --ztp ./ztp")]
     Serials(ZtpDirArgs),
     /// The leases held now (`show ztp leases` over the store).
-    Leases(ZtpQueryArgs),
+    #[command(after_help = "Example:\n  sonde --server 127.0.0.1:50051 ztp leases --json")]
+    Leases,
     /// Every device seen, with what it fetched and when (`show ztp devices`).
-    Devices(ZtpQueryArgs),
+    #[command(after_help = "Example:\n  sonde --data-dir ./sonde-data ztp devices")]
+    Devices,
 }
 
 #[derive(Debug, Args)]
@@ -456,14 +599,4 @@ pub struct ZtpUnmapArgs {
     #[command(flatten)]
     pub dir: ZtpDirArgs,
     pub serial: String,
-}
-
-/// A ZTP question asked of a store or server.
-#[derive(Debug, Args)]
-pub struct ZtpQueryArgs {
-    #[command(flatten)]
-    pub query: QueryArgs,
-    /// Answer as JSON.
-    #[arg(long)]
-    pub json: bool,
 }

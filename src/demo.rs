@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::warn;
 
-use crate::cli::DemoArgs;
+use crate::cli::{DemoArgs, Global, QueryArgs, StoreArgs};
 use crate::query::Backend;
 use crate::repl::{self, Tour};
 
@@ -99,8 +99,18 @@ three hours ago), `check sensors` (spine02's fan2), `leaf01 show ip routes chang
 never renewed, ends a day after its boot), `show ztp events between 1d and now` (CTRLD's GELF business \
 events), `json` after any statement, or `help`.";
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let (dir, _temporary) = match &args.data_dir {
+pub async fn run(args: DemoArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
+    global.refuse("demo", &[Global::Server, Global::Token, Global::Json])?;
+    let StoreArgs { data_dir, .. } = &global.store;
+    let demo_dir = data_dir
+        .clone()
+        .or_else(|| std::env::var_os("SONDE_DEMO_DATA_DIR").map(PathBuf::from));
+    let store_given = global.store.store.is_some() || global.store.wal_dir.is_some();
+    anyhow::ensure!(
+        !store_given,
+        "`demo` keeps its store in a local directory: give --data-dir DIR, not --store or --wal-dir"
+    );
+    let (dir, _temporary) = match &demo_dir {
         Some(dir) => (dir.clone(), None),
         None => {
             let temporary = tempfile::Builder::new().prefix("sonde-demo-").tempdir()?;

@@ -16,24 +16,26 @@ use sonde_ingest::int::{CaptureFilter, CaptureStats, Collector, CollectorConfig,
 use sonde_schema::TableDef;
 use tokio::sync::mpsc;
 
-use crate::cli::{ImportArgs, ImportSource, PcapArgs};
+use crate::cli::{Global, ImportArgs, ImportSource, PcapArgs, QueryArgs, StoreArgs};
+use crate::out::say;
 
 /// Reports per batch handed to the store.
 const BATCH_REPORTS: usize = 65_536;
 
 type Tables = Vec<(&'static TableDef, RecordBatch)>;
 
-pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: ImportArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
+    global.refuse("import", &[Global::Server, Global::Token, Global::Json])?;
     match args.source {
-        ImportSource::Pcap(pcap) => import_pcap(pcap).await,
+        ImportSource::Pcap(pcap) => import_pcap(pcap, &global.store).await,
     }
 }
 
-async fn import_pcap(args: PcapArgs) -> anyhow::Result<ExitCode> {
+async fn import_pcap(args: PcapArgs, store: &StoreArgs) -> anyhow::Result<ExitCode> {
     let file =
         File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let engine = Engine::open(args.store.engine_config()?)
+    let engine = Engine::open(store.engine_config()?)
         .await
         .context("cannot open the store")?;
     let mut config = CollectorConfig {
@@ -56,7 +58,7 @@ async fn import_pcap(args: PcapArgs) -> anyhow::Result<ExitCode> {
     }
     let (stats, collected) = reading.await.context("the capture reader stopped")??;
     engine.close().await?;
-    println!(
+    say!(
         "imported {} reports from {} datagrams of {} packets ({} not INT datagrams to the port{}, {} undecodable) into {}: {rows} rows",
         collected.reports,
         stats.datagrams,

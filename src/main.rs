@@ -4,6 +4,7 @@
 mod cli;
 mod demo;
 mod import;
+mod out;
 mod query;
 mod repl;
 mod serve;
@@ -11,10 +12,12 @@ mod simulate;
 mod sql;
 mod ztp;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -23,18 +26,20 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    let global = cli.query;
     let result = match cli.command {
-        Some(cli::Command::Demo(args)) => demo::run(args).await,
-        Some(cli::Command::Serve(args)) => serve::run(*args).await,
-        Some(cli::Command::Simulate(args)) => simulate::run(args).await,
-        Some(cli::Command::Sql(args)) => sql::run(args).await,
-        Some(cli::Command::Import(args)) => import::run(args).await,
-        Some(cli::Command::Ztp(command)) => ztp::run(command).await,
-        Some(cli::Command::Netql(words)) => query::run(cli.query, words).await,
-        None => repl::run(cli.query).await,
+        Some(cli::Command::Demo(args)) => demo::run(args, global).await,
+        Some(cli::Command::Serve(args)) => serve::run(*args, global).await,
+        Some(cli::Command::Simulate(args)) => simulate::run(args, global).await,
+        Some(cli::Command::Sql(args)) => sql::run(args, global).await,
+        Some(cli::Command::Import(args)) => import::run(args, global).await,
+        Some(cli::Command::Ztp(command)) => ztp::run(command, global).await,
+        Some(cli::Command::Netql(words)) => query::run(global, words).await,
+        None => repl::run(global).await,
     };
     match result {
         Ok(code) => code,
+        Err(error) if out::is_closed_pipe(&error) => ExitCode::from(out::CLOSED_PIPE_STATUS),
         Err(error) => {
             eprintln!("sonde: {error:#}");
             std::process::ExitCode::FAILURE

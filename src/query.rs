@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use arrow::array::RecordBatch;
 use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::error::FlightError;
 use arrow_flight::{FlightClient, Ticket};
 use futures::TryStreamExt;
 use netql::Answer;
@@ -30,6 +32,7 @@ impl Backend {
     pub async fn connect(args: &QueryArgs) -> anyhow::Result<Backend> {
         match &args.server {
             Some(server) => {
+                args.refuse_store_with_server()?;
                 let uri = if server.contains("://") {
                     server.clone()
                 } else {
@@ -46,13 +49,18 @@ impl Backend {
                 Ok(Backend::Remote(Box::new(client)))
             }
             None => {
-                let mut config = args.store.engine_config()?;
-                config.read_only = true;
-                let engine = Engine::open(config)
+                let engine = Engine::open(args.store.reader_config()?)
                     .await
                     .context("cannot open the store")?;
                 Ok(Backend::Local(EngineCatalog::new(engine)))
             }
+        }
+    }
+
+    async fn connect_remote(args: &QueryArgs) -> anyhow::Result<FlightClient> {
+        match Backend::connect(args).await? {
+            Backend::Remote(client) => Ok(*client),
+            Backend::Local(_) => anyhow::bail!("no --server to ask"),
         }
     }
 
@@ -109,28 +117,73 @@ async fn ask_remote(client: &mut FlightClient, statement: &str) -> Result<Answer
     Answer::from_batches(schema, batches).map_err(|e| Failure::Other(e.into()))
 }
 
-fn remote_failure(error: arrow_flight::error::FlightError) -> Failure {
-    if let arrow_flight::error::FlightError::Tonic(status) = &error
-        && status.code() == Code::InvalidArgument
-    {
-        return Failure::Statement(status.message().to_string());
+/// A statement the server refused (already rendered, with its underline) or another failure,
+/// each said once: a gRPC status's own message, not its debug form.
+fn remote_failure(error: FlightError) -> Failure {
+    match error {
+        FlightError::Tonic(status) if status.code() == Code::InvalidArgument => {
+            Failure::Statement(status.message().to_string())
+        }
+        FlightError::Tonic(status) => Failure::Other(anyhow::anyhow!(server_refusal(&status))),
+        other => Failure::Other(anyhow::anyhow!("{other}")),
     }
-    Failure::Other(error.into())
+}
+
+fn server_refusal(status: &tonic::Status) -> String {
+    let hint = match status.code() {
+        Code::Unauthenticated => " (give the server's token with --token or SONDE_TOKEN)",
+        Code::Unavailable => " (is the server running, and is --server its Flight address?)",
+        _ => "",
+    };
+    format!(
+        "the server answered {}: {}{hint}",
+        status.code().description(),
+        status.message()
+    )
+}
+
+/// One SQL query over Flight, as a plain DoGet ticket.
+pub async fn sql_remote(args: &QueryArgs, query: &str) -> anyhow::Result<Vec<RecordBatch>> {
+    let mut client = Backend::connect_remote(args).await?;
+    let answer = async {
+        let mut stream = client.do_get(Ticket::new(query.to_string())).await?;
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.try_next().await? {
+            batches.push(batch);
+        }
+        Ok::<_, FlightError>(batches)
+    };
+    answer.await.map_err(|error| match remote_failure(error) {
+        Failure::Statement(message) => anyhow::anyhow!("{message}"),
+        Failure::Other(error) => error,
+    })
 }
 
 /// Prints an answer as text, or JSON when the statement asked for it.
 pub fn print_answer(answer: &Answer) -> anyhow::Result<()> {
     let text = answer.render()?;
     if answer.json {
-        println!("{text}")
+        crate::out::println(&text)
     } else {
-        print!("{text}")
+        crate::out::print(&text)
     }
-    Ok(())
+}
+
+/// The statement typed, with ` json` when `--json` asks for it and the statement does not.
+pub fn statement(args: &QueryArgs, words: &[String]) -> String {
+    let statement = words.join(" ");
+    let asks_json = words
+        .last()
+        .is_some_and(|word| word.eq_ignore_ascii_case("json"));
+    if args.json && !asks_json {
+        format!("{statement} json")
+    } else {
+        statement
+    }
 }
 
 pub async fn run(args: QueryArgs, words: Vec<String>) -> anyhow::Result<ExitCode> {
-    let statement = words.join(" ");
+    let statement = statement(&args, &words);
     let mut backend = Backend::connect(&args).await?;
     match backend.ask(&statement).await {
         Ok(answer) => {

@@ -99,6 +99,10 @@ fn history_path() -> Option<PathBuf> {
 }
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        !args.json,
+        "the REPL answers each statement as it asks: end a statement with `json` instead of --json"
+    );
     let backend = Backend::connect(&args).await?;
     println!("Sonde NetQL. `help` lists the commands; Tab completes; Ctrl-D leaves.");
     session(backend, Tour::default()).await

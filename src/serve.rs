@@ -7,10 +7,11 @@ use anyhow::Context;
 use sonde_server::{IntService, Listeners, Server, ServerConfig, ZtpAddrs, ZtpService};
 use tracing::info;
 
-use crate::cli::ServeArgs;
+use crate::cli::{Global, QueryArgs, ServeArgs};
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut engine = args.store.engine_config()?;
+pub async fn run(args: ServeArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
+    global.refuse("serve", &[Global::Server, Global::Json])?;
+    let mut engine = global.store.engine_config()?;
     engine.flush_rows = args.flush_rows.max(1);
     engine.flush_interval = args.flush_interval;
     engine.maintenance_interval = args.maintenance_interval;
@@ -18,7 +19,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     engine.checkpoint_factor = args.checkpoint_factor;
     let config = ServerConfig {
         engine,
-        flight_token: args.token.clone(),
+        flight_token: global.token.clone(),
     };
     let mut listeners = Listeners::bind_flight(&args.flight_addr).await?;
     let mut int_addrs = Vec::new();
@@ -28,7 +29,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         listeners = listeners.with(Box::new(service));
     }
     let mut ztp_addrs = ZtpAddrs::default();
-    if let Some(ztp) = args.ztp.config(args.store.s3_options())? {
+    if let Some(ztp) = args.ztp.config(global.store.s3_options())? {
         let service = ZtpService::bind(ztp).await?;
         ztp_addrs = service.local_addrs();
         listeners = listeners.with(Box::new(service));

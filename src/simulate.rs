@@ -17,7 +17,8 @@ use sonde_schema::row::Row;
 use sonde_sim::{Batches, Node, Simulation, Sink, Window};
 use tokio::sync::mpsc;
 
-use crate::cli::SimulateArgs;
+use crate::cli::{Global, QueryArgs, SimulateArgs};
+use crate::out::say;
 
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
@@ -26,15 +27,16 @@ const MAINTAIN_EVERY_FLUSHES: usize = 8;
 /// Rows written per table.
 pub type Counts = BTreeMap<&'static str, u64>;
 
-pub async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: SimulateArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
+    global.refuse("simulate", &[Global::Server, Global::Token, Global::Json])?;
     if args.nodes < 8 || args.days < 1 {
         anyhow::bail!("a simulation needs at least 8 nodes and 1 day");
     }
     refuse_used_store(
-        &args.store.data_dir,
+        &global.store.data_dir(),
         "simulated history goes into a new store (pick another --data-dir)",
     )?;
-    let engine = Engine::open(args.store.engine_config()?)
+    let engine = Engine::open(global.store.engine_config()?)
         .await
         .context("cannot open the store")?;
     let end = match &args.end {
@@ -185,17 +187,20 @@ impl Sink for Collecting {
 
 fn print_summary(engine: &Engine, counts: &Counts, elapsed: Duration) -> anyhow::Result<()> {
     let total: u64 = counts.values().sum();
-    println!(
+    say!(
         "{:<12} {:>12} {:>7} {:>10}",
-        "table", "rows", "files", "MiB"
+        "table",
+        "rows",
+        "files",
+        "MiB"
     );
     for (table, rows) in counts {
         let stats = engine.table_stats(table)?;
         let mib = (stats.event_bytes + stats.checkpoint_bytes) as f64 / (1024.0 * 1024.0);
         let files = stats.event_files + stats.checkpoints;
-        println!("{table:<12} {rows:>12} {files:>7} {mib:>10.1}");
+        say!("{table:<12} {rows:>12} {files:>7} {mib:>10.1}");
     }
-    println!(
+    say!(
         "{total} rows in {:.1} s ({:.2} M rows/s)",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6

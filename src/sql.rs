@@ -5,23 +5,27 @@ use std::process::ExitCode;
 use anyhow::Context;
 use sonde_engine::Engine;
 
-use crate::cli::SqlArgs;
+use crate::cli::{QueryArgs, SqlArgs};
+use crate::query::sql_remote;
 
-pub async fn run(args: SqlArgs) -> anyhow::Result<ExitCode> {
-    let mut config = args.store.engine_config()?;
-    config.read_only = true;
-    let engine = Engine::open(config)
-        .await
-        .context("cannot open the store")?;
-    let batches = engine.sql(&args.query).await?.collect().await?;
-    let text = if args.json {
+pub async fn run(args: SqlArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
+    let batches = match &global.server {
+        Some(_) => sql_remote(&global, &args.query).await?,
+        None => {
+            let engine = Engine::open(global.store.reader_config()?)
+                .await
+                .context("cannot open the store")?;
+            engine.sql(&args.query).await?.collect().await?
+        }
+    };
+    let text = if global.json {
         netql::output::json_rows(&batches)?
     } else {
         netql::output::aligned_table(&batches)?
     };
-    print!("{text}");
-    if args.json {
-        println!();
+    crate::out::print(&text)?;
+    if global.json {
+        crate::out::print("\n")?;
     }
     Ok(ExitCode::SUCCESS)
 }

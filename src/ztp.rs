@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use sonde_ztp::ZtpDir;
 use sonde_ztp::admin::{self, DeviceUpdate};
 
-use crate::cli::{ZtpAction, ZtpCommand, ZtpFilesAction, ZtpMapArgs};
+use crate::cli::{Global, QueryArgs, ZtpAction, ZtpCommand, ZtpFilesAction, ZtpMapArgs};
+use crate::out::say;
 
-pub async fn run(command: ZtpCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: ZtpCommand, global: QueryArgs) -> anyhow::Result<ExitCode> {
+    let editing = [Global::Server, Global::Token, Global::Json, Global::Store];
     match command.action {
         ZtpAction::Serve(args) => {
             let mut serve = args.serve;
@@ -16,19 +18,32 @@ pub async fn run(command: ZtpCommand) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("sonde ztp serve needs the ZTP directory: --ztp <dir>");
             }
             serve.int.int_addr.clear();
-            crate::serve::run(serve).await
+            crate::serve::run(serve, global).await
+        }
+        ZtpAction::Leases => ask(global, "show ztp leases").await,
+        ZtpAction::Devices => ask(global, "show ztp devices").await,
+        action => {
+            global.refuse("ztp", &editing)?;
+            admin(action)
+        }
+    }
+}
+
+/// The commands that edit or list the ZTP directory.
+fn admin(action: ZtpAction) -> anyhow::Result<ExitCode> {
+    match action {
+        ZtpAction::Serve(_) | ZtpAction::Leases | ZtpAction::Devices => {
+            unreachable!("served and asked by `run`")
         }
         ZtpAction::Images(args) => files(&ZtpDir::new(args.dir.ztp), args.action, Kind::Image),
         ZtpAction::Configs(args) => files(&ZtpDir::new(args.dir.ztp), args.action, Kind::Config),
         ZtpAction::Map(args) => map(args),
         ZtpAction::Unmap(args) => {
             admin::unmap_serial(&ZtpDir::new(args.dir.ztp), &args.serial)?;
-            println!("removed {} from config.db", args.serial);
+            say!("removed {} from config.db", args.serial);
             Ok(ExitCode::SUCCESS)
         }
         ZtpAction::Serials(args) => serials(&ZtpDir::new(args.ztp)),
-        ZtpAction::Leases(args) => ask(args.query, "show ztp leases", args.json).await,
-        ZtpAction::Devices(args) => ask(args.query, "show ztp devices", args.json).await,
     }
 }
 
@@ -45,9 +60,11 @@ fn files(dir: &ZtpDir, action: ZtpFilesAction, kind: Kind) -> anyhow::Result<Exi
                 Kind::Image => admin::add_image(dir, &file, name.as_deref())?,
                 Kind::Config => admin::add_config(dir, &file, name.as_deref())?,
             };
-            println!(
+            say!(
                 "added {} ({} bytes, sha1 {})",
-                added.name, added.size, added.sha1
+                added.name,
+                added.size,
+                added.sha1
             );
         }
         ZtpFilesAction::List => {
@@ -55,28 +72,31 @@ fn files(dir: &ZtpDir, action: ZtpFilesAction, kind: Kind) -> anyhow::Result<Exi
                 Kind::Image => admin::list_images(dir)?,
                 Kind::Config => admin::list_configs(dir)?,
             };
-            print_files(&listed);
+            print_files(&listed)?;
         }
         ZtpFilesAction::Remove { name } => {
             match kind {
                 Kind::Image => admin::remove_image(dir, &name)?,
                 Kind::Config => admin::remove_config(dir, &name)?,
             }
-            println!("removed {name}");
+            say!("removed {name}");
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_files(files: &[admin::ImageInfo]) {
+fn print_files(files: &[admin::ImageInfo]) -> anyhow::Result<()> {
     let width = files.iter().map(|f| f.name.len()).max().unwrap_or(4).max(4);
-    println!("{:<width$}  {:>12}  {:<40}", "Name", "Size", "SHA-1");
+    say!("{:<width$}  {:>12}  {:<40}", "Name", "Size", "SHA-1");
     for file in files {
-        println!(
+        say!(
             "{:<width$}  {:>12}  {:<40}",
-            file.name, file.size, file.sha1
+            file.name,
+            file.size,
+            file.sha1
         );
     }
+    Ok(())
 }
 
 fn map(args: ZtpMapArgs) -> anyhow::Result<ExitCode> {
@@ -90,23 +110,28 @@ fn map(args: ZtpMapArgs) -> anyhow::Result<ExitCode> {
         script: args.script.map(Some),
     };
     admin::map_serial(&ZtpDir::new(args.dir.ztp), &args.serial, &update)?;
-    println!("mapped {} in config.db", args.serial);
+    say!("mapped {} in config.db", args.serial);
     Ok(ExitCode::SUCCESS)
 }
 
 fn serials(dir: &ZtpDir) -> anyhow::Result<ExitCode> {
     let devices = admin::list_devices(dir)?;
     if devices.is_empty() {
-        println!("No serials in {}", dir.config_db().display());
+        say!("No serials in {}", dir.config_db().display());
         return Ok(ExitCode::SUCCESS);
     }
     let cell = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    println!(
+    say!(
         "{:<18} {:<24} {:<16} {:<16} {:<16} {:<18} Image",
-        "Serial", "Startup", "Ctrld", "Ctrld RBAC", "Element", "MAC"
+        "Serial",
+        "Startup",
+        "Ctrld",
+        "Ctrld RBAC",
+        "Element",
+        "MAC"
     );
     for (serial, device) in devices {
-        println!(
+        say!(
             "{:<18} {:<24} {:<16} {:<16} {:<16} {:<18} {}",
             serial,
             cell(&device.startup),
@@ -120,14 +145,7 @@ fn serials(dir: &ZtpDir) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn ask(
-    query: crate::cli::QueryArgs,
-    statement: &str,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let mut words: Vec<String> = statement.split(' ').map(str::to_string).collect();
-    if json {
-        words.push("json".into());
-    }
-    crate::query::run(query, words).await
+async fn ask(global: QueryArgs, statement: &str) -> anyhow::Result<ExitCode> {
+    let words: Vec<String> = statement.split(' ').map(str::to_string).collect();
+    crate::query::run(global, words).await
 }

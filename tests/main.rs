@@ -17,6 +17,7 @@ mod netql_errors;
 mod netql_parse;
 mod netql_plans;
 mod netql_roundtrip;
+mod netql_select;
 mod readers;
 mod s3;
 mod time_travel;

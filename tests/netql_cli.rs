@@ -106,10 +106,37 @@ async fn netql_one_shot_over_flight_and_locally() {
 
     let anonymous = sonde(&["--server", server.addr.as_str(), "show", "tables"]);
     assert!(!anonymous.status.success());
+    let refusal = text(&anonymous.stderr);
+    assert!(refusal.contains("token"), "{refusal}");
+    assert_eq!(
+        refusal.matches("a valid token is required").count(),
+        1,
+        "the server's message, once: {refusal}"
+    );
+    assert!(!refusal.contains("Tonic error"), "{refusal}");
+
+    let wrong_remotely = ask("select hostname from bgp where asn >");
+    assert_eq!(wrong_remotely.status.code(), Some(2));
+    let err = text(&wrong_remotely.stderr);
     assert!(
-        text(&anonymous.stderr).contains("token"),
+        err.contains("asn >") && err.contains('^'),
+        "underlined as locally: {err}"
+    );
+    assert_eq!(err.matches("expected").count(), 1, "{err}");
+
+    let remote_sql = sonde(&[
+        "--server",
+        server.addr.as_str(),
+        "--token",
+        "t0ken",
+        "sql",
+        "SELECT count(*) AS n FROM bgp",
+    ]);
+    assert!(remote_sql.status.success(), "{}", text(&remote_sql.stderr));
+    assert!(
+        text(&remote_sql.stdout).contains('n'),
         "{}",
-        text(&anonymous.stderr)
+        text(&remote_sql.stdout)
     );
 
     server.stop().await.expect("the server stops cleanly");
@@ -294,7 +321,7 @@ async fn flags_are_taken_from_their_sonde_variables() {
     let json = sonde_command()
         .current_dir(elsewhere.path())
         .env("SONDE_DATA_DIR", dir.path())
-        .env("SONDE_SQL_JSON", "yes")
+        .env("SONDE_JSON", "yes")
         .args([
             "sql",
             "SELECT hostname, count(*) AS n FROM bgp GROUP BY hostname",
@@ -318,4 +345,180 @@ async fn flags_are_taken_from_their_sonde_variables() {
         .expect("sonde runs");
     shows_the_sessions(remote);
     server.stop().await.expect("the server stops cleanly");
+}
+
+/// A store of three leaf01 sessions, closed, in a new directory.
+async fn three_sessions() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::open(EngineConfig::local(dir.path()))
+        .await
+        .expect("opens");
+    let rows: Vec<Bgp> = (1..=3)
+        .map(|i| {
+            Bgp::new(
+                T0 + i,
+                "leaf01",
+                &format!("swp5{i}"),
+                "Established",
+                65011,
+                true,
+            )
+        })
+        .collect();
+    engine
+        .append("bgp", &bgp_batch(&rows))
+        .await
+        .expect("append");
+    engine.close().await.expect("close");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_options_work_in_any_position() {
+    let dir = three_sessions().await;
+    let data_dir = dir.path().to_str().expect("utf-8 path");
+    let count = "SELECT count(*) AS n FROM bgp";
+    for args in [
+        vec!["--data-dir", data_dir, "sql", count],
+        vec!["sql", "--data-dir", data_dir, count],
+        vec!["sql", count, "--data-dir", data_dir, "--json"],
+        vec!["--json", "sql", "--data-dir", data_dir, count],
+    ] {
+        let output = sonde(&args);
+        let out = text(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert!(
+            out.contains('3'),
+            "{args:?} answers from the store given: {out}"
+        );
+    }
+    let json = sonde(&["--json", "--data-dir", data_dir, "sql", count]);
+    assert!(
+        text(&json.stdout).contains(r#""n":3"#),
+        "{}",
+        text(&json.stdout)
+    );
+    let netql_json = sonde(&["--data-dir", data_dir, "--json", "show", "bgp"]);
+    let value: serde_json::Value =
+        serde_json::from_slice(&netql_json.stdout).expect("--json makes a statement's JSON");
+    assert_eq!(value.as_array().map(Vec::len), Some(3), "{value}");
+
+    for (args, flag) in [
+        (vec!["simulate", "--server", "127.0.0.1:1"], "--server"),
+        (
+            vec!["--token", "x", "import", "pcap", "none.pcap"],
+            "--token",
+        ),
+        (vec!["ztp", "serials", "--data-dir", data_dir], "a store"),
+        (
+            vec![
+                "--server",
+                "127.0.0.1:1",
+                "--data-dir",
+                data_dir,
+                "show",
+                "bgp",
+            ],
+            "--server",
+        ),
+        (vec!["serve", "--server", "127.0.0.1:1"], "--server"),
+    ] {
+        let output = sonde(&args);
+        let err = text(&output.stderr);
+        assert!(!output.status.success(), "{args:?} is refused");
+        assert!(err.contains(flag), "{args:?} names what it refuses: {err}");
+    }
+}
+
+#[test]
+fn read_only_commands_make_no_files_and_name_a_missing_store() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    for args in [
+        &["show", "bgp"][..],
+        &["check", "bgp"],
+        &["sql", "SELECT 1"],
+        &["ztp", "leases"],
+        &["--data-dir", "elsewhere", "show", "bgp"],
+    ] {
+        let output = sonde_command()
+            .current_dir(empty.path())
+            .args(args)
+            .output()
+            .expect("sonde runs");
+        let err = text(&output.stderr);
+        assert!(!output.status.success(), "{args:?} without a store fails");
+        assert!(
+            err.contains("no store at") && err.contains("--data-dir") && err.contains("--server"),
+            "{args:?} names the path and the fix: {err}"
+        );
+        let made: Vec<_> = std::fs::read_dir(empty.path()).expect("dir").collect();
+        assert!(made.is_empty(), "{args:?} made {made:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_the_command_quietly() {
+    let dir = three_sessions().await;
+    let data_dir = dir.path().to_str().expect("utf-8 path");
+    for args in [
+        &["--data-dir", data_dir, "show", "bgp"][..],
+        &["--data-dir", data_dir, "sql", "SELECT * FROM bgp"],
+    ] {
+        let mut child = sonde_command()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sonde runs");
+        // The reader goes away before the answer is written, as `head` does once it has its line.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("sonde ends");
+        let err = text(&output.stderr);
+        assert!(
+            !err.contains("panicked") && err.is_empty(),
+            "{args:?}: {err}"
+        );
+        assert_eq!(output.status.code(), Some(141), "{args:?}: 128 + SIGPIPE");
+    }
+}
+
+#[test]
+fn every_command_shows_an_example_in_its_help() {
+    for command in [
+        &[][..],
+        &["demo"],
+        &["serve"],
+        &["simulate"],
+        &["sql"],
+        &["import"],
+        &["import", "pcap"],
+        &["ztp"],
+        &["ztp", "serve"],
+        &["ztp", "images"],
+        &["ztp", "configs"],
+        &["ztp", "map"],
+        &["ztp", "unmap"],
+        &["ztp", "serials"],
+        &["ztp", "leases"],
+        &["ztp", "devices"],
+    ] {
+        let page = help(command);
+        assert!(
+            page.contains("Example"),
+            "{command:?} --help has no example:\n{page}"
+        );
+        let example = page
+            .lines()
+            .skip_while(|line| !line.starts_with("Example"))
+            .nth(1)
+            .unwrap_or_default();
+        assert!(
+            example.trim_start().starts_with("sonde"),
+            "{command:?}: {example}"
+        );
+    }
 }

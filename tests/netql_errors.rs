@@ -138,7 +138,7 @@ fn netql_errors_name_what_was_expected() {
     let cases: &[(&str, &str, &str)] = &[
         (
             "check bgp extra",
-            "found `extra`, expected `around`, `between` or `json`",
+            "found `extra`, expected `around`, `between`, `json` or `where`",
             "extra",
         ),
         (
@@ -232,9 +232,9 @@ fn netql_errors_name_what_was_expected() {
             "\"vrf\"",
         ),
         (
-            "select * from bgp where 1x = 2",
-            "found `1x`, expected a name",
-            "1x",
+            "select * from bgp where asn <> 2",
+            "found `>`, expected",
+            ">",
         ),
         ("show bgp vrf café", "found `é`", "é"),
     ];

@@ -122,6 +122,7 @@ fn show(
         target,
         filters,
         changes,
+        filter: None,
         span: at(),
     })
 }
@@ -130,13 +131,40 @@ fn item(kind: SelectItemKind) -> SelectItem {
     SelectItem { kind, span: at() }
 }
 
-fn condition(column: &str, op: CompareOp, value: Value) -> Condition {
-    Condition {
-        column: name(column),
+fn item_of(expr: Expr) -> SelectItem {
+    item(SelectItemKind::Expr { expr, alias: None })
+}
+
+fn expr(kind: ExprKind) -> Expr {
+    Expr::new(kind, at())
+}
+
+fn value_expr(value: Value) -> Expr {
+    expr(ExprKind::Value(value))
+}
+
+fn column(text: &str) -> Expr {
+    value_expr(word(text))
+}
+
+fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
+    expr(ExprKind::Binary {
         op,
-        value,
-        span: at(),
-    }
+        left: Box::new(left),
+        right: Box::new(right),
+    })
+}
+
+fn condition(field: &str, op: CompareOp, value: Value) -> Expr {
+    binary(BinaryOp::Compare(op), column(field), value_expr(value))
+}
+
+fn call(function: &str, distinct: bool, args: Vec<Expr>) -> Expr {
+    expr(ExprKind::Call {
+        function: name(function),
+        distinct,
+        args,
+    })
 }
 
 #[test]
@@ -145,6 +173,7 @@ fn netql_check_with_hostnames_time_and_json() {
         hosts: hosts(&["spine01"]),
         command: Command::Check(Check {
             family: family("bgp"),
+            filter: None,
             span: at(),
         }),
         time: around(ago(10 * 3600)),
@@ -320,8 +349,8 @@ fn netql_select_compares_numbers() {
         panic!("select")
     };
     assert_eq!(
-        select.conditions,
-        [condition("hop_latency_ns", CompareOp::Gt, number(2048))]
+        select.filter,
+        Some(condition("hop_latency_ns", CompareOp::Gt, number(2048)))
     );
 }
 
@@ -439,29 +468,31 @@ fn netql_select_every_clause() {
                  GROUP BY hostname, vrf ORDER BY hostname DESC, vrf asc LIMIT 10 json";
     let expected = Select {
         items: vec![
-            item(SelectItemKind::Column(name("hostname"))),
-            item(SelectItemKind::CountAll),
-            item(SelectItemKind::Count(name("peer"))),
-            item(SelectItemKind::CountDistinct(name("asn"))),
+            item_of(column("hostname")),
+            item_of(call("count", false, vec![expr(ExprKind::Star)])),
+            item_of(call("count", false, vec![column("peer")])),
+            item_of(call("count", true, vec![column("asn")])),
         ],
         table: name("bgp"),
-        conditions: vec![
+        filter: Some(binary(
+            BinaryOp::And,
             condition("state", CompareOp::NotEq, word("Established")),
             condition(
                 "hostname",
                 CompareOp::Eq,
                 value(ValueKind::Glob("leaf*".to_string())),
             ),
-        ],
-        group_by: vec![name("hostname"), name("vrf")],
+        )),
+        group_by: vec![column("hostname"), column("vrf")],
+        having: None,
         order_by: vec![
             OrderKey {
-                column: name("hostname"),
+                expr: column("hostname"),
                 descending: true,
                 span: at(),
             },
             OrderKey {
-                column: name("vrf"),
+                expr: column("vrf"),
                 descending: false,
                 span: at(),
             },
@@ -470,6 +501,7 @@ fn netql_select_every_clause() {
             value: 10,
             span: at(),
         }),
+        offset: None,
         span: at(),
     };
     let q = query(input);
@@ -487,8 +519,12 @@ fn netql_select_every_clause() {
     };
     assert_eq!(star.items, vec![item(SelectItemKind::All)]);
     assert_eq!(
-        star.conditions[0].value.kind,
-        ValueKind::Glob("spine0[12]".to_string())
+        star.filter,
+        Some(condition(
+            "hostname",
+            CompareOp::Eq,
+            value(ValueKind::Glob("spine0[12]".to_string()))
+        ))
     );
     assert!(star.group_by.is_empty() && star.order_by.is_empty() && star.limit.is_none());
 }

@@ -153,7 +153,14 @@ async fn recover(config: &EngineConfig, store: &Store, intents: &Intents) -> Res
 }
 
 impl Engine {
+    /// Opens the store, creating a local one unless `read_only`: a reader never makes files, and
+    /// a local store that is not there is [`EngineError::NoStore`].
     pub async fn open(config: EngineConfig) -> Result<Engine> {
+        if let (true, StoreLocation::Local(dir)) = (config.read_only, &config.store)
+            && !dir.is_dir()
+        {
+            return Err(EngineError::NoStore(dir.display().to_string()));
+        }
         let store = Store::open(&config.store, &config.s3)?;
         let lock = if config.read_only {
             None

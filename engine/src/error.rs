@@ -16,6 +16,8 @@ pub enum EngineError {
     InvalidTime(String),
     #[error("the store is open read-only")]
     ReadOnly,
+    #[error("no store at {0}")]
+    NoStore(String),
     #[error("the engine is shutting down")]
     Closed,
     #[error("another server holds the store's write lock ({0})")]
@@ -54,6 +56,7 @@ impl EngineError {
                 | EngineError::InvalidStore { .. }
                 | EngineError::InvalidTime(_)
                 | EngineError::ReadOnly
+                | EngineError::NoStore(_)
         )
     }
 }

@@ -272,7 +272,8 @@ fn summarise_check(
             for row in (0..batch.num_rows())
                 .filter(|&row| names.is_valid(row) && !names.value(row).is_empty())
             {
-                if reasons.is_valid(row) {
+                // A failing row fails its node; its peer is named, not counted as failing.
+                if reasons.is_valid(row) && column == node_columns[0] {
                     failed_nodes.insert(names.value(row).to_string());
                 }
                 nodes.insert(names.value(row).to_string());

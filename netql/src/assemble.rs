@@ -103,31 +103,29 @@ pub(crate) enum ShowWord {
     },
 }
 
-/// Checks that the command takes the hostnames and time it was given.
+/// Checks that the command takes the hostnames, time and filter it was given, and gives the
+/// filter to the command.
 pub(crate) fn query(
     hosts: Option<Hosts>,
-    command: Command,
+    mut command: Command,
     time: Option<TimeClause>,
+    filter: Option<Expr>,
     json: bool,
     span: Span,
 ) -> Result<Query, ParseError> {
-    if let Some(hosts) = &hosts
-        && !takes_hosts(&command)
-    {
-        return Err(ParseError::NotAllowed {
-            span: hosts.span,
-            what: "hostnames",
-            command: command.keyword(),
-        });
-    }
-    if let Some(time) = &time
-        && !takes_time(&command)
-    {
-        return Err(ParseError::NotAllowed {
-            span: time.span(),
-            what: "a time",
-            command: command.keyword(),
-        });
+    check_hosts_and_time(&hosts, &command, &time)?;
+    if let Some(filter) = filter {
+        match &mut command {
+            Command::Check(check) => check.filter = Some(filter),
+            Command::Show(show) => show.filter = Some(filter),
+            _ => {
+                return Err(ParseError::NotAllowed {
+                    span: filter.span,
+                    what: "`where`",
+                    command: command.keyword(),
+                });
+            }
+        }
     }
     Ok(Query {
         hosts,
@@ -136,6 +134,149 @@ pub(crate) fn query(
         json,
         span,
     })
+}
+
+/// A `select`'s clauses after its table, as the grammar reads them.
+#[derive(Debug)]
+pub(crate) struct SelectTail {
+    pub filter: Option<Expr>,
+    pub group_by: Vec<Expr>,
+    pub having: Option<Expr>,
+    pub order_by: Vec<OrderKey>,
+    pub limit: Option<Number>,
+    pub offset: Option<Number>,
+    /// Where the tail ends.
+    pub end: usize,
+}
+
+/// `select <items> from <table> [between …] <tail> [around …]`: at most one time, hostnames
+/// refused (a select filters `hostname` in its `where`).
+pub(crate) fn select_query(
+    hosts: Option<Hosts>,
+    (items, table, start): (Vec<SelectItem>, Name, usize),
+    between: Option<TimeClause>,
+    tail: SelectTail,
+    around: Option<TimeClause>,
+    json: bool,
+    span: Span,
+) -> Result<Query, ParseError> {
+    if let Some(having) = &tail.having
+        && tail.group_by.is_empty()
+        && !items.iter().any(|item| match &item.kind {
+            SelectItemKind::Expr { expr, .. } => expr.has_aggregate(),
+            SelectItemKind::All => false,
+        })
+        && !having.has_aggregate()
+    {
+        return Err(ParseError::NotAllowed {
+            span: having.span,
+            what: "`having` without `group by` or an aggregate",
+            command: "select",
+        });
+    }
+    if let (Some(between), Some(around)) = (&between, &around) {
+        return Err(ParseError::Duplicate {
+            span: between.span().to(around.span()),
+            option: "a time".to_string(),
+        });
+    }
+    let select = Select {
+        items,
+        table,
+        filter: tail.filter,
+        group_by: tail.group_by,
+        having: tail.having,
+        order_by: tail.order_by,
+        limit: tail.limit,
+        offset: tail.offset,
+        span: Span::new(start, tail.end),
+    };
+    let command = Command::Select(select);
+    let time = between.or(around);
+    check_hosts_and_time(&hosts, &command, &time)?;
+    Ok(Query {
+        hosts,
+        command,
+        time,
+        json,
+        span,
+    })
+}
+
+fn check_hosts_and_time(
+    hosts: &Option<Hosts>,
+    command: &Command,
+    time: &Option<TimeClause>,
+) -> Result<(), ParseError> {
+    if let Some(hosts) = hosts
+        && !takes_hosts(command)
+    {
+        return Err(ParseError::NotAllowed {
+            span: hosts.span,
+            what: "hostnames",
+            command: command.keyword(),
+        });
+    }
+    if let Some(time) = time
+        && !takes_time(command)
+    {
+        return Err(ParseError::NotAllowed {
+            span: time.span(),
+            what: "a time",
+            command: command.keyword(),
+        });
+    }
+    Ok(())
+}
+
+/// `left <op> right`.
+pub(crate) fn binary(op: BinaryOp, left: Expr, right: Expr, span: Span) -> Expr {
+    Expr::new(
+        ExprKind::Binary {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+        },
+        span,
+    )
+}
+
+/// `name([distinct] args)`: `*` only in `count(*)`, `distinct` only in `count(distinct x)`.
+pub(crate) fn call(
+    function: Name,
+    distinct: bool,
+    args: Vec<Expr>,
+    span: Span,
+) -> Result<Expr, ParseError> {
+    let is_count = function.text == "count";
+    if let Some(star) = args.iter().find(|arg| arg.kind == ExprKind::Star)
+        && !(is_count && args.len() == 1)
+    {
+        return Err(ParseError::Unexpected {
+            span: star.span,
+            found: "*".to_string(),
+            expected: format!(
+                "an expression (`*` is only for `count(*)`), in `{}(…)`",
+                function.text
+            ),
+        });
+    }
+    if distinct && !(is_count && args.len() == 1) {
+        return Err(ParseError::Unexpected {
+            span,
+            found: "distinct".to_string(),
+            expected: "one argument without `distinct`: only `count(distinct <expr>)` takes it"
+                .to_string(),
+        });
+    }
+    Ok(Expr::new(
+        ExprKind::Call {
+            function,
+            distinct,
+            args,
+        },
+        span,
+    ))
 }
 
 fn takes_hosts(command: &Command) -> bool {
@@ -159,7 +300,11 @@ pub(crate) fn check(family: RawWord, span: Span) -> Result<Check, ParseError> {
         "check family",
         CHECK_FAMILIES.to_vec(),
     )?;
-    Ok(Check { family, span })
+    Ok(Check {
+        family,
+        filter: None,
+        span,
+    })
 }
 
 /// `show <words…> [changes]`: `show tables`, `show events …`, or `show <family> …`.
@@ -202,6 +347,7 @@ pub(crate) fn show(
                 target,
                 filters,
                 changes: changes.is_some(),
+                filter: None,
                 span,
             }))
         }

@@ -125,7 +125,7 @@ pub(crate) fn floor_char_boundary(input: &str, offset: usize) -> usize {
 }
 
 /// The known name within two edits of `name`, if there is one.
-pub(crate) fn closest(name: &str, known: &[&'static str]) -> Option<&'static str> {
+pub(crate) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (edit_distance(name, k), *k))

@@ -20,14 +20,37 @@ impl Display for Explain {
     }
 }
 
+/// A `select`'s window goes right after its table (`select … from bgp between 2d and 1d where …`)
+/// and its `around` at the end; every other command's time goes after the command, before its
+/// `where`.
 impl Display for Query {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         if let Some(hosts) = &self.hosts {
             write!(f, "{hosts} ")?;
         }
-        write!(f, "{}", self.command)?;
-        if let Some(time) = &self.time {
-            write!(f, " {time}")?;
+        let time = self
+            .time
+            .as_ref()
+            .map(|time| format!(" {time}"))
+            .unwrap_or_default();
+        match &self.command {
+            Command::Select(select) => {
+                select.fmt_head(f)?;
+                let between = matches!(self.time, Some(TimeClause::Between(_)));
+                if between {
+                    f.write_str(&time)?;
+                }
+                select.fmt_tail(f)?;
+                if !between {
+                    f.write_str(&time)?;
+                }
+            }
+            command => {
+                write!(f, "{command}{time}")?;
+                if let Some(filter) = command.filter() {
+                    write!(f, " where {filter}")?;
+                }
+            }
         }
         if self.json {
             f.write_str(" json")?;
@@ -58,7 +81,10 @@ impl Display for Command {
             Command::ShowTables(c) => c.fmt(f),
             Command::Describe(c) => c.fmt(f),
             Command::Trace(c) => c.fmt(f),
-            Command::Select(c) => c.fmt(f),
+            Command::Select(c) => {
+                c.fmt_head(f)?;
+                c.fmt_tail(f)
+            }
         }
     }
 }
@@ -161,18 +187,23 @@ impl Display for Trace {
     }
 }
 
-impl Display for Select {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+impl Select {
+    fn fmt_head(&self, f: &mut Formatter<'_>) -> fmt::Result {
         f.write_str("select ")?;
         write_separated(f, &self.items, ", ")?;
-        write!(f, " from {}", self.table)?;
-        if !self.conditions.is_empty() {
-            f.write_str(" where ")?;
-            write_separated(f, &self.conditions, " and ")?;
+        write!(f, " from {}", self.table)
+    }
+
+    fn fmt_tail(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if let Some(filter) = &self.filter {
+            write!(f, " where {filter}")?;
         }
         if !self.group_by.is_empty() {
             f.write_str(" group by ")?;
             write_separated(f, &self.group_by, ", ")?;
+        }
+        if let Some(having) = &self.having {
+            write!(f, " having {having}")?;
         }
         if !self.order_by.is_empty() {
             f.write_str(" order by ")?;
@@ -180,6 +211,9 @@ impl Display for Select {
         }
         if let Some(limit) = &self.limit {
             write!(f, " limit {limit}")?;
+        }
+        if let Some(offset) = &self.offset {
+            write!(f, " offset {offset}")?;
         }
         Ok(())
     }
@@ -189,17 +223,14 @@ impl Display for SelectItem {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match &self.kind {
             SelectItemKind::All => f.write_str("*"),
-            SelectItemKind::Column(column) => column.fmt(f),
-            SelectItemKind::CountAll => f.write_str("count(*)"),
-            SelectItemKind::Count(column) => write!(f, "count({column})"),
-            SelectItemKind::CountDistinct(column) => write!(f, "count(distinct {column})"),
+            SelectItemKind::Expr { expr, alias } => {
+                expr.fmt(f)?;
+                if let Some(alias) = alias {
+                    write!(f, " as {alias}")?;
+                }
+                Ok(())
+            }
         }
-    }
-}
-
-impl Display for Condition {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.column, self.op, self.value)
     }
 }
 
@@ -211,7 +242,7 @@ impl Display for CompareOp {
 
 impl Display for OrderKey {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        self.column.fmt(f)?;
+        self.expr.fmt(f)?;
         if self.descending {
             f.write_str(" desc")?;
         }

@@ -19,9 +19,9 @@ pub const EVENT_LEVELS: &[&str] = &["info", "warning", "error", "critical"];
 
 /// The reserved words of NetQL, matched case-insensitively. Any other word is a name or a value.
 pub const KEYWORDS: &[&str] = &[
-    "around", "and", "asc", "between", "by", "changes", "check", "count", "desc", "describe",
-    "distinct", "explain", "from", "group", "json", "limit", "order", "select", "show", "trace",
-    "where",
+    "around", "and", "as", "asc", "between", "by", "changes", "check", "count", "desc", "describe",
+    "distinct", "explain", "from", "group", "having", "in", "is", "json", "like", "limit", "not",
+    "null", "offset", "or", "order", "select", "show", "trace", "where",
 ];
 
 /// Byte offsets `start..end` of a node in the statement's text.
@@ -162,6 +162,15 @@ impl Command {
         }
     }
 
+    /// The `where` filter of a `check` or `show`.
+    pub fn filter(&self) -> Option<&Expr> {
+        match self {
+            Command::Check(check) => check.filter.as_ref(),
+            Command::Show(show) => show.filter.as_ref(),
+            _ => None,
+        }
+    }
+
     pub fn span(&self) -> Span {
         match self {
             Command::Check(c) => c.span,
@@ -188,9 +197,11 @@ eq_ignoring_span!(Family { name });
 #[derive(Debug, Clone)]
 pub struct Check {
     pub family: Family,
+    /// `where <expr>` over the checked rows' columns (`check bgp where reason like '%Idle%'`).
+    pub filter: Option<Expr>,
     pub span: Span,
 }
-eq_ignoring_span!(Check { family });
+eq_ignoring_span!(Check { family, filter });
 
 /// `show <family> [target] {<field> <value> | <field> <op> <value>} [changes]`.
 #[derive(Debug, Clone)]
@@ -201,13 +212,16 @@ pub struct Show {
     pub filters: Vec<Filter>,
     /// `changes`: list the rows that changed in the window instead of the state at a time.
     pub changes: bool,
+    /// `where <expr>` over the table's columns (`show bgp where pfx_rx_ipv4 < 2`).
+    pub filter: Option<Expr>,
     pub span: Span,
 }
 eq_ignoring_span!(Show {
     family,
     target,
     filters,
-    changes
+    changes,
+    filter
 });
 
 /// `<field> <value>`, as in `vrf default` or `asn 65020`, or a comparison such as
@@ -311,26 +325,30 @@ eq_ignoring_span!(Trace {
     vlan
 });
 
-/// `select <items> from <table> [where …] [group by …] [order by …] [limit <n>]`: NetQ's
-/// early-access query form.
+/// `select <items> from <table> [where …] [group by …] [having …] [order by …] [limit <n>]
+/// [offset <n>]`: NetQ's query form, over a table's state at the statement's time (or its rows in
+/// a `between` window).
 #[derive(Debug, Clone)]
 pub struct Select {
     pub items: Vec<SelectItem>,
     pub table: Name,
-    /// Conditions joined by `and`; empty without `where`.
-    pub conditions: Vec<Condition>,
-    pub group_by: Vec<Name>,
+    pub filter: Option<Expr>,
+    pub group_by: Vec<Expr>,
+    pub having: Option<Expr>,
     pub order_by: Vec<OrderKey>,
     pub limit: Option<Number>,
+    pub offset: Option<Number>,
     pub span: Span,
 }
 eq_ignoring_span!(Select {
     items,
     table,
-    conditions,
+    filter,
     group_by,
+    having,
     order_by,
-    limit
+    limit,
+    offset
 });
 
 /// One item of a `select` list.
@@ -345,26 +363,9 @@ eq_ignoring_span!(SelectItem { kind });
 pub enum SelectItemKind {
     /// `*`
     All,
-    /// `<column>`
-    Column(Name),
-    /// `count(*)`
-    CountAll,
-    /// `count(<column>)`
-    Count(Name),
-    /// `count(distinct <column>)`
-    CountDistinct(Name),
+    /// `<expr> [as <name>]`
+    Expr { expr: Expr, alias: Option<Name> },
 }
-
-/// `<column> <op> <value>`: `=` and `!=` match (an unquoted value with `*`, `?` or `[` is a
-/// glob), `<`, `<=`, `>` and `>=` compare numbers.
-#[derive(Debug, Clone)]
-pub struct Condition {
-    pub column: Name,
-    pub op: CompareOp,
-    pub value: Value,
-    pub span: Span,
-}
-eq_ignoring_span!(Condition { column, op, value });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CompareOp {
@@ -395,14 +396,14 @@ impl CompareOp {
     }
 }
 
-/// `<column> [asc|desc]` in `order by`.
+/// `<expr> [asc|desc]` in `order by`.
 #[derive(Debug, Clone)]
 pub struct OrderKey {
-    pub column: Name,
+    pub expr: Expr,
     pub descending: bool,
     pub span: Span,
 }
-eq_ignoring_span!(OrderKey { column, descending });
+eq_ignoring_span!(OrderKey { expr, descending });
 
 /// A lower-case identifier: a field, column or table name.
 #[derive(Debug, Clone)]
@@ -500,3 +501,6 @@ pub enum WhenKind {
 }
 
 mod display;
+mod expr;
+
+pub use expr::{AGGREGATES, BinaryOp, Expr, ExprKind};

@@ -11,7 +11,7 @@
 //! time, router-id, speed and autoneg mismatches). The first that applies is given.
 
 use arrow::datatypes::DataType;
-use datafusion::common::JoinType;
+use datafusion::common::{Column, DFSchema, JoinType};
 use datafusion::functions::expr_fn::{coalesce, concat};
 use datafusion::functions_aggregate::count::count_udaf;
 use datafusion::functions_aggregate::expr_fn::{count_distinct, sum};
@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::family::{self, CheckDef, CheckPlan, agent_status};
 
 use super::expr::{host_filter, if_else, or_else, q, text};
+use super::scalar::{Scope, Translator};
 use super::{Planned, Planner};
 
 /// One checked object, before it is headed: every check builds these columns.
@@ -155,10 +156,11 @@ impl Planner<'_> {
         let kind = family::find(family)
             .and_then(|f| f.check.as_ref())
             .ok_or_else(|| Error::plan(check.family.span, format!("`{family}` has no check")))?;
-        let (rows, checked) = match kind.plan {
+        let (rows, mut checked) = match kind.plan {
             CheckPlan::State(plan) => plan(self, self.state_time(query))?,
             CheckPlan::Window(plan) => plan(self, self.times(query))?,
         };
+        checked.time = rotten_since(rows.schema(), &checked);
         let mut rows = rows.project(headed(kind, checked))?;
         if let Some(hosts) = &query.hosts {
             let mut matches = host_filter(ident(NODE), hosts);
@@ -166,6 +168,10 @@ impl Planner<'_> {
                 matches = matches.or(host_filter(ident(peer), hosts));
             }
             rows = rows.filter(matches)?;
+        }
+        if let Some(filter) = &check.filter {
+            let scope = Scope::of_rows(&format!("check {family}"), rows.schema(), self.now);
+            rows = rows.filter(Translator::new(&scope).expr(filter)?)?;
         }
         let mut order = vec![ident(NODE).sort(true, false)];
         if let Some(object) = kind.object {
@@ -183,13 +189,15 @@ impl Planner<'_> {
         })
     }
 
-    /// `hostname, rotten` for every agent known at `at`, as relation `alias`.
+    /// `hostname, rotten, silent_since` (its last heartbeat) for every agent known at `at`, as
+    /// relation `alias`.
     pub(crate) fn rotten(&self, at: i64, alias: &str) -> Result<LogicalPlan> {
         Ok(self
             .state("agents", at)?
             .project(vec![
                 col(HOSTNAME),
                 agent_status(at).eq(lit("Rotten")).alias("rotten"),
+                col(TIMESTAMP).alias(SILENT_SINCE),
             ])?
             .alias(alias)?
             .build()?)
@@ -332,6 +340,36 @@ impl Planner<'_> {
                 [q("l", "peer_hostname").eq(q("b", HOSTNAME))],
             )?)
     }
+}
+
+const SILENT_SINCE: &str = "silent_since";
+
+/// A Rotten Agent's time is when its heartbeats stopped, not when the object last changed: the
+/// node's agent (relation `a`) or, on a link, the peer's (`b`). Every check that joins the agents
+/// gives "Rotten Agent" first, so a rotten agent is the row's reason.
+fn rotten_since(schema: &DFSchema, checked: &Checked) -> Expr {
+    let cases: Vec<(Box<Expr>, Box<Expr>)> = ["a", "b"]
+        .into_iter()
+        .filter(|relation| {
+            schema
+                .index_of_column(&Column::new(Some(*relation), SILENT_SINCE))
+                .is_ok()
+        })
+        .map(|relation| {
+            (
+                Box::new(q(relation, "rotten").is_true()),
+                Box::new(q(relation, SILENT_SINCE)),
+            )
+        })
+        .collect();
+    if cases.is_empty() {
+        return checked.time.clone();
+    }
+    Expr::Case(datafusion::logical_expr::Case::new(
+        None,
+        cases,
+        Some(Box::new(checked.time.clone())),
+    ))
 }
 
 pub(crate) fn node_check(reason: Expr) -> Checked {

@@ -9,6 +9,7 @@
 
 pub(crate) mod check;
 pub(crate) mod expr;
+pub(crate) mod scalar;
 mod select;
 mod show;
 mod tables;

@@ -1,18 +1,22 @@
-//! `select … from … where … group by … order by … limit …`: NetQ's early-access query form over
-//! a table's state at the statement's time (or its changes with `between`). Conditions are `=`
-//! and `!=` (values may be globs) and `<`, `<=`, `>`, `>=` on numbers, joined by `and`; aggregates are `count(*)`, `count(c)` and
-//! `count(distinct c)`.
+//! `select … from … [where …] [group by …] [having …] [order by …] [limit …] [offset …]`:
+//! NetQ's query form over a table's state at the statement's time (or its rows in a `between`
+//! window). Expressions are [`super::scalar`]'s; the aggregates are `count(*)`, `count(x)`,
+//! `count(distinct x)`, `min`, `max`, `sum` and `avg`.
+//!
+//! The plan: rows → `where` → aggregate (`group by` keys and every aggregate named anywhere) →
+//! `having` → sort → the select list → offset and limit. Sorting before the projection lets
+//! `order by` name columns the list leaves out; a key that is a select item's alias sorts by
+//! that item.
 
-use datafusion::functions_aggregate::expr_fn::{count, count_distinct};
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
+use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, ident, lit};
 use sonde_schema::TableDef;
 
 use crate::answer::AnswerKind;
-use crate::ast::{Name, Query, Select, SelectItemKind, TimeClause};
+use crate::ast::{self, ExprKind, Query, Select, SelectItemKind, TimeClause, Value, ValueKind};
 use crate::error::{Error, Result};
 
-use super::expr::compare;
-use super::show::{resolve_field, unknown_field};
+use super::scalar::{Grouping, Scope, Translator};
 use super::{Planned, Planner};
 
 impl Planner<'_> {
@@ -34,46 +38,48 @@ impl Planner<'_> {
             }
             _ => self.state(table.name, self.state_time(query))?,
         };
-        let mut conditions = Vec::new();
-        for condition in &select.conditions {
-            let column = column(table, &condition.column)?;
-            let schema = table.schema();
-            let field = schema
-                .field_with_name(column)
-                .map_err(|_| unknown_field(table, column, condition.column.span))?;
-            conditions.push(compare(
-                col(column),
-                column,
-                field.data_type(),
-                condition.op,
-                &condition.value,
-            )?);
+        let scope = Scope::of_table(table, self.now);
+        let plain = Translator::new(&scope);
+        if let Some(filter) = &select.filter {
+            if let Some(aggregate) = first_aggregate(filter) {
+                return Err(Error::plan(
+                    aggregate.span,
+                    format!("`{aggregate}` is an aggregate: conditions on it go in `having`"),
+                ));
+            }
+            rows = rows.filter(plain.expr(filter)?)?;
         }
-        if let Some(condition) = conditions.into_iter().reduce(Expr::and) {
-            rows = rows.filter(condition)?;
+        let aggregates = aggregates_of(select);
+        let grouping = if select.group_by.is_empty() && aggregates.is_empty() {
+            None
+        } else {
+            let (grouping, keys, computed) = self.grouping(&plain, select, aggregates)?;
+            rows = rows.aggregate(keys, computed)?;
+            Some(grouping)
+        };
+        let translator = Translator {
+            scope: &scope,
+            grouping: grouping.as_ref(),
+        };
+        if let Some(having) = &select.having {
+            rows = rows.filter(translator.expr(having)?)?;
         }
-        let aggregates = aggregates(table, select)?;
-        let grouped = !select.group_by.is_empty() || !aggregates.is_empty();
-        if grouped {
-            let groups = select
-                .group_by
-                .iter()
-                .map(|name| Ok(col(column(table, name)?)))
-                .collect::<Result<Vec<_>>>()?;
-            rows = rows.aggregate(groups, aggregates)?;
-        }
-        let projection = self.select_items(table, select, grouped)?;
-        rows = rows.project(projection)?;
         if !select.order_by.is_empty() {
             let order = select
                 .order_by
                 .iter()
-                .map(|key| Ok(col(column(table, &key.column)?).sort(!key.descending, false)))
+                .map(|key| {
+                    let expr = aliased_item(select, &key.expr).unwrap_or(&key.expr);
+                    Ok(translator.expr(expr)?.sort(!key.descending, false))
+                })
                 .collect::<Result<Vec<_>>>()?;
             rows = rows.sort(order)?;
         }
-        if let Some(limit) = &select.limit {
-            rows = rows.limit(0, Some(usize::try_from(limit.value).unwrap_or(usize::MAX)))?;
+        rows = rows.project(select_list(&translator, table, select)?)?;
+        if select.limit.is_some() || select.offset.is_some() {
+            let skip = select.offset.as_ref().map_or(0, |n| to_usize(n.value));
+            let fetch = select.limit.as_ref().map(|n| to_usize(n.value));
+            rows = rows.limit(skip, fetch)?;
         }
         Ok(Planned {
             plan: rows.build()?,
@@ -81,65 +87,169 @@ impl Planner<'_> {
         })
     }
 
-    fn select_items(
+    /// The `group by` keys and the aggregates, each named by its canonical text (a key that is a
+    /// column keeps the column's name).
+    fn grouping(
         &self,
-        table: &'static TableDef,
+        plain: &Translator<'_>,
         select: &Select,
-        grouped: bool,
-    ) -> Result<Vec<Expr>> {
-        let mut out = Vec::new();
-        for item in &select.items {
-            match &item.kind {
-                SelectItemKind::All if grouped => {
-                    return Err(Error::plan(
-                        item.span,
-                        "`*` cannot be selected with `group by` or `count`",
-                    ));
-                }
-                SelectItemKind::All => out.extend(
-                    table
-                        .schema()
-                        .fields()
-                        .iter()
-                        .map(|f| col(f.name().as_str())),
-                ),
-                SelectItemKind::Column(name) => {
-                    let column = column(table, name)?;
-                    if grouped
-                        && !select
-                            .group_by
-                            .iter()
-                            .any(|g| g.text == name.text || g.text == column)
-                    {
-                        return Err(Error::plan(
-                            name.span,
-                            format!("`{column}` must be in `group by` to be selected"),
-                        ));
-                    }
-                    out.push(col(column));
-                }
-                _ => out.push(col(item.to_string())),
-            }
+        aggregates: Vec<&ast::Expr>,
+    ) -> Result<(Grouping, Vec<Expr>, Vec<Expr>)> {
+        let mut grouping = Grouping::default();
+        let mut keys = Vec::new();
+        for key in &select.group_by {
+            let expr = plain.expr(key)?;
+            let name = match &expr {
+                Expr::Column(column) if is_word(key) => column.name.clone(),
+                _ => key.to_string(),
+            };
+            keys.push(expr.alias(&name));
+            grouping.keys.push((key.clone(), name));
         }
-        Ok(out)
+        let mut computed = Vec::new();
+        for aggregate in aggregates {
+            let name = aggregate.to_string();
+            computed.push(aggregate_expr(plain, aggregate)?.alias(&name));
+            grouping.aggregates.push((aggregate.clone(), name));
+        }
+        Ok((grouping, keys, computed))
     }
 }
 
-fn column(table: &'static TableDef, name: &Name) -> Result<&'static str> {
-    resolve_field(table, &name.text).ok_or_else(|| unknown_field(table, &name.text, name.span))
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-/// The `count` items, named as typed (`count(*)`, `count(distinct peer)`).
-fn aggregates(table: &'static TableDef, select: &Select) -> Result<Vec<Expr>> {
+fn is_word(expr: &ast::Expr) -> bool {
+    matches!(
+        &expr.kind,
+        ExprKind::Value(Value {
+            kind: ValueKind::Word(_),
+            ..
+        })
+    )
+}
+
+/// The select list: `*` is every column (not with an aggregation), an item is named by its
+/// alias, its column, or its canonical text.
+fn select_list(
+    translator: &Translator<'_>,
+    table: &'static TableDef,
+    select: &Select,
+) -> Result<Vec<Expr>> {
     let mut out = Vec::new();
     for item in &select.items {
-        let expr = match &item.kind {
-            SelectItemKind::CountAll => count(lit(1u8)),
-            SelectItemKind::Count(name) => count(col(column(table, name)?)),
-            SelectItemKind::CountDistinct(name) => count_distinct(col(column(table, name)?)),
-            _ => continue,
-        };
-        out.push(expr.alias(item.to_string()));
+        match &item.kind {
+            SelectItemKind::All if translator.grouping.is_some() => {
+                return Err(Error::plan(
+                    item.span,
+                    "`*` cannot be selected with `group by` or an aggregate",
+                ));
+            }
+            SelectItemKind::All => out.extend(
+                table
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| ident(f.name().as_str())),
+            ),
+            SelectItemKind::Expr { expr, alias } => {
+                let value = translator.expr(expr)?;
+                let name = match (alias, &value) {
+                    (Some(alias), _) => alias.text.clone(),
+                    (None, Expr::Column(column)) if is_word(expr) => column.name.clone(),
+                    _ => expr.to_string(),
+                };
+                out.push(value.alias(name));
+            }
+        }
     }
     Ok(out)
+}
+
+/// The item an `order by` key names by its alias (`count(*) as n … order by n`).
+fn aliased_item<'s>(select: &'s Select, key: &ast::Expr) -> Option<&'s ast::Expr> {
+    let ExprKind::Value(Value {
+        kind: ValueKind::Word(word),
+        ..
+    }) = &key.kind
+    else {
+        return None;
+    };
+    select.items.iter().find_map(|item| match &item.kind {
+        SelectItemKind::Expr {
+            expr,
+            alias: Some(alias),
+        } if alias.text.eq_ignore_ascii_case(word) => Some(expr),
+        _ => None,
+    })
+}
+
+/// Every aggregate the select list, `having` and `order by` name, each once.
+fn aggregates_of(select: &Select) -> Vec<&ast::Expr> {
+    let mut found = Vec::new();
+    let items = select.items.iter().filter_map(|item| match &item.kind {
+        SelectItemKind::Expr { expr, .. } => Some(expr),
+        SelectItemKind::All => None,
+    });
+    let order = select.order_by.iter().map(|key| &key.expr);
+    for expr in items.chain(select.having.iter()).chain(order) {
+        collect_aggregates(expr, &mut found);
+    }
+    found
+}
+
+fn collect_aggregates<'e>(expr: &'e ast::Expr, found: &mut Vec<&'e ast::Expr>) {
+    if expr.is_aggregate() {
+        if !found.contains(&expr) {
+            found.push(expr);
+        }
+        return;
+    }
+    for child in expr.children() {
+        collect_aggregates(child, found);
+    }
+}
+
+fn first_aggregate(expr: &ast::Expr) -> Option<&ast::Expr> {
+    if expr.is_aggregate() {
+        return Some(expr);
+    }
+    expr.children().into_iter().find_map(first_aggregate)
+}
+
+/// An aggregate call over the rows before the aggregation.
+fn aggregate_expr(plain: &Translator<'_>, call: &ast::Expr) -> Result<Expr> {
+    let ExprKind::Call {
+        function,
+        distinct,
+        args,
+    } = &call.kind
+    else {
+        return Err(Error::Internal(format!("{call} is not an aggregate")));
+    };
+    let [arg] = args.as_slice() else {
+        return Err(Error::plan(
+            call.span,
+            format!("`{}` takes one argument, not {}", function.text, args.len()),
+        ));
+    };
+    if let Some(inner) = first_aggregate(arg) {
+        return Err(Error::plan(
+            inner.span,
+            format!("`{inner}` is inside another aggregate"),
+        ));
+    }
+    if arg.kind == ExprKind::Star {
+        return Ok(count(lit(1u8)));
+    }
+    let value = plain.expr(arg)?;
+    Ok(match (function.text.as_str(), distinct) {
+        ("count", true) => count_distinct(value),
+        ("count", false) => count(value),
+        ("min", _) => min(value),
+        ("max", _) => max(value),
+        ("sum", _) => sum(value),
+        _ => avg(value),
+    })
 }

@@ -16,6 +16,7 @@ use crate::family::{self, FamilyDef, ShowDef, ViewDef, is_state_table, list};
 use super::expr::{
     compare, equals_text, host_filter, host_list_filter, or_else, text, value_matches,
 };
+use super::scalar::{Scope, Translator};
 use super::time::DEFAULT_WINDOW_US;
 use super::{CHANGE, Planned, Planner};
 
@@ -119,6 +120,10 @@ impl Planner<'_> {
                 .ok_or_else(|| unknown_field(table, &filter.field.text, filter.field.span))?;
             conditions.push(field_compare(table, column, filter)?);
         }
+        if let Some(filter) = &show.filter {
+            let scope = Scope::of_table(table, self.now);
+            conditions.push(Translator::new(&scope).expr(filter)?);
+        }
         if let Some(condition) = conditions.into_iter().reduce(Expr::and) {
             rows = rows.filter(condition)?;
         }
@@ -172,6 +177,10 @@ impl Planner<'_> {
                 filter.op,
                 &filter.value,
             )?);
+        }
+        if let Some(filter) = &show.filter {
+            let scope = Scope::of_rows(&format!("show {}", show.family), &schema, self.now);
+            conditions.push(Translator::new(&scope).expr(filter)?);
         }
         if let Some(condition) = conditions.into_iter().reduce(Expr::and) {
             rows = rows.filter(condition)?;
