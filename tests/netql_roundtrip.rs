@@ -68,6 +68,15 @@ const ROUND_TRIP: &[&str] = &[
      order by asn desc, peer limit 5 around 1h json",
     "explain spine01 check bgp around 10h",
     "explain select * from macs limit 1",
+    "select hostname, max(asn) as top from bgp where (asn > 1 or not state = up) and peer in (swp1, swp2) \
+     group by hostname having count(*) > 2 order by top desc limit 5 offset 2",
+    "select * from bgp between 2d and 1d where asn not between 1 and 5 and state like \"Est%\" \
+     and peer_hostname is not null",
+    "select hostname, lower(state) from bgp where timestamp > now() - 1h and asn * 2 + - 1 >= 10 \
+     and (asn + 1) % 7 != 0 around 1h json",
+    "select count(distinct peer) from bgp where - (asn - peer_asn) < 0 or peer not like \"swp%\"",
+    "show bgp where pfx_rx_ipv4 < 2",
+    "leaf* check bgp around 1h where reason like \"%Idle%\" or hostname in (leaf01) json",
 ];
 
 #[test]
@@ -131,6 +140,21 @@ const VOCABULARY: &[&str] = &[
     "limit",
     "count",
     "distinct",
+    "or",
+    "not",
+    "in",
+    "like",
+    "is",
+    "null",
+    "having",
+    "offset",
+    "as",
+    "+",
+    "-",
+    "/",
+    "%",
+    "max(",
+    "now()",
     "around",
     "between",
     "json",

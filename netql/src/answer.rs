@@ -40,7 +40,9 @@ pub enum AnswerKind {
     /// `show tables`, `describe`, `select`: a plain table.
     Table,
     /// `explain`: the plans, one per line group.
-    Explain,
+    /// `explain`: the statement as NetQL reads it (canonical text, and the time it reads),
+    /// then DataFusion's plans.
+    Explain { netql: String },
 }
 
 /// The counts a check prints above its failures.
@@ -189,7 +191,7 @@ impl Answer {
             }
             AnswerKind::Table if table.rows.is_empty() => "No rows\n".to_string(),
             AnswerKind::Table => table.render(),
-            AnswerKind::Explain => explain_text(&table),
+            AnswerKind::Explain { netql } => explain_text(netql, &table),
         })
     }
 
@@ -382,8 +384,11 @@ fn time_cells(column: &Arc<dyn Array>, style: TimeStyle, now: i64) -> Result<Vec
 }
 
 /// `explain` prints each plan under its kind.
-fn explain_text(table: &TextTable) -> String {
-    let mut out = String::new();
+fn explain_text(netql: &str, table: &TextTable) -> String {
+    let mut out = String::from("netql:\n");
+    for line in netql.lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
     for row in &table.rows {
         if let [kind, plan, ..] = row.as_slice() {
             out.push_str(&format!("{kind}:\n"));

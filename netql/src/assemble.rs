@@ -174,10 +174,11 @@ pub(crate) fn select_query(
             command: "select",
         });
     }
-    if let (Some(between), Some(around)) = (&between, &around) {
-        return Err(ParseError::Duplicate {
-            span: between.span().to(around.span()),
-            option: "a time".to_string(),
+    if let (Some(_), Some(around)) = (&between, &around) {
+        return Err(ParseError::Unexpected {
+            span: around.span(),
+            found: "around".to_string(),
+            expected: "one time: this select has its `between` window already".to_string(),
         });
     }
     let select = Select {

@@ -71,10 +71,35 @@ impl<'a> Planner<'a> {
                     .build()?;
                 Ok(Planned {
                     plan,
-                    kind: AnswerKind::Explain,
+                    kind: AnswerKind::Explain {
+                        netql: self.netql_plan(&explain.query),
+                    },
                 })
             }
         }
+    }
+
+    /// The statement in canonical NetQL and what its time resolves to.
+    fn netql_plan(&self, query: &Query) -> String {
+        let instant = |micros: i64| {
+            chrono::DateTime::from_timestamp_micros(micros)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                .unwrap_or_else(|| micros.to_string())
+        };
+        let reads = match (&query.command, &query.time) {
+            (Command::Describe(_) | Command::ShowTables(_), _) => "the catalog".to_string(),
+            (Command::ShowChanges(_) | Command::ShowEvents(_), _)
+            | (_, Some(crate::ast::TimeClause::Between(_))) => {
+                let window = self.change_window(query);
+                format!(
+                    "the rows that changed from {} to {}",
+                    instant(window.from),
+                    instant(window.to)
+                )
+            }
+            _ => format!("the state at {}", instant(self.state_time(query))),
+        };
+        format!("{query}\nreads {reads}")
     }
 
     fn plan_query(&self, query: &Query) -> Result<Planned> {

@@ -199,7 +199,8 @@ impl Translator<'_> {
             ExprKind::Value(value) => self.operand(value),
             ExprKind::Star => Err(Error::plan(expr.span, "`*` stands only in `count(*)`")),
             ExprKind::Not(inner) => Ok(!self.expr(inner)?),
-            ExprKind::Negative(inner) => Ok(Expr::Negative(Box::new(self.expr(inner)?))),
+            // `0 - x` rather than `-x`: counters are unsigned, and their negation is signed.
+            ExprKind::Negative(inner) => Ok(lit(0i64) - self.expr(inner)?),
             ExprKind::Binary { op, left, right } => self.binary(*op, left, right),
             ExprKind::InList {
                 expr: subject,
@@ -393,15 +394,15 @@ impl Translator<'_> {
         };
         if args.len() < min || args.len() > max {
             let wanted = if min == max {
-                format!("{min}")
+                format!("{min} argument{}", if min == 1 { "" } else { "s" })
             } else if max == usize::MAX {
-                format!("at least {min}")
+                format!("at least {min} arguments")
             } else {
-                format!("{min} to {max}")
+                format!("{min} to {max} arguments")
             };
             return Err(Error::plan(
                 span,
-                format!("`{name}` takes {wanted} arguments, not {}", args.len()),
+                format!("`{name}` takes {wanted}, not {}", args.len()),
             ));
         }
         let args = args
