@@ -177,14 +177,15 @@ fn hint_from_previous_word(input: &str, at: usize) -> Option<&'static str> {
 const TIME_HINT: &str =
     "a time: now, a duration like 30s, 10m, 10h, 2d, 1w, or an RFC 3339 instant";
 
+/// Whether the `and` ends a time window's first end: the last `between` is a window unless a
+/// condition (`where`, `having`) came before it, where `between` compares values.
 fn last_keyword_is_between(before: &str) -> bool {
     let words: Vec<String> = before
         .split_whitespace()
         .map(str::to_ascii_lowercase)
         .collect();
-    words
-        .iter()
-        .rev()
-        .find(|w| *w == "between" || *w == "where")
-        .is_some_and(|w| w == "between")
+    match words.iter().rposition(|w| w == "between") {
+        Some(at) => !words[..at].iter().any(|w| w == "where" || w == "having"),
+        None => false,
+    }
 }

@@ -13,7 +13,7 @@
 //!   key, is read back as the column its canonical text names.
 
 use arrow::datatypes::{DataType, IntervalMonthDayNano};
-use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::logical_expr::expr::Like;
 use datafusion::logical_expr::{Expr, Operator, ScalarUDF, binary_expr, ident, lit};
 use sonde_schema::TableDef;
@@ -37,9 +37,22 @@ pub(crate) struct Scope {
 
 struct ScopeColumn {
     typed: String,
-    column: String,
+    column: Column,
     data_type: DataType,
 }
+
+impl ScopeColumn {
+    fn expr(&self) -> Expr {
+        Expr::Column(self.column.clone())
+    }
+}
+
+/// The relations of a `select` that reads a row's peer (`peer.state`): the row's own, and its
+/// peer's.
+pub(crate) const SELF: &str = "t";
+pub(crate) const PEER: &str = "p";
+/// How a peer's column is typed: `peer.asn`.
+pub(crate) const PEER_PREFIX: &str = "peer.";
 
 /// Names `show` and `select` accept for a table's columns besides their own.
 const ALIASES: &[(&str, &str)] = &[
@@ -53,25 +66,18 @@ const ALIASES: &[(&str, &str)] = &[
 impl Scope {
     /// A table's columns, by their names and `show`'s aliases.
     pub(crate) fn of_table(table: &TableDef, now: i64) -> Scope {
-        let schema = table.schema();
-        let mut columns: Vec<ScopeColumn> = schema
-            .fields()
-            .iter()
-            .map(|field| ScopeColumn {
-                typed: field.name().clone(),
-                column: field.name().clone(),
-                data_type: field.data_type().clone(),
-            })
-            .collect();
-        for (alias, column) in ALIASES {
-            if let Ok(field) = schema.field_with_name(column) {
-                columns.push(ScopeColumn {
-                    typed: (*alias).to_string(),
-                    column: (*column).to_string(),
-                    data_type: field.data_type().clone(),
-                });
-            }
+        Scope {
+            what: table.name.to_string(),
+            columns: table_columns(table, None, ""),
+            now,
         }
+    }
+
+    /// A table joined with its peers' rows: its columns as relation [`SELF`], and the peer's as
+    /// `peer.<column>` of relation [`PEER`].
+    pub(crate) fn with_peer(table: &TableDef, now: i64) -> Scope {
+        let mut columns = table_columns(table, Some(SELF), "");
+        columns.extend(table_columns(table, Some(PEER), PEER_PREFIX));
         Scope {
             what: table.name.to_string(),
             columns,
@@ -87,7 +93,7 @@ impl Scope {
             .iter()
             .map(|field| ScopeColumn {
                 typed: field.name().to_lowercase().replace(' ', "_"),
-                column: field.name().clone(),
+                column: Column::new_unqualified(field.name()),
                 data_type: field.data_type().clone(),
             })
             .collect();
@@ -107,7 +113,10 @@ impl Scope {
         let names: Vec<&str> = self
             .columns
             .iter()
-            .filter(|c| c.typed == c.column.to_lowercase().replace(' ', "_"))
+            .filter(|c| {
+                c.typed
+                    .ends_with(&c.column.name.to_lowercase().replace(' ', "_"))
+            })
             .map(|c| c.typed.as_str())
             .collect();
         let suggestion = closest(&word.to_lowercase(), &names)
@@ -121,6 +130,42 @@ impl Scope {
                 names.join(", ")
             ),
         )
+    }
+}
+
+/// A table's columns and `show`'s aliases, typed with `prefix`, in `relation` if given.
+fn table_columns(table: &TableDef, relation: Option<&str>, prefix: &str) -> Vec<ScopeColumn> {
+    let schema = table.schema();
+    let column = |name: &str| match relation {
+        Some(relation) => Column::new(Some(relation), name),
+        None => Column::new_unqualified(name),
+    };
+    let mut columns: Vec<ScopeColumn> = schema
+        .fields()
+        .iter()
+        .map(|field| ScopeColumn {
+            typed: format!("{prefix}{}", field.name()),
+            column: column(field.name()),
+            data_type: field.data_type().clone(),
+        })
+        .collect();
+    for (alias, name) in ALIASES {
+        if let Ok(field) = schema.field_with_name(name) {
+            columns.push(ScopeColumn {
+                typed: format!("{prefix}{alias}"),
+                column: column(name),
+                data_type: field.data_type().clone(),
+            });
+        }
+    }
+    columns
+}
+
+/// The name a select's column item gets: its column's, `peer.` before a peer's.
+pub(crate) fn output_name(column: &Column) -> String {
+    match column.relation.as_ref().map(|r| r.table()) {
+        Some(PEER) => format!("{PEER_PREFIX}{}", column.name),
+        _ => column.name.clone(),
     }
 }
 
@@ -294,7 +339,7 @@ impl Translator<'_> {
         op: CompareOp,
         value: &Value,
     ) -> Result<Expr> {
-        let expr = ident(&column.column);
+        let expr = column.expr();
         let plain = match (&column.data_type, &value.kind) {
             (DataType::Timestamp(..), _) => Some(self.instant(value)?),
             (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, ValueKind::Str(text))
@@ -347,7 +392,7 @@ impl Translator<'_> {
         if let ValueKind::Word(word) = &value.kind
             && let Some(column) = self.scope.find(word)
         {
-            return Ok(ident(&column.column));
+            return Ok(column.expr());
         }
         match (&value.kind, self.literal(value)) {
             (_, Some(literal)) => Ok(literal),

@@ -3,11 +3,16 @@
 //! window). Expressions are [`super::scalar`]'s; the aggregates are `count(*)`, `count(x)`,
 //! `count(distinct x)`, `min`, `max`, `sum` and `avg`.
 //!
+//! `peer.<column>` reads the row's peer in the same table (a BGP session's other end, an LLDP
+//! link's far port): the table's state is joined with itself, and its own columns keep their
+//! names.
+//!
 //! The plan: rows → `where` → aggregate (`group by` keys and every aggregate named anywhere) →
 //! `having` → sort → the select list → offset and limit. Sorting before the projection lets
 //! `order by` name columns the list leaves out; a key that is a select item's alias sorts by
 //! that item.
 
+use datafusion::common::JoinType;
 use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, ident, lit};
 use sonde_schema::TableDef;
@@ -16,7 +21,8 @@ use crate::answer::AnswerKind;
 use crate::ast::{self, ExprKind, Query, Select, SelectItemKind, TimeClause, Value, ValueKind};
 use crate::error::{Error, Result};
 
-use super::scalar::{Grouping, Scope, Translator};
+use super::expr::q;
+use super::scalar::{Grouping, PEER, PEER_PREFIX, SELF, Scope, Translator, output_name};
 use super::{Planned, Planner};
 
 impl Planner<'_> {
@@ -27,8 +33,10 @@ impl Planner<'_> {
                 format!("no table `{}`; `show tables` lists them", select.table.text),
             )
         })?;
-        let mut rows = match &query.time {
-            Some(TimeClause::Between(_)) => {
+        let peer = reads_peer(select);
+        let mut rows = match (&query.time, peer) {
+            (_, Some(span)) => self.with_peers(query, table, span)?,
+            (Some(TimeClause::Between(_)), None) => {
                 let window = self.change_window(query);
                 LogicalPlanBuilder::from(self.catalog.changes(
                     table.name,
@@ -38,7 +46,10 @@ impl Planner<'_> {
             }
             _ => self.state(table.name, self.state_time(query))?,
         };
-        let scope = Scope::of_table(table, self.now);
+        let scope = match peer {
+            Some(_) => Scope::with_peer(table, self.now),
+            None => Scope::of_table(table, self.now),
+        };
         let plain = Translator::new(&scope);
         if let Some(filter) = &select.filter {
             if let Some(aggregate) = first_aggregate(filter) {
@@ -75,7 +86,7 @@ impl Planner<'_> {
                 .collect::<Result<Vec<_>>>()?;
             rows = rows.sort(order)?;
         }
-        rows = rows.project(select_list(&translator, table, select)?)?;
+        rows = rows.project(select_list(&translator, table, select, peer.is_some())?)?;
         if select.limit.is_some() || select.offset.is_some() {
             let skip = select.offset.as_ref().map_or(0, |n| to_usize(n.value));
             let fetch = select.limit.as_ref().map(|n| to_usize(n.value));
@@ -85,6 +96,45 @@ impl Planner<'_> {
             plan: rows.build()?,
             kind: AnswerKind::Table,
         })
+    }
+
+    /// The state of `table` at the statement's time, each row with its peer's row (relations
+    /// [`SELF`] and [`PEER`]; the peer's columns null where it has none).
+    fn with_peers(
+        &self,
+        query: &Query,
+        table: &'static TableDef,
+        span: ast::Span,
+    ) -> Result<LogicalPlanBuilder> {
+        let Some((_, joins)) = PEERS.iter().find(|(name, _)| *name == table.name) else {
+            let tables: Vec<&str> = PEERS.iter().map(|(name, _)| *name).collect();
+            return Err(Error::plan(
+                span,
+                format!(
+                    "`{}` rows have no peer row; `peer.` reads the tables {}",
+                    table.name,
+                    tables.join(", ")
+                ),
+            ));
+        };
+        if let Some(TimeClause::Between(between)) = &query.time {
+            return Err(Error::plan(
+                between.span,
+                "`peer.` reads the state at a time: use `around`, not `between`",
+            ));
+        }
+        let at = self.state_time(query);
+        let on: Vec<Expr> = joins
+            .iter()
+            .map(|(mine, theirs)| q(SELF, mine).eq(q(PEER, theirs)))
+            .collect();
+        Ok(
+            LogicalPlanBuilder::from(self.state_as(table.name, at, SELF)?).join_on(
+                self.state_as(table.name, at, PEER)?,
+                JoinType::Left,
+                on,
+            )?,
+        )
     }
 
     /// The `group by` keys and the aggregates, each named by its canonical text (a key that is a
@@ -100,7 +150,7 @@ impl Planner<'_> {
         for key in &select.group_by {
             let expr = plain.expr(key)?;
             let name = match &expr {
-                Expr::Column(column) if is_word(key) => column.name.clone(),
+                Expr::Column(column) if is_word(key) => output_name(column),
                 _ => key.to_string(),
             };
             keys.push(expr.alias(&name));
@@ -136,6 +186,7 @@ fn select_list(
     translator: &Translator<'_>,
     table: &'static TableDef,
     select: &Select,
+    joined: bool,
 ) -> Result<Vec<Expr>> {
     let mut out = Vec::new();
     for item in &select.items {
@@ -146,18 +197,18 @@ fn select_list(
                     "`*` cannot be selected with `group by` or an aggregate",
                 ));
             }
-            SelectItemKind::All => out.extend(
-                table
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| ident(f.name().as_str())),
-            ),
+            SelectItemKind::All => out.extend(table.schema().fields().iter().map(|f| {
+                if joined {
+                    q(SELF, f.name()).alias(f.name())
+                } else {
+                    ident(f.name().as_str())
+                }
+            })),
             SelectItemKind::Expr { expr, alias } => {
                 let value = translator.expr(expr)?;
                 let name = match (alias, &value) {
                     (Some(alias), _) => alias.text.clone(),
-                    (None, Expr::Column(column)) if is_word(expr) => column.name.clone(),
+                    (None, Expr::Column(column)) if is_word(expr) => output_name(column),
                     _ => expr.to_string(),
                 };
                 out.push(value.alias(name));
@@ -165,6 +216,47 @@ fn select_list(
         }
     }
     Ok(out)
+}
+
+/// The tables whose rows have a peer row in the same table (`peer.state` in a select), and how a
+/// row finds it: its column equal to the peer's.
+const PEERS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "bgp",
+        &[
+            ("peer_hostname", "hostname"),
+            ("hostname", "peer_hostname"),
+            ("vrf", "vrf"),
+        ],
+    ),
+    (
+        "lldp",
+        &[("peer_hostname", "hostname"), ("peer_ifname", "ifname")],
+    ),
+];
+
+/// Where the select first names a peer's column (`peer.asn`), if it does.
+fn reads_peer(select: &Select) -> Option<ast::Span> {
+    let items = select.items.iter().filter_map(|item| match &item.kind {
+        SelectItemKind::Expr { expr, .. } => Some(expr),
+        SelectItemKind::All => None,
+    });
+    items
+        .chain(select.filter.iter())
+        .chain(select.group_by.iter())
+        .chain(select.having.iter())
+        .chain(select.order_by.iter().map(|key| &key.expr))
+        .find_map(peer_word)
+}
+
+fn peer_word(expr: &ast::Expr) -> Option<ast::Span> {
+    match &expr.kind {
+        ExprKind::Value(Value {
+            kind: ValueKind::Word(word),
+            span,
+        }) if word.to_ascii_lowercase().starts_with(PEER_PREFIX) => Some(*span),
+        _ => expr.children().into_iter().find_map(peer_word),
+    }
 }
 
 /// The item an `order by` key names by its alias (`count(*) as n … order by n`).
