@@ -109,7 +109,7 @@ fn main() {
         let addr = listener.local_addr().expect("addr").to_string();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(
-            FlightServer::new(engine.clone(), None).run(listener, async {
+            FlightServer::new(engine.clone(), Default::default()).run(listener, async {
                 let _ = stopped.await;
             }),
         );

@@ -12,7 +12,7 @@ use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use sonde_engine::{EngineConfig, S3Options, StoreLocation};
 use sonde_ingest::int::DropReasons;
-use sonde_server::{ImageStore, IntConfig, ZtpConfig};
+use sonde_server::{FlightConfig, ImageStore, IntConfig, TlsFiles, Tokens, ZtpConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +45,9 @@ pub struct QueryArgs {
     /// `serve` demands.
     #[arg(long, global = true, env = "SONDE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// The PEM certificate(s) to trust for a `--server https://…` (default: the system's roots).
+    #[arg(long, global = true, env = "SONDE_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
     /// Print answers as JSON.
     #[arg(long, global = true, env = "SONDE_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
@@ -84,6 +87,7 @@ impl QueryArgs {
         match flag {
             Global::Server => self.server.is_some(),
             Global::Token => self.token.is_some(),
+            Global::TlsCa => self.tls_ca.is_some(),
             Global::Json => self.json,
             Global::Store => {
                 store.data_dir.is_some()
@@ -104,6 +108,7 @@ impl QueryArgs {
 pub enum Global {
     Server,
     Token,
+    TlsCa,
     Json,
     /// `--data-dir`, `--store`, `--wal-dir` and the `--s3-*` flags.
     Store,
@@ -114,6 +119,7 @@ impl Global {
         match self {
             Global::Server => "--server",
             Global::Token => "--token",
+            Global::TlsCa => "--tls-ca",
             Global::Json => "--json",
             Global::Store => "a store (--data-dir, --store, --wal-dir, --s3-*)",
         }
@@ -123,6 +129,7 @@ impl Global {
         match self {
             Global::Server => "or SONDE_SERVER",
             Global::Token => "or SONDE_TOKEN",
+            Global::TlsCa => "or SONDE_TLS_CA",
             Global::Json => "or SONDE_JSON",
             Global::Store => "or their SONDE_* variables",
         }
@@ -131,7 +138,7 @@ impl Global {
     fn instead(self) -> &'static str {
         match self {
             Global::Server => "it works on this machine; leave the option out",
-            Global::Token => "it talks to no server; leave the option out",
+            Global::Token | Global::TlsCa => "it talks to no server; leave the option out",
             Global::Json => "it prints no answers; leave the option out",
             Global::Store => "it keeps no store; leave the option out",
         }
@@ -167,6 +174,11 @@ pub enum Command {
         after_help = "Examples:\n  sonde ztp serve --ztp ./ztp --data-dir ./sonde-data\n  sonde ztp map SERIAL1 --ztp ./ztp --startup leaf01.conf --image onie-installer.bin"
     )]
     Ztp(ZtpCommand),
+    /// Copy closed partitions and their checkpoints to object storage, and check the copy.
+    #[command(
+        after_help = "Examples:\n  sonde --data-dir /var/lib/sonde archive push --to s3://noc-archive/fabric1 --since 30d\n  sonde --data-dir /var/lib/sonde archive verify --to s3://noc-archive/fabric1\n  sonde --store s3://noc-archive/fabric1 spine01 show bgp around 10h"
+    )]
+    Archive(ArchiveCommand),
     /// Any other words are one NetQL statement: `sonde spine01 check bgp around 10h`.
     #[command(external_subcommand)]
     Netql(Vec<String>),
@@ -224,6 +236,14 @@ impl StoreArgs {
     pub fn reader_config(&self) -> anyhow::Result<EngineConfig> {
         let mut config = self.engine_config()?;
         config.read_only = true;
+        let wal_named = self.wal_dir.is_some()
+            || self.data_dir.is_some()
+            || std::env::var_os("SONDE_DATA_DIR").is_some();
+        if matches!(config.store, StoreLocation::S3 { .. }) && !wal_named {
+            // An archive has no WAL: a `./sonde-data/wal` that happens to be here belongs to
+            // another store, and its rows must not be read as the archive's.
+            config.wal_dir = PathBuf::new();
+        }
         if let StoreLocation::Local(dir) = &config.store
             && !dir.is_dir()
         {
@@ -288,7 +308,51 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub int: IntArgs,
     #[command(flatten)]
+    pub flight: FlightArgs,
+    #[command(flatten)]
     pub ztp: ZtpArgs,
+}
+
+/// Who may call the Flight endpoint, and over what.
+#[derive(Debug, Args)]
+pub struct FlightArgs {
+    /// A token that may only query (analysts, dashboards): SQL, NetQL, Flight SQL, the catalog.
+    #[arg(long, env = "SONDE_READ_TOKEN", hide_env_values = true)]
+    pub read_token: Option<String>,
+    /// A token that may only write (agents): DoPut, and the flush and maintain actions.
+    #[arg(long, env = "SONDE_WRITE_TOKEN", hide_env_values = true)]
+    pub write_token: Option<String>,
+    /// Serve Flight over TLS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "SONDE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "SONDE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Answer queries from the store without writing to it: no WAL, no flushes, no maintenance,
+    /// no listeners that ingest (for an archive in object storage, or another server's store).
+    #[arg(long, env = "SONDE_READ_ONLY", value_parser = BoolishValueParser::new())]
+    pub read_only: bool,
+}
+
+impl FlightArgs {
+    /// The endpoint's admission: `--token` (global) may do everything.
+    pub fn config(&self, admin_token: Option<String>) -> FlightConfig {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        };
+        FlightConfig {
+            tokens: Tokens {
+                admin: admin_token,
+                read: self.read_token.clone(),
+                write: self.write_token.clone(),
+            },
+            tls,
+        }
+    }
 }
 
 /// The INT collector's sockets and names.
@@ -476,6 +540,46 @@ fn optional_addr(
     text.parse()
         .map(Some)
         .map_err(|_| anyhow::anyhow!("{flag} `{text}`: expected IP:PORT, e.g. {example}"))
+}
+
+/// `sonde archive …`.
+#[derive(Debug, Args)]
+pub struct ArchiveCommand {
+    #[command(subcommand)]
+    pub action: ArchiveAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveAction {
+    /// Copy the store's closed hours (and their checkpoints) to the archive: resumable, verified,
+    /// and a second run copies nothing.
+    #[command(
+        after_help = "Example:\n  AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_ALLOW_HTTP=true sonde archive push --to s3://noc-archive/fabric1 --tables bgp,lldp"
+    )]
+    Push(ArchiveArgs),
+    /// Read every archived file back and check it against its checksum and the store's copy.
+    #[command(after_help = "Example:\n  sonde archive verify --to s3://noc-archive/fabric1")]
+    Verify(ArchiveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// The archive: `s3://bucket/prefix` (configured by the --s3-* flags and the AWS_* variables)
+    /// or a directory.
+    #[arg(long = "to", visible_alias = "archive", env = "SONDE_ARCHIVE")]
+    pub to: String,
+    /// Only the hours after this: a duration back from now (`30d`) or a time (RFC 3339).
+    #[arg(long, env = "SONDE_ARCHIVE_SINCE")]
+    pub since: Option<String>,
+    /// Only these tables (comma-separated or repeated); every table when unset.
+    #[arg(long, env = "SONDE_ARCHIVE_TABLES", value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// An hour is closed, and archived, once it ended this long ago (late rows may still come).
+    #[arg(long, env = "SONDE_ARCHIVE_SETTLE", default_value = "1h", value_parser = duration)]
+    pub settle: Duration,
+    /// Files copied or checked at once.
+    #[arg(long, env = "SONDE_ARCHIVE_JOBS", default_value_t = 8)]
+    pub jobs: usize,
 }
 
 /// `sonde ztp …`.

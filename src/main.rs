@@ -1,6 +1,7 @@
 //! The `sonde` binary: the server, the demo, NetQL one-shot and REPL front ends, `sonde sql`
-//! `sonde simulate` and `sonde import`.
+//! `sonde simulate`, `sonde import`, `sonde ztp` and `sonde archive`.
 
+mod archive;
 mod cli;
 mod demo;
 mod import;
@@ -34,6 +35,7 @@ async fn main() -> ExitCode {
         Some(cli::Command::Sql(args)) => sql::run(args, global).await,
         Some(cli::Command::Import(args)) => import::run(args, global).await,
         Some(cli::Command::Ztp(command)) => ztp::run(command, global).await,
+        Some(cli::Command::Archive(command)) => archive::run(command, global).await,
         Some(cli::Command::Netql(words)) => query::run(global, words).await,
         None => repl::run(global).await,
     };

@@ -33,13 +33,7 @@ impl Backend {
         match &args.server {
             Some(server) => {
                 args.refuse_store_with_server()?;
-                let uri = if server.contains("://") {
-                    server.clone()
-                } else {
-                    format!("http://{server}")
-                };
-                let channel = tonic::transport::Channel::from_shared(uri)?
-                    .connect()
+                let channel = channel(server, args.tls_ca.as_deref())
                     .await
                     .with_context(|| format!("cannot reach the server at {server}"))?;
                 let mut client = FlightClient::new(channel);
@@ -49,6 +43,12 @@ impl Backend {
                 Ok(Backend::Remote(Box::new(client)))
             }
             None => {
+                if args.tls_ca.is_some() {
+                    anyhow::bail!(
+                        "--tls-ca (or SONDE_TLS_CA) names the certificate to trust for a --server; \
+                         without --server the store is opened here and there is nothing to trust"
+                    );
+                }
                 let engine = Engine::open(args.store.reader_config()?)
                     .await
                     .context("cannot open the store")?;
@@ -100,6 +100,35 @@ impl Backend {
         }
         names
     }
+}
+
+/// A channel to `server`: `host:port` and `http://` in the clear, `https://` (or any server when a
+/// CA file is given) over TLS.
+async fn channel(
+    server: &str,
+    ca: Option<&std::path::Path>,
+) -> anyhow::Result<tonic::transport::Channel> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+    let tls = server.starts_with("https://") || ca.is_some();
+    let uri = match server.split_once("://") {
+        Some(("http" | "https", _)) => server.to_string(),
+        Some(("grpc+tls", rest)) => format!("https://{rest}"),
+        Some(("grpc" | "grpc+tcp", rest)) => format!("http://{rest}"),
+        Some((scheme, _)) => anyhow::bail!("--server {server}: unknown scheme `{scheme}` (use host:port, http:// or https://)"),
+        None if tls => format!("https://{server}"),
+        None => format!("http://{server}"),
+    };
+    let tls = tls || uri.starts_with("https://");
+    let mut endpoint = Endpoint::from_shared(uri)?;
+    if tls {
+        let mut config = ClientTlsConfig::new().with_native_roots();
+        if let Some(ca) = ca {
+            let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+            config = config.ca_certificate(Certificate::from_pem(pem));
+        }
+        endpoint = endpoint.tls_config(config)?;
+    }
+    Ok(endpoint.connect().await?)
 }
 
 async fn ask_remote(client: &mut FlightClient, statement: &str) -> Result<Answer, Failure> {

@@ -10,8 +10,13 @@ use tracing::info;
 use crate::cli::{Global, QueryArgs, ServeArgs};
 
 pub async fn run(args: ServeArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
-    global.refuse("serve", &[Global::Server, Global::Json])?;
-    let mut engine = global.store.engine_config()?;
+    global.refuse("serve", &[Global::Server, Global::TlsCa, Global::Json])?;
+    let mut engine = if args.flight.read_only {
+        refuse_ingest_with_read_only(&args)?;
+        global.store.reader_config()?
+    } else {
+        global.store.engine_config()?
+    };
     engine.flush_rows = args.flush_rows.max(1);
     engine.flush_interval = args.flush_interval;
     engine.maintenance_interval = args.maintenance_interval;
@@ -19,11 +24,11 @@ pub async fn run(args: ServeArgs, global: QueryArgs) -> anyhow::Result<ExitCode>
     engine.checkpoint_factor = args.checkpoint_factor;
     let config = ServerConfig {
         engine,
-        flight_token: global.token.clone(),
+        flight: args.flight.config(global.token.clone()),
     };
     let mut listeners = Listeners::bind_flight(&args.flight_addr).await?;
     let mut int_addrs = Vec::new();
-    if let Some(int) = args.int.config()? {
+    if let Some(int) = args.int.config()?.filter(|_| !args.flight.read_only) {
         let service = IntService::bind(int)?;
         int_addrs = service.local_addrs();
         listeners = listeners.with(Box::new(service));
@@ -61,6 +66,14 @@ pub async fn run(args: ServeArgs, global: QueryArgs) -> anyhow::Result<ExitCode>
         .context("the server did not stop cleanly")?;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A read-only server takes no rows: ZTP, which records every access, cannot run on one.
+fn refuse_ingest_with_read_only(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.ztp.ztp.is_some() {
+        anyhow::bail!("--read-only serves queries only: ZTP records every access and needs a writable store");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -19,7 +19,7 @@ use crate::catalog::{Catalog, EventFile};
 use crate::error::{EngineError, Result};
 use crate::maintenance::{Intents, Maintenance, MaintenanceStats};
 use crate::parquet_io;
-use crate::paths::{EventFilePath, FileOrigin, Hour};
+use crate::paths::{CheckpointPath, EventFilePath, FileOrigin, Hour};
 use crate::state::State;
 use crate::store::{S3Options, Store, StoreLocation};
 use crate::timetravel;
@@ -63,6 +63,25 @@ impl EngineConfig {
             read_only: false,
         }
     }
+}
+
+/// What a file of the store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileKind {
+    /// Events of one hour.
+    Events,
+    /// Every key's latest row as of the start of the hour.
+    Checkpoint,
+}
+
+/// One file of the store, as the catalog knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub path: object_store::path::Path,
+    pub size: u64,
+    pub table: &'static str,
+    pub hour: Hour,
+    pub kind: FileKind,
 }
 
 /// What one flush wrote.
@@ -308,12 +327,18 @@ impl Engine {
 
     /// Compacts small files, writes due checkpoints and applies retention.
     pub async fn maintain(&self) -> Result<MaintenanceStats> {
+        if self.inner.config.read_only {
+            return Err(EngineError::ReadOnly);
+        }
         let _rewrite = self.inner.rewrite.lock().await;
         self.inner.maintenance().run().await
     }
 
     /// Runs flushes and maintenance until `shutdown` resolves, then flushes once more.
     pub async fn run_background(&self, shutdown: impl Future<Output = ()>) {
+        if self.inner.config.read_only {
+            return shutdown.await;
+        }
         let mut shutdown = std::pin::pin!(shutdown);
         let mut next_maintenance = Instant::now() + self.inner.config.maintenance_interval;
         loop {
@@ -384,6 +409,39 @@ impl Engine {
     /// Changes of `table` with `from <= timestamp <= to` (µs since the epoch).
     pub fn changes_between(&self, table: &str, from: i64, to: i64) -> Result<LogicalPlan> {
         timetravel::changes_plan(&self.inner.state.shared, self.table(table)?, from, to)
+    }
+
+    /// The store the engine reads and writes.
+    pub fn store(&self) -> &Store {
+        &self.inner.state.store
+    }
+
+    /// Every event file and checkpoint the catalog holds now, table by table and hour by hour.
+    pub fn stored_files(&self) -> Vec<StoredFile> {
+        let catalog = self.inner.state.shared.catalog.read();
+        let mut files = Vec::new();
+        for table in self.tables() {
+            let state = catalog.table(table);
+            for event in state.files.values().flatten() {
+                files.push(StoredFile {
+                    path: event.path.path(),
+                    size: event.size,
+                    table: table.name,
+                    hour: event.path.hour,
+                    kind: FileKind::Events,
+                });
+            }
+            for (hour, size) in &state.checkpoints {
+                files.push(StoredFile {
+                    path: CheckpointPath::new(table.name, *hour).path(),
+                    size: *size,
+                    table: table.name,
+                    hour: *hour,
+                    kind: FileKind::Checkpoint,
+                });
+            }
+        }
+        files
     }
 
     pub fn table_stats(&self, table: &str) -> Result<TableStats> {

@@ -22,6 +22,8 @@ pub enum EngineError {
     Closed,
     #[error("another server holds the store's write lock ({0})")]
     Locked(String),
+    #[error("archive: {0}")]
+    Archive(String),
     #[error("WAL: {0}")]
     Wal(String),
     #[error("I/O on {path}: {source}")]

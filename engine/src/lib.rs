@@ -21,6 +21,7 @@
 //! row still in the memtable, and a late file invalidates the checkpoints it precedes. Rows of the same
 //! key with equal timestamps are ordered arbitrarily by state-at-T.
 
+pub mod archive;
 mod catalog;
 mod engine;
 mod error;
@@ -35,7 +36,7 @@ mod testing;
 mod timetravel;
 mod wal;
 
-pub use engine::{Engine, EngineConfig, FlushStats, TableStats};
+pub use engine::{Engine, EngineConfig, FileKind, FlushStats, StoredFile, TableStats};
 pub use error::{EngineError, Result};
 pub use maintenance::MaintenanceStats;
 pub use sonde_schema::CHANGE;

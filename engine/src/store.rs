@@ -104,7 +104,11 @@ impl Store {
                 if let Some(secret) = &s3.secret_access_key {
                     builder = builder.with_secret_access_key(secret);
                 }
-                let s3_store = builder.with_allow_http(s3.allow_http).build()?;
+                // Only an explicit flag overrides AWS_ALLOW_HTTP from the environment.
+                if s3.allow_http {
+                    builder = builder.with_allow_http(true);
+                }
+                let s3_store = builder.build()?;
                 if prefix.is_empty() {
                     Arc::new(s3_store)
                 } else {

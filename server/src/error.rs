@@ -15,7 +15,7 @@ pub enum ServerError {
     #[error("cannot read the bound address: {0}")]
     Address(#[source] std::io::Error),
     #[error("the Flight server failed: {0}")]
-    Flight(#[source] tonic::transport::Error),
+    Flight(#[source] crate::flight::FlightServeError),
     #[error("the {0} listener failed: {1}")]
     Listener(&'static str, String),
     #[error("the {0} task panicked: {1}")]

@@ -26,7 +26,7 @@ use tracing::{info, warn};
 
 pub use catalog::EngineCatalog;
 pub use error::{Result, ServerError};
-pub use flight::{FlightServer, NETQL_TICKET};
+pub use flight::{FlightConfig, FlightServeError, FlightServer, NETQL_TICKET, TlsFiles, Tokens};
 pub use int::{IntConfig, IntService};
 pub use service::{Service, Shutdown};
 pub use ztp::{EngineEvents, ImageStore, ZtpAddrs, ZtpConfig, ZtpService};
@@ -36,15 +36,15 @@ pub use ztp::{EngineEvents, ImageStore, ZtpAddrs, ZtpConfig, ZtpService};
 pub struct ServerConfig {
     /// The store and its flush, maintenance and retention settings.
     pub engine: EngineConfig,
-    /// The bearer token every Flight call must present; none leaves Flight open.
-    pub flight_token: Option<String>,
+    /// The Flight endpoint's tokens and TLS identity; no token leaves Flight open.
+    pub flight: FlightConfig,
 }
 
 impl ServerConfig {
     pub fn new(engine: EngineConfig) -> Self {
         ServerConfig {
             engine,
-            flight_token: None,
+            flight: FlightConfig::default(),
         }
     }
 }
@@ -130,7 +130,7 @@ impl Server {
             tasks.push((name, tokio::spawn(service.run(engine.clone(), shutdown))));
         }
         tokio::spawn(stop_on(shutdown, stop.clone()));
-        info!(store = %engine.config().store, flight = %flight_addr, auth = config.flight_token.is_some(), "serving");
+        info!(store = %engine.config().store, flight = %flight_addr, auth = config.flight.tokens.any(), tls = config.flight.tls.is_some(), "serving");
         Ok(Server {
             engine,
             flight_addr,
@@ -195,7 +195,7 @@ fn spawn_flight(
     listener: TcpListener,
     stopped: &watch::Receiver<bool>,
 ) -> JoinHandle<Result<()>> {
-    let flight = FlightServer::new(engine.clone(), config.flight_token.clone());
+    let flight = FlightServer::new(engine.clone(), config.flight.clone());
     let shutdown = Shutdown::new(stopped.clone());
     tokio::spawn(async move {
         flight

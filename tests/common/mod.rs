@@ -134,7 +134,7 @@ impl TestServer {
     /// Flight call must present `token` when one is given.
     pub async fn start(data_dir: &Path, token: Option<&str>) -> TestServer {
         let mut config = ServerConfig::new(EngineConfig::local(data_dir));
-        config.flight_token = token.map(str::to_string);
+        config.flight.tokens = sonde_server::Tokens::admin(token.map(str::to_string));
         TestServer::with_config(config).await
     }
 
