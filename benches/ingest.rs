@@ -108,11 +108,12 @@ fn main() {
             .expect("bind");
         let addr = listener.local_addr().expect("addr").to_string();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            FlightServer::new(engine.clone(), Default::default()).run(listener, async {
+        let server = tokio::spawn(FlightServer::new(engine.clone(), Default::default()).run(
+            listener,
+            async {
                 let _ = stopped.await;
-            }),
-        );
+            },
+        ));
         let background = {
             let engine = engine.clone();
             tokio::spawn(async move { engine.run_background(std::future::pending()).await })

@@ -14,7 +14,10 @@ use crate::cli::{ArchiveAction, ArchiveArgs, ArchiveCommand, Global, QueryArgs};
 use crate::out::say;
 
 pub async fn run(command: ArchiveCommand, global: QueryArgs) -> anyhow::Result<ExitCode> {
-    global.refuse("archive", &[Global::Server, Global::Token, Global::TlsCa, Global::Json])?;
+    global.refuse(
+        "archive",
+        &[Global::Server, Global::Token, Global::TlsCa, Global::Json],
+    )?;
     match command.action {
         ArchiveAction::Push(args) => push(args, global).await,
         ArchiveAction::Verify(args) => verify(args, global).await,
@@ -74,7 +77,9 @@ async fn push(args: ArchiveArgs, global: QueryArgs) -> anyhow::Result<ExitCode> 
         },
         match stats.vanished {
             0 => String::new(),
-            n => format!("; {n} files merged away while copying (the next push takes their replacement)"),
+            n => format!(
+                "; {n} files merged away while copying (the next push takes their replacement)"
+            ),
         },
     );
     Ok(ExitCode::SUCCESS)
@@ -90,8 +95,14 @@ async fn verify(args: ArchiveArgs, global: QueryArgs) -> anyhow::Result<ExitCode
         .with_context(|| format!("cannot read the archive {}", args.to))?;
     display.finish();
     let problems = [
-        ("corrupt (bytes differ from their checksum)", &report.corrupt),
-        ("without a checksum (not written by a push)", &report.unsigned),
+        (
+            "corrupt (bytes differ from their checksum)",
+            &report.corrupt,
+        ),
+        (
+            "without a checksum (not written by a push)",
+            &report.unsigned,
+        ),
         ("in the store but not archived as they are", &report.missing),
     ];
     for (what, paths) in problems {

@@ -100,7 +100,10 @@ never renewed, ends a day after its boot), `show ztp events between 1d and now` 
 events), `json` after any statement, or `help`.";
 
 pub async fn run(args: DemoArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
-    global.refuse("demo", &[Global::Server, Global::Token, Global::TlsCa, Global::Json])?;
+    global.refuse(
+        "demo",
+        &[Global::Server, Global::Token, Global::TlsCa, Global::Json],
+    )?;
     let StoreArgs { data_dir, .. } = &global.store;
     let demo_dir = data_dir
         .clone()

@@ -25,7 +25,10 @@ const BATCH_REPORTS: usize = 65_536;
 type Tables = Vec<(&'static TableDef, RecordBatch)>;
 
 pub async fn run(args: ImportArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
-    global.refuse("import", &[Global::Server, Global::Token, Global::TlsCa, Global::Json])?;
+    global.refuse(
+        "import",
+        &[Global::Server, Global::Token, Global::TlsCa, Global::Json],
+    )?;
     match args.source {
         ImportSource::Pcap(pcap) => import_pcap(pcap, &global.store).await,
     }

@@ -114,7 +114,9 @@ async fn channel(
         Some(("http" | "https", _)) => server.to_string(),
         Some(("grpc+tls", rest)) => format!("https://{rest}"),
         Some(("grpc" | "grpc+tcp", rest)) => format!("http://{rest}"),
-        Some((scheme, _)) => anyhow::bail!("--server {server}: unknown scheme `{scheme}` (use host:port, http:// or https://)"),
+        Some((scheme, _)) => anyhow::bail!(
+            "--server {server}: unknown scheme `{scheme}` (use host:port, http:// or https://)"
+        ),
         None if tls => format!("https://{server}"),
         None => format!("http://{server}"),
     };

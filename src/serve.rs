@@ -71,7 +71,9 @@ pub async fn run(args: ServeArgs, global: QueryArgs) -> anyhow::Result<ExitCode>
 /// A read-only server takes no rows: ZTP, which records every access, cannot run on one.
 fn refuse_ingest_with_read_only(args: &ServeArgs) -> anyhow::Result<()> {
     if args.ztp.ztp.is_some() {
-        anyhow::bail!("--read-only serves queries only: ZTP records every access and needs a writable store");
+        anyhow::bail!(
+            "--read-only serves queries only: ZTP records every access and needs a writable store"
+        );
     }
     Ok(())
 }

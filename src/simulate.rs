@@ -28,7 +28,10 @@ const MAINTAIN_EVERY_FLUSHES: usize = 8;
 pub type Counts = BTreeMap<&'static str, u64>;
 
 pub async fn run(args: SimulateArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
-    global.refuse("simulate", &[Global::Server, Global::Token, Global::TlsCa, Global::Json])?;
+    global.refuse(
+        "simulate",
+        &[Global::Server, Global::Token, Global::TlsCa, Global::Json],
+    )?;
     if args.nodes < 8 || args.days < 1 {
         anyhow::bail!("a simulation needs at least 8 nodes and 1 day");
     }

@@ -10,7 +10,13 @@ use crate::cli::{Global, QueryArgs, ZtpAction, ZtpCommand, ZtpFilesAction, ZtpMa
 use crate::out::say;
 
 pub async fn run(command: ZtpCommand, global: QueryArgs) -> anyhow::Result<ExitCode> {
-    let editing = [Global::Server, Global::Token, Global::TlsCa, Global::Json, Global::Store];
+    let editing = [
+        Global::Server,
+        Global::Token,
+        Global::TlsCa,
+        Global::Json,
+        Global::Store,
+    ];
     match command.action {
         ZtpAction::Serve(args) => {
             let mut serve = args.serve;

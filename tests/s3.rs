@@ -12,7 +12,7 @@ use futures::TryStreamExt;
 use sonde_engine::{EngineConfig, S3Options, StoreLocation};
 use sonde_server::ServerConfig;
 
-use crate::common::{Bgp, HOUR, Server, T0, TestServer, bgp_batch, python, sonde};
+use crate::common::{Bgp, HOUR, Server, T0, TestServer, bgp_batch, python, python3, sonde};
 
 struct S3Server {
     child: Child,
@@ -26,7 +26,7 @@ impl S3Server {
             .local_addr()
             .expect("addr")
             .port();
-        let child = Command::new("python3")
+        let child = Command::new(python3())
             .args([
                 "-m",
                 "moto.server",

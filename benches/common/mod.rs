@@ -225,9 +225,19 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Runs a Python script and returns its stdout (DuckDB and pyarrow come from PyPI).
+/// The Python with the PyPI packages: the `.venv` .ci/run makes, else `python3` on PATH.
+pub fn python3() -> std::path::PathBuf {
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    }
+}
+
+/// Runs a Python script with [`python3`] and returns its stdout (DuckDB and pyarrow come from PyPI).
 pub fn python(script: &str, args: &[&str]) -> Option<String> {
-    let output = std::process::Command::new("python3")
+    let output = std::process::Command::new(python3())
         .arg("-c")
         .arg(script)
         .args(args)

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    Attribute, Attributes, GetOptions, ObjectStore, PutMultipartOptions,
-    PutOptions, PutPayload, WriteMultipart,
+    Attribute, Attributes, GetOptions, ObjectStore, PutMultipartOptions, PutOptions, PutPayload,
+    WriteMultipart,
 };
 use sha2::{Digest, Sha256};
 
@@ -64,11 +64,25 @@ pub struct PushStats {
 #[derive(Debug, Clone)]
 pub enum Progress<'a> {
     /// The files the run will look at, and their bytes.
-    Planned { files: usize, bytes: u64 },
-    Copied { path: &'a Path, bytes: u64 },
-    Unchanged { path: &'a Path, bytes: u64 },
-    Removed { path: &'a Path },
-    Checked { path: &'a Path, bytes: u64 },
+    Planned {
+        files: usize,
+        bytes: u64,
+    },
+    Copied {
+        path: &'a Path,
+        bytes: u64,
+    },
+    Unchanged {
+        path: &'a Path,
+        bytes: u64,
+    },
+    Removed {
+        path: &'a Path,
+    },
+    Checked {
+        path: &'a Path,
+        bytes: u64,
+    },
 }
 
 /// The target of a push: another store, written through object_store.
@@ -166,7 +180,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The files a push covers: closed hours of the chosen tables, and the checkpoints that go with them.
 fn selection(files: Vec<StoredFile>, options: &PushOptions) -> (Vec<StoredFile>, usize) {
-    let wanted = |table: &str| options.tables.is_empty() || options.tables.iter().any(|t| t == table);
+    let wanted =
+        |table: &str| options.tables.is_empty() || options.tables.iter().any(|t| t == table);
     let mut chosen = Vec::new();
     let mut open = 0;
     // The newest checkpoint at or before `since`, per table: the archive's state starts there.
@@ -217,15 +232,14 @@ fn stale(
         .filter(|f| f.kind == FileKind::Events)
         .map(|f| (f.table, f.hour))
         .collect();
-    let newest_checkpointed: BTreeMap<&str, Hour> =
-        chosen
-            .iter()
-            .filter(|f| f.kind == FileKind::Checkpoint)
-            .fold(BTreeMap::new(), |mut newest, f| {
-                let entry = newest.entry(f.table).or_insert(f.hour);
-                *entry = (*entry).max(f.hour);
-                newest
-            });
+    let newest_checkpointed: BTreeMap<&str, Hour> = chosen
+        .iter()
+        .filter(|f| f.kind == FileKind::Checkpoint)
+        .fold(BTreeMap::new(), |mut newest, f| {
+            let entry = newest.entry(f.table).or_insert(f.hour);
+            *entry = (*entry).max(f.hour);
+            newest
+        });
     let mut stale: Vec<Path> = archived
         .keys()
         .filter(|path| !local.contains(path))
@@ -275,7 +289,9 @@ pub async fn push(
     let (mut chosen, open) = selection(files, options);
     // Events before checkpoints: an archive read mid-push never has a checkpoint ahead of the
     // events it summarises.
-    chosen.sort_by(|a, b| (a.kind, a.table, a.hour, &a.path).cmp(&(b.kind, b.table, b.hour, &b.path)));
+    chosen.sort_by(|a, b| {
+        (a.kind, a.table, a.hour, &a.path).cmp(&(b.kind, b.table, b.hour, &b.path))
+    });
     progress(Progress::Planned {
         files: chosen.len(),
         bytes: chosen.iter().map(|f| f.size).sum(),
@@ -291,7 +307,14 @@ pub async fn push(
         ..PushStats::default()
     };
     let outcomes = futures::stream::iter(chosen.iter())
-        .map(|file| copy_one(source.store(), archive, file, archived.get(&file.path).copied()))
+        .map(|file| {
+            copy_one(
+                source.store(),
+                archive,
+                file,
+                archived.get(&file.path).copied(),
+            )
+        })
         .buffered(options.jobs.max(1));
     futures::pin_mut!(outcomes);
     let mut index = 0;

@@ -336,9 +336,20 @@ pub fn sonde(args: &[&str]) -> std::process::Output {
     sonde_command().args(args).output().expect("sonde runs")
 }
 
-/// Runs a Python script (DuckDB and pyarrow are installed by .ci/run) and returns its stdout.
+/// The Python that has the PyPI packages (DuckDB, pyarrow, pandas, ADBC, moto): the virtual
+/// environment .ci/run makes in `.venv`, else the `python3` on PATH.
+pub fn python3() -> std::path::PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    }
+}
+
+/// Runs a Python script with [`python3`] and returns its stdout.
 pub fn python(script: &str, args: &[&str]) -> String {
-    let output = Command::new("python3")
+    let output = Command::new(python3())
         .arg("-c")
         .arg(script)
         .args(args)

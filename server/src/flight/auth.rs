@@ -233,13 +233,17 @@ mod tests {
 
     #[test]
     fn a_read_token_cannot_write_nor_a_write_token_read() {
-        let reader = tokens().check(request_with("Bearer x7-read")).expect("known");
+        let reader = tokens()
+            .check(request_with("Bearer x7-read"))
+            .expect("known");
         assert!(require(&reader, Need::Read).is_ok());
         assert_eq!(
             require(&reader, Need::Write).map_err(|s| s.code()),
             Err(tonic::Code::PermissionDenied)
         );
-        let writer = tokens().check(request_with("Bearer x7-write")).expect("known");
+        let writer = tokens()
+            .check(request_with("Bearer x7-write"))
+            .expect("known");
         assert!(require(&writer, Need::Write).is_ok());
         assert!(require(&writer, Need::Read).is_err());
     }

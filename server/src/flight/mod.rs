@@ -38,7 +38,7 @@ use sonde_engine::{Engine, EngineError};
 
 pub use auth::{Need, TlsFiles, Tokens};
 use auth::{Secret, require};
-pub use query::{NETQL_TICKET, Query, Queries};
+pub use query::{NETQL_TICKET, Queries, Query};
 use sql::{SqlService, is_flight_sql};
 
 /// Largest Flight message accepted: one record batch of a DoPut.

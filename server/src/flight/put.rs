@@ -1,10 +1,10 @@
 //! DoPut: the batches of a stream appended to the table its path descriptor names, each
 //! acknowledged once it is durable.
 
+use arrow_flight::FlightData;
+use arrow_flight::PutResult;
 use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
 use arrow_flight::error::FlightError;
-use arrow_flight::PutResult;
-use arrow_flight::FlightData;
 use futures::StreamExt;
 use futures::stream::{BoxStream, FuturesOrdered};
 use sonde_engine::{Engine, Origin};

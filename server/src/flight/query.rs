@@ -170,7 +170,10 @@ mod tests {
     #[test]
     fn tickets_read_json_the_netql_prefix_and_plain_sql() {
         let parse = |text: &str| Query::parse(text.as_bytes()).expect("a query");
-        assert_eq!(parse(r#"{"netql": "check bgp"}"#), Query::Netql("check bgp".into()));
+        assert_eq!(
+            parse(r#"{"netql": "check bgp"}"#),
+            Query::Netql("check bgp".into())
+        );
         assert_eq!(
             parse(r#" {"sql": "SELECT 1"}"#),
             Query::Sql("SELECT 1".into())

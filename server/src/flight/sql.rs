@@ -97,7 +97,12 @@ impl SqlService {
     }
 
     fn catalogs(&self) -> Arc<dyn CatalogProviderList> {
-        self.queries.engine().session().state().catalog_list().clone()
+        self.queries
+            .engine()
+            .session()
+            .state()
+            .catalog_list()
+            .clone()
     }
 
     /// Every (catalog, schema) the session holds.
