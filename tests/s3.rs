@@ -1,6 +1,7 @@
 //! S3 on loopback (moto, from PyPI): it holds the Parquet tree that the server in this process
 //! writes and `sonde sql` reads back, and the installers `sonde serve --ztp-images` serves.
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,7 +13,9 @@ use futures::TryStreamExt;
 use sonde_engine::{EngineConfig, S3Options, StoreLocation};
 use sonde_server::ServerConfig;
 
-use crate::common::{Bgp, HOUR, Server, T0, TestServer, bgp_batch, python, python3, sonde};
+use crate::common::{
+    Bgp, HOUR, Server, T0, TestServer, bgp_batch, python, python3, sonde, sonde_command,
+};
 
 struct S3Server {
     child: Child,
@@ -277,4 +280,213 @@ fn ztp_serves_installers_from_s3() {
         .map(|(p, s, f)| (p.to_string(), *s, f.to_string()))
         .collect();
     assert_eq!(rows, expected);
+}
+
+/// The statements a post-mortem asks, every family of the simulated fabric, at times inside its
+/// history (it ends 2026-11-20T00:00Z) and at its end.
+const POST_MORTEM: [&str; 14] = [
+    "check bgp around 2026-11-19T12:00:00Z",
+    "check agents around 2026-11-19T12:00:00Z",
+    "check interfaces around 2026-11-19T06:00:00Z",
+    "check clag",
+    "check evpn",
+    "check sensors around 2026-11-18T20:00:00Z",
+    "show bgp around 2026-11-19T06:00:00Z",
+    "spine01 show bgp",
+    "show interfaces around 2026-11-18T12:30:00Z",
+    "show lldp",
+    "show ip routes",
+    "show changes between 2026-11-19T10:00:00Z and 2026-11-19T14:00:00Z",
+    "show events between 2026-11-18T00:00:00Z and 2026-11-20T00:00:00Z",
+    "select hostname, count(*) as n, max(timestamp) as last from bgp group by hostname order by hostname",
+];
+
+/// `sonde --json <statement>` through `target` (a store's flags or `--server`): exit code and
+/// output.
+fn answer(target: &[String], statement: &str) -> (Option<i32>, String) {
+    let mut args: Vec<&str> = target.iter().map(String::as_str).collect();
+    args.push("--json");
+    args.push(statement);
+    let out = sonde(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{statement}: {stderr}"
+    );
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A push's summary line: (copied, already archived).
+fn pushed(out: &std::process::Output) -> (usize, usize) {
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let words: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("copied "))
+        .unwrap_or_else(|| panic!("no summary: {text}"))
+        .split_whitespace()
+        .collect();
+    let number = |i: usize| {
+        words[i]
+            .parse::<usize>()
+            .unwrap_or_else(|_| panic!("{text}"))
+    };
+    // copied N files (X KiB), M already archived, …
+    (number(1), number(5))
+}
+
+#[test]
+fn the_archive_answers_a_post_mortem_as_the_live_store_does() {
+    let s3 = S3Server::start();
+    s3.boto("s3.create_bucket(Bucket='archive')");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = dir.path().join("live").display().to_string();
+    let made = sonde(&[
+        "--data-dir",
+        &live,
+        "simulate",
+        "--nodes",
+        "20",
+        "--days",
+        "2",
+        "--end",
+        "2026-11-20T00:00:00Z",
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let flags = s3_flags(&s3);
+    let push = |to: &str, extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = ["--data-dir", &live, "archive", "push", "--to", to]
+            .map(str::to_string)
+            .to_vec();
+        args.extend(flags.iter().cloned());
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let run = |args: Vec<String>| sonde_command().args(args).output().expect("sonde runs");
+
+    // Interrupted after its first file, then resumed: the second run copies the rest only.
+    let mut first = sonde_command()
+        .args(push("s3://archive/fabric", &["--jobs", "1"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sonde archive push starts");
+    let progress = BufReader::new(first.stderr.take().expect("piped stderr"));
+    let mut before_kill = 0;
+    for line in progress.lines().map_while(Result::ok) {
+        if line.starts_with("copied ") {
+            before_kill += 1;
+            let _ = first.kill();
+            break;
+        }
+    }
+    let _ = first.wait();
+    assert_eq!(
+        before_kill, 1,
+        "the push reported a copied file before it was killed"
+    );
+    let (copied, already) = pushed(&run(push("s3://archive/fabric", &[])));
+    assert!(
+        already >= 1,
+        "the file copied before the kill is kept: {already}"
+    );
+    assert!(copied > 200, "the rest of the 290-odd files: {copied}");
+    let total = copied + already;
+    assert_eq!(
+        pushed(&run(push("s3://archive/fabric", &[]))),
+        (0, total),
+        "a second push copies nothing"
+    );
+    let keys = s3.boto(
+        "p = s3.get_paginator('list_objects_v2')\n\
+         print(sum(len(page.get('Contents', [])) for page in p.paginate(Bucket='archive', Prefix='fabric/')))",
+    );
+    assert_eq!(
+        keys.trim().parse::<usize>().ok(),
+        Some(total),
+        "one object per file"
+    );
+
+    let mut verify = vec![
+        "--data-dir",
+        &live,
+        "archive",
+        "verify",
+        "--to",
+        "s3://archive/fabric",
+    ];
+    verify.extend(flags.iter().map(String::as_str));
+    let checked = sonde(&verify);
+    let text = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{text}");
+    assert!(text.contains(&format!("checked {total} files")), "{text}");
+    assert!(
+        text.contains("0 corrupt, 0 without a checksum, 0 closed files not archived"),
+        "{text}"
+    );
+
+    // One object damaged: verify names it and fails; a push repairs it.
+    let victim = s3.boto(
+        "key = [o['Key'] for o in s3.list_objects_v2(Bucket='archive', Prefix='fabric/bgp/')['Contents']][0]\n\
+         head = s3.head_object(Bucket='archive', Key=key)\n\
+         s3.put_object(Bucket='archive', Key=key, Body=b'not parquet', Metadata=head['Metadata'])\n\
+         print(key)",
+    );
+    let damaged = sonde(&verify);
+    let text = String::from_utf8_lossy(&damaged.stdout);
+    assert!(!damaged.status.success(), "{text}");
+    assert!(
+        text.contains(victim.trim().trim_start_matches("fabric/")),
+        "{text}"
+    );
+    assert_eq!(
+        pushed(&run(push("s3://archive/fabric", &[]))),
+        (1, total - 1)
+    );
+    assert!(sonde(&verify).status.success(), "repaired");
+
+    // Every answer from the archive, one-shot and through a read-only server, is the live one.
+    let from_live = vec!["--data-dir".to_string(), live.clone()];
+    let mut from_archive = vec!["--store".to_string(), "s3://archive/fabric".to_string()];
+    from_archive.extend(flags.iter().cloned());
+    let empty = dir.path().join("no-wal");
+    let mut serve_args = vec!["--read-only", "--store", "s3://archive/fabric"];
+    serve_args.extend(flags.iter().map(String::as_str));
+    let server = Server::start(&empty, &serve_args);
+    let from_server = vec!["--server".to_string(), server.addr.clone()];
+    for statement in POST_MORTEM {
+        let expected = answer(&from_live, statement);
+        assert!(
+            expected.1.len() > 2,
+            "{statement} has an answer: {}",
+            expected.1
+        );
+        assert_eq!(
+            answer(&from_archive, statement),
+            expected,
+            "{statement} from the archive"
+        );
+        assert_eq!(
+            answer(&from_server, statement),
+            expected,
+            "{statement} from a read-only server"
+        );
+    }
+    let mut client_args: Vec<&str> = from_server.iter().map(String::as_str).collect();
+    client_args.extend(["sql", "INSERT INTO bgp SELECT * FROM bgp"]);
+    assert!(
+        !sonde(&client_args).status.success(),
+        "a read-only server takes no writes"
+    );
 }
