@@ -455,6 +455,28 @@ fn the_archive_answers_a_post_mortem_as_the_live_store_does() {
         (1, total - 1)
     );
     assert!(sonde(&verify).status.success(), "repaired");
+    // Configured as every AWS tool is, by the AWS_* variables alone.
+    let by_environment = sonde_command()
+        .args([
+            "--data-dir",
+            &live,
+            "archive",
+            "verify",
+            "--to",
+            "s3://archive/fabric",
+        ])
+        .env("AWS_ENDPOINT_URL", &s3.endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .expect("sonde runs");
+    assert!(
+        by_environment.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_environment.stderr)
+    );
 
     // Every answer from the archive, one-shot and through a read-only server, is the live one.
     let from_live = vec!["--data-dir".to_string(), live.clone()];
