@@ -236,7 +236,7 @@ impl FlightSqlService for SqlService {
         command: CommandGetCatalogs,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = command.clone().into_builder().schema();
+        let schema = command.into_builder().schema();
         Self::command_info(command, &schema, request.into_inner())
     }
 
@@ -326,7 +326,7 @@ impl FlightSqlService for SqlService {
         command: CommandGetTableTypes,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = command.clone().into_builder().schema();
+        let schema = command.into_builder().schema();
         Self::command_info(command, &schema, request.into_inner())
     }
 
