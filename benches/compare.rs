@@ -186,34 +186,6 @@ fn peer_time(answers: Option<&Value>, question: &str) -> Option<PeerTime> {
     })
 }
 
-fn suzieq(store: &str, now: i64, scratch: &str) -> Option<String> {
-    let python = std::env::var("SUZIEQ_PYTHON").unwrap_or_else(|_| "/opt/suzieq/bin/python".into());
-    if python.is_empty() || python == "none" {
-        eprintln!("SuzieQ skipped (SUZIEQ_PYTHON={python:?})");
-        return None;
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/suzieq.py");
-    // One file per host and hour with changes: SuzieQ's poller at its default 60 s period
-    // would write up to sixty times as many, and its load and coalescing take hours at scale.
-    let poll_period = std::env::var("SUZIEQ_POLL_PERIOD_S").unwrap_or_else(|_| "3600".into());
-    let output = std::process::Command::new(&python)
-        .args([script, store, &now.to_string(), &RUNS.to_string(), scratch])
-        .env("SUZIEQ_POLL_PERIOD_S", poll_period)
-        .stderr(std::process::Stdio::inherit())
-        .output();
-    match output {
-        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
-        Ok(_) => {
-            eprintln!("SuzieQ failed (its messages are above)");
-            None
-        }
-        Err(e) => {
-            eprintln!("SuzieQ is not installed ({python}: {e}); its column stays empty");
-            None
-        }
-    }
-}
-
 /// Where the history comes from: simulated here, or a store `sonde simulate --end
 /// 2026-11-20T12:00:00Z` wrote before (`--store DIR`).
 enum History {
@@ -287,7 +259,7 @@ fn main() {
             DUCKDB,
             &[store_path, &now.to_string(), &RUNS.to_string(), &change_tables],
         ));
-        let suzieq = last_json(suzieq(store_path, now, scratch_path));
+        let suzieq = last_json(common::suzieq(store_path, now, RUNS, scratch_path));
         let suzieq_questions = suzieq.as_ref().and_then(|s| s.get("questions"));
         if let Some(s) = &suzieq {
             println!(

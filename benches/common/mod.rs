@@ -249,3 +249,33 @@ pub fn python(script: &str, args: &[&str]) -> Option<String> {
     }
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
+
+/// Runs `benches/suzieq.py` (SuzieQ 0.25 in its own virtualenv, `SUZIEQ_PYTHON`, default
+/// `/opt/suzieq/bin/python`; `none` leaves it out) over a Sonde store and returns its stdout.
+pub fn suzieq(store: &str, now: i64, runs: usize, scratch: &str) -> Option<String> {
+    let python = std::env::var("SUZIEQ_PYTHON").unwrap_or_else(|_| "/opt/suzieq/bin/python".into());
+    if python.is_empty() || python == "none" {
+        eprintln!("SuzieQ skipped (SUZIEQ_PYTHON={python:?})");
+        return None;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/suzieq.py");
+    // One file per host and hour with changes: SuzieQ's poller at its default 60 s period
+    // would write up to sixty times as many, and its load and coalescing take hours at scale.
+    let poll_period = std::env::var("SUZIEQ_POLL_PERIOD_S").unwrap_or_else(|_| "3600".into());
+    let output = std::process::Command::new(&python)
+        .args([script, store, &now.to_string(), &runs.to_string(), scratch])
+        .env("SUZIEQ_POLL_PERIOD_S", poll_period)
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    match output {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(_) => {
+            eprintln!("SuzieQ failed (its messages are above)");
+            None
+        }
+        Err(e) => {
+            eprintln!("SuzieQ is not installed ({python}: {e}); its column stays empty");
+            None
+        }
+    }
+}

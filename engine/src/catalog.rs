@@ -9,6 +9,7 @@ use object_store::ObjectMeta;
 use object_store::path::Path;
 use sonde_schema::{ALL_TABLES, TableDef};
 
+use crate::current::Current;
 use crate::error::Result;
 use crate::parquet_io::time_range;
 use crate::paths::{CHECKPOINT_ROOT, CheckpointPath, EventFilePath, Hour};
@@ -38,6 +39,8 @@ pub(crate) struct TableState {
     pub checkpoints: BTreeMap<Hour, u64>,
     pub mem: Vec<MemBatch>,
     pub mem_rows: usize,
+    /// Every key's newest row, when kept.
+    pub current: Current,
 }
 
 impl TableState {
@@ -76,7 +79,12 @@ pub(crate) struct ScanSnapshot {
 #[derive(Debug)]
 pub(crate) struct Catalog {
     tables: HashMap<&'static str, TableState>,
+    /// A table's current state is not kept beyond this many bytes.
+    pub current_max_bytes: usize,
 }
+
+/// The default bound of one table's current state in memory.
+pub const CURRENT_STATE_MAX_BYTES: usize = 256 << 20;
 
 impl Default for Catalog {
     fn default() -> Self {
@@ -85,6 +93,7 @@ impl Default for Catalog {
                 .iter()
                 .map(|t| (t.name, TableState::default()))
                 .collect(),
+            current_max_bytes: CURRENT_STATE_MAX_BYTES,
         }
     }
 }
@@ -153,7 +162,9 @@ impl Catalog {
             let Some((min_ts, max_ts)) = time_range(&batch) else {
                 continue;
             };
+            let max_bytes = self.current_max_bytes;
             let state = self.table_mut(table);
+            state.current.apply(&batch, max_bytes);
             state.mem_rows += batch.num_rows();
             state.mem.push(MemBatch {
                 segment,

@@ -10,6 +10,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, SessionContext};
 use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
 use parking_lot::Mutex;
 use sonde_schema::{ALL_TABLES, TableDef, conform_batch};
 use tokio::sync::{Notify, oneshot};
@@ -21,6 +22,7 @@ use crate::maintenance::{Intents, Maintenance, MaintenanceStats};
 use crate::parquet_io;
 use crate::paths::{CheckpointPath, EventFilePath, FileOrigin, Hour};
 use crate::state::State;
+use crate::state_table;
 use crate::store::{S3Options, Store, StoreLocation};
 use crate::timetravel;
 use crate::wal::{self, Durable, Origin, Sources, WalWriter};
@@ -45,6 +47,9 @@ pub struct EngineConfig {
     pub checkpoint_factor: f64,
     /// Open without replaying into the WAL's files, taking the lock or writing anything.
     pub read_only: bool,
+    /// A table's current state (every key's newest row) is kept in memory up to this many bytes;
+    /// a table past it answers questions about the present by scanning, as for the past.
+    pub current_state_bytes: usize,
 }
 
 impl EngineConfig {
@@ -61,6 +66,7 @@ impl EngineConfig {
             retention: None,
             checkpoint_factor: 4.0,
             read_only: false,
+            current_state_bytes: crate::catalog::CURRENT_STATE_MAX_BYTES,
         }
     }
 }
@@ -100,6 +106,9 @@ pub struct TableStats {
     pub checkpoints: usize,
     pub checkpoint_bytes: u64,
     pub memtable_rows: usize,
+    /// Keys and bytes of the current state in memory, when it is kept.
+    pub current_keys: Option<usize>,
+    pub current_bytes: Option<usize>,
 }
 
 /// The event store. Cheap to clone.
@@ -143,6 +152,7 @@ struct Recovered {
 /// Loads the catalog, replays the WAL and finishes or undoes the rewrites a crash interrupted.
 async fn recover(config: &EngineConfig, store: &Store, intents: &Intents) -> Result<Recovered> {
     let mut catalog = Catalog::load(store).await?;
+    catalog.current_max_bytes = config.current_state_bytes;
     let replay = if config.wal_dir.exists() {
         wal::replay(&config.wal_dir, config.read_only)?
     } else {
@@ -406,6 +416,30 @@ impl Engine {
         timetravel::state_plan(&self.inner.state.shared, self.table(table)?, at)
     }
 
+    /// Builds the current state of every table that holds rows, so the first questions about the
+    /// present read no files either. Returns the tables whose state is kept.
+    pub async fn load_current_states(&self) -> Result<Vec<&'static str>> {
+        let session = self.inner.state.ctx.state();
+        let mut kept = Vec::new();
+        for table in self.tables() {
+            let empty = {
+                let catalog = self.inner.state.shared.catalog.read();
+                let state = catalog.table(table);
+                state.files.is_empty() && state.checkpoints.is_empty() && state.mem.is_empty()
+            };
+            if empty {
+                continue;
+            }
+            let rows = state_table::current_rows(table, &self.inner.state.shared, &session, i64::MAX)
+                .await
+                .map_err(EngineError::Query)?;
+            if rows.is_some() {
+                kept.push(table.name);
+            }
+        }
+        Ok(kept)
+    }
+
     /// Changes of `table` with `from <= timestamp <= to` (µs since the epoch).
     pub fn changes_between(&self, table: &str, from: i64, to: i64) -> Result<LogicalPlan> {
         timetravel::changes_plan(&self.inner.state.shared, self.table(table)?, from, to)
@@ -454,6 +488,8 @@ impl Engine {
             checkpoints: state.checkpoints.len(),
             checkpoint_bytes: state.checkpoint_bytes(),
             memtable_rows: state.mem_rows,
+            current_keys: state.current.size().map(|(keys, _)| keys),
+            current_bytes: state.current.size().map(|(_, bytes)| bytes),
         })
     }
 }
@@ -581,61 +617,73 @@ impl Inner {
         Ok(())
     }
 
-    /// Encodes one table's sealed rows into one file per hour and stores them.
+    /// Encodes one table's sealed rows into one file per hour and stores them. The hours are
+    /// encoded side by side, as many at once as there are cores: a backfill brings hundreds.
     async fn write_table(
         &self,
         table: &'static TableDef,
         batches: Vec<RecordBatch>,
         sealed: u64,
     ) -> Result<Vec<Written>> {
-        let encoded = tokio::task::spawn_blocking(move || encode_hours(table, &batches))
+        let hours = tokio::task::spawn_blocking(move || parquet_io::split_by_hour(&batches))
             .await
             .map_err(|e| EngineError::Wal(format!("flush task failed: {e}")))??;
-        let mut written = Vec::with_capacity(encoded.len());
-        for hour in encoded {
-            let path = EventFilePath::new(table.name, hour.hour, FileOrigin::Flush(sealed));
-            let size = self
-                .state
-                .store
-                .put_durable(&path.path(), hour.bytes)
-                .await?;
-            written.push(Written {
-                file: EventFile { path, size },
-                rows: hour.rows,
-                min_ts: hour.min_ts,
-            });
-        }
-        Ok(written)
+        futures::stream::iter(hours)
+            .map(|(hour, parts)| self.write_hour(table, hour, parts, sealed))
+            .buffer_unordered(encoding_threads())
+            .try_collect()
+            .await
     }
+
+    async fn write_hour(
+        &self,
+        table: &'static TableDef,
+        hour: Hour,
+        parts: Vec<RecordBatch>,
+        sealed: u64,
+    ) -> Result<Written> {
+        let encoded = tokio::task::spawn_blocking(move || encode_hour(table, hour, &parts))
+            .await
+            .map_err(|e| EngineError::Wal(format!("flush task failed: {e}")))??;
+        let path = EventFilePath::new(table.name, hour, FileOrigin::Flush(sealed));
+        let size = self
+            .state
+            .store
+            .put_durable(&path.path(), encoded.bytes)
+            .await?;
+        Ok(Written {
+            file: EventFile { path, size },
+            rows: encoded.rows,
+            min_ts: encoded.min_ts,
+        })
+    }
+}
+
+/// How many files to encode at once: one per core.
+fn encoding_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// One hour of a table's flushed rows, encoded.
 struct EncodedHour {
-    hour: Hour,
     bytes: Bytes,
     rows: usize,
     min_ts: i64,
 }
 
-/// Splits a table's rows by hour and encodes each hour as one sorted file.
-fn encode_hours(table: &TableDef, batches: &[RecordBatch]) -> Result<Vec<EncodedHour>> {
-    parquet_io::split_by_hour(batches)?
-        .into_iter()
-        .map(|(hour, parts)| {
-            let min_ts = parts
-                .iter()
-                .filter_map(parquet_io::time_range)
-                .map(|r| r.0)
-                .min()
-                .unwrap_or(hour.start());
-            Ok(EncodedHour {
-                hour,
-                bytes: parquet_io::encode_sorted(table, &parts)?,
-                rows: parquet_io::row_count(&parts),
-                min_ts,
-            })
-        })
-        .collect()
+/// Encodes one hour's rows as one sorted file.
+fn encode_hour(table: &TableDef, hour: Hour, parts: &[RecordBatch]) -> Result<EncodedHour> {
+    let min_ts = parts
+        .iter()
+        .filter_map(parquet_io::time_range)
+        .map(|r| r.0)
+        .min()
+        .unwrap_or(hour.start());
+    Ok(EncodedHour {
+        bytes: parquet_io::encode_sorted(table, parts)?,
+        rows: parquet_io::row_count(parts),
+        min_ts,
+    })
 }
 
 /// A file a flush stored, with what it holds.

@@ -23,13 +23,16 @@
 
 pub mod archive;
 mod catalog;
+mod current;
 mod engine;
 mod error;
 mod maintenance;
+mod newest;
 mod parquet_io;
 pub mod paths;
 mod provider;
 mod state;
+mod state_table;
 mod store;
 #[cfg(test)]
 mod testing;

@@ -1,5 +1,5 @@
 //! The DataFusion table of one event log: its Parquet files (pruned by hour from time filters)
-//! united with its memtable, or one checkpoint file.
+//! united with its memtable.
 
 use std::sync::Arc;
 
@@ -24,7 +24,6 @@ use parking_lot::RwLock;
 use sonde_schema::{TIMESTAMP, TableDef};
 
 use crate::catalog::{Catalog, ScanSnapshot};
-use crate::paths::{CheckpointPath, Hour};
 
 /// What providers share with the engine.
 #[derive(Debug)]
@@ -33,46 +32,20 @@ pub(crate) struct Shared {
     pub store_url: ObjectStoreUrl,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Source {
-    /// The whole event log: files ∪ memtable.
-    Events,
-    /// One checkpoint: every key's latest active row before the hour.
-    Checkpoint(Hour),
-}
-
 #[derive(Debug)]
 pub(crate) struct EventTable {
     table: &'static TableDef,
     shared: Arc<Shared>,
-    source: Source,
 }
 
 impl EventTable {
-    pub fn new(table: &'static TableDef, shared: Arc<Shared>, source: Source) -> Self {
-        EventTable {
-            table,
-            shared,
-            source,
-        }
+    pub fn new(table: &'static TableDef, shared: Arc<Shared>) -> Self {
+        EventTable { table, shared }
     }
 
     fn snapshot(&self, filters: &[Expr]) -> ScanSnapshot {
-        let catalog = self.shared.catalog.read();
-        match self.source {
-            Source::Events => {
-                let (lo, hi) = time_bounds(filters);
-                catalog.snapshot(self.table, lo, hi)
-            }
-            Source::Checkpoint(hour) => {
-                let size = catalog.table(self.table).checkpoints.get(&hour).copied();
-                let files = size.map(|s| (CheckpointPath::new(self.table.name, hour).path(), s));
-                ScanSnapshot {
-                    files: files.into_iter().collect(),
-                    batches: Vec::new(),
-                }
-            }
-        }
+        let (lo, hi) = time_bounds(filters);
+        self.shared.catalog.read().snapshot(self.table, lo, hi)
     }
 
     fn parquet_scan(

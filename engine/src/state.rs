@@ -15,7 +15,7 @@ use sonde_schema::ALL_TABLES;
 
 use crate::catalog::Catalog;
 use crate::error::{EngineError, Result};
-use crate::provider::{EventTable, Shared, Source};
+use crate::provider::{EventTable, Shared};
 use crate::store::Store;
 use crate::timetravel::{ChangesFunction, StateAtFunction};
 
@@ -56,7 +56,7 @@ fn session(store: &Store, shared: &Arc<Shared>) -> Result<SessionContext> {
     for table in ALL_TABLES {
         ctx.register_table(
             table.name,
-            Arc::new(EventTable::new(table, Arc::clone(shared), Source::Events)),
+            Arc::new(EventTable::new(table, Arc::clone(shared))),
         )?;
     }
     ctx.register_udtf("state_at", Arc::new(StateAtFunction(Arc::clone(shared))));

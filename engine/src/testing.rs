@@ -1,5 +1,5 @@
 //! Helpers shared by the unit tests: a fixed clock, hours counted from it, event files and table
-//! states built by hand, `interfaces` batches at chosen times, and stores in temporary directories.
+//! states built by hand, `interfaces` batches at chosen times or with chosen rows, and stores in temporary directories.
 //! (Tests that drive a whole engine live in the crate's `tests/`.)
 
 use arrow::array::RecordBatch;
@@ -69,6 +69,21 @@ fn rows_at(times: &[i64]) -> RecordBatch {
             Row::new(&interfaces::TABLE, *t)
                 .set("ifname", format!("swp{i}"))
                 .set("mtu", 9216u32)
+        })
+        .collect();
+    to_batch(&interfaces::TABLE, "leaf01", &rows).expect("batch")
+}
+
+/// An `interfaces` batch from leaf01: one row per `(time, ifname, state, active)`.
+pub(crate) fn interface_rows(rows: &[(i64, &str, &str, bool)]) -> RecordBatch {
+    let rows: Vec<Row> = rows
+        .iter()
+        .map(|(t, ifname, state, active)| {
+            let mut row = Row::new(&interfaces::TABLE, *t)
+                .set("ifname", *ifname)
+                .set("state", *state);
+            row.active = *active;
+            row
         })
         .collect();
     to_batch(&interfaces::TABLE, "leaf01", &rows).expect("batch")

@@ -1,7 +1,7 @@
 //! The two primitives NetQL builds on, as DataFusion plans:
 //! - state at T: for each key the newest row with `timestamp <= T`, kept only when active. It reads
 //!   the newest usable checkpoint before T plus the events after it, so its cost follows the
-//!   checkpoint period, not the length of history.
+//!   checkpoint period, not the length of history ([`StateTable`] plans it as a streaming merge).
 //! - changes between T1 and T2: the rows with `T1 <= timestamp <= T2`, each marked Add or Del.
 //!
 //! Both are also SQL table functions: `state_at('bgp', '2026-11-20T10:00:00Z')` and
@@ -14,16 +14,12 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::ScalarValue;
 use datafusion::datasource::{TableProvider, ViewTable, provider_as_source};
 use datafusion::error::{DataFusionError, Result as DfResult};
-use datafusion::functions_window::expr_fn::row_number;
-use datafusion::logical_expr::{
-    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, col, lit, when,
-};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, col, lit, when};
 use sonde_schema::{ACTIVE, CHANGE, TIMESTAMP, TableDef};
 
 use crate::error::{EngineError, Result};
-use crate::provider::{EventTable, Shared, Source};
-
-const ROW_NUMBER: &str = "__sonde_rn";
+use crate::provider::{EventTable, Shared};
+use crate::state_table::StateTable;
 
 pub(crate) fn timestamp_literal(micros: i64) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(
@@ -32,15 +28,10 @@ pub(crate) fn timestamp_literal(micros: i64) -> Expr {
     ))
 }
 
-fn scan(
-    shared: &Arc<Shared>,
-    table: &'static TableDef,
-    source: Source,
-    name: String,
-) -> Result<LogicalPlanBuilder> {
-    let provider = Arc::new(EventTable::new(table, Arc::clone(shared), source));
+fn scan(shared: &Arc<Shared>, table: &'static TableDef) -> Result<LogicalPlanBuilder> {
+    let provider = Arc::new(EventTable::new(table, Arc::clone(shared)));
     Ok(LogicalPlanBuilder::scan(
-        name,
+        table.name,
         provider_as_source(provider),
         None,
     )?)
@@ -52,37 +43,8 @@ pub(crate) fn state_plan(
     table: &'static TableDef,
     at: i64,
 ) -> Result<LogicalPlan> {
-    let checkpoint = shared.catalog.read().table(table).checkpoint_for(at);
-    let mut until_at = col(TIMESTAMP).lt_eq(timestamp_literal(at));
-    if let Some(hour) = checkpoint {
-        until_at = until_at.and(col(TIMESTAMP).gt_eq(timestamp_literal(hour.start())));
-    }
-    let mut rows = scan(shared, table, Source::Events, table.name.to_string())?.filter(until_at)?;
-    if let Some(hour) = checkpoint {
-        let base = scan(
-            shared,
-            table,
-            Source::Checkpoint(hour),
-            format!("{}_checkpoint", table.name),
-        )?;
-        rows = base.union(rows.build()?)?;
-    }
-    let newest_first = row_number()
-        .partition_by(table.key_columns().map(col).collect())
-        .order_by(vec![col(TIMESTAMP).sort(false, false)])
-        .build()?
-        .alias(ROW_NUMBER);
-    let columns: Vec<Expr> = table
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| col(f.name().as_str()))
-        .collect();
-    Ok(rows
-        .window(vec![newest_first])?
-        .filter(col(ROW_NUMBER).eq(lit(1u64)).and(col(ACTIVE)))?
-        .project(columns)?
-        .build()?)
+    let provider = Arc::new(StateTable::new(table, Arc::clone(shared), at));
+    Ok(LogicalPlanBuilder::scan(table.name, provider_as_source(provider), None)?.build()?)
 }
 
 /// Rows of `table` with `from <= timestamp <= to`, oldest first, with an Add/Del `change` column.
@@ -108,7 +70,7 @@ pub(crate) fn changes_plan(
     );
     let mut order: Vec<_> = vec![col(TIMESTAMP).sort(true, false)];
     order.extend(table.key_columns().map(|c| col(c).sort(true, false)));
-    Ok(scan(shared, table, Source::Events, table.name.to_string())?
+    Ok(scan(shared, table)?
         .filter(window)?
         .project(columns)?
         .sort(order)?
@@ -182,8 +144,11 @@ impl TableFunctionImpl for StateAtFunction {
                 "usage: state_at('<table>', <time>)".into(),
             ));
         };
-        let plan = state_plan(&self.0, table_arg(table)?, instant_arg(at)?).map_err(into_df)?;
-        Ok(Arc::new(ViewTable::new(plan, None)))
+        Ok(Arc::new(StateTable::new(
+            table_arg(table)?,
+            Arc::clone(&self.0),
+            instant_arg(at)?,
+        )))
     }
 }
 

@@ -130,6 +130,7 @@ impl Server {
             tasks.push((name, tokio::spawn(service.run(engine.clone(), shutdown))));
         }
         tokio::spawn(stop_on(shutdown, stop.clone()));
+        tokio::spawn(load_current_states(engine.clone()));
         info!(store = %engine.config().store, flight = %flight_addr, auth = config.flight.tokens.any(), tls = config.flight.tls.is_some(), "serving");
         Ok(Server {
             engine,
@@ -177,6 +178,16 @@ async fn stop_on(shutdown: impl Future<Output = ()>, stop: watch::Sender<bool>) 
     tokio::select! {
         _ = shutdown => { let _ = stop.send(true); }
         _ = stop.closed() => {}
+    }
+}
+
+/// Builds every table's present in memory while the listeners already answer (a query that comes
+/// first scans, as one about the past does).
+async fn load_current_states(engine: Engine) {
+    let start = std::time::Instant::now();
+    match engine.load_current_states().await {
+        Ok(tables) => info!(tables = tables.len(), elapsed_ms = start.elapsed().as_millis() as u64, "current state in memory"),
+        Err(error) => warn!(%error, "current state not loaded; questions about the present scan"),
     }
 }
 
