@@ -251,6 +251,9 @@ fn main() {
             other => panic!("a local store, not {other}"),
         };
         let store_path = store.to_str().expect("utf-8");
+        let began = Instant::now();
+        let kept = engine.load_current_states().await.expect("current state");
+        println!("current state of {} tables built in {:.1} s (the server does it at start-up)", kept.len(), began.elapsed().as_secs_f64());
         let catalog = EngineCatalog::new(engine.clone());
         parse_and_plan(&catalog, now);
 

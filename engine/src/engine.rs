@@ -430,7 +430,7 @@ impl Engine {
             if empty {
                 continue;
             }
-            let rows = state_table::current_rows(table, &self.inner.state.shared, &session, i64::MAX)
+            let rows = state_table::current_rows(table, &self.inner.state.shared, &session, i64::MAX, true)
                 .await
                 .map_err(EngineError::Query)?;
             if rows.is_some() {

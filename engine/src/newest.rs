@@ -14,7 +14,7 @@ use arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::{LexOrdering, OrderingRequirements, PhysicalExpr};
+use datafusion::physical_expr::{EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalExpr};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
@@ -44,8 +44,13 @@ impl NewestPerKeyExec {
         active: Option<usize>,
         ordering: LexOrdering,
     ) -> Self {
+        // The output is in key order, but it is not declared: DataFusion 55 then drops a sort
+        // above and later spreads the rows over several partitions, which breaks the order the
+        // sort promised (seen as `show agents` coming out in two interleaved runs). A sort of
+        // rows already in order costs little.
         let properties = Arc::new(
             PlanProperties::clone(input.properties())
+                .with_eq_properties(EquivalenceProperties::new(input.schema()))
                 .with_partitioning(datafusion::physical_plan::Partitioning::UnknownPartitioning(1)),
         );
         NewestPerKeyExec {
@@ -97,7 +102,7 @@ impl ExecutionPlan for NewestPerKeyExec {
     }
 
     fn maintains_input_order(&self) -> Vec<bool> {
-        vec![true]
+        vec![false]
     }
 
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {

@@ -236,8 +236,8 @@ impl StateTable {
         key_filters: Vec<Expr>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let schema = self.table.schema();
-        let source = MemorySourceConfig::try_new(&[vec![rows]], Arc::clone(&schema), None)?
-            .try_with_sort_information(vec![self.sort_order(&schema)?])?;
+        // In key order, but not declared so: see `NewestPerKeyExec::new`.
+        let source = MemorySourceConfig::try_new(&[vec![rows]], Arc::clone(&schema), None)?;
         let mut plan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(source);
         if let Some(filter) = conjunction(key_filters) {
             plan = Arc::new(FilterExec::try_new(
@@ -301,8 +301,9 @@ impl TableProvider for StateTable {
             .filter(|f| self.is_key_filter(f))
             .cloned()
             .collect();
-        if !self.with_deleted && is_present(self.at) {
-            if let Some(rows) = current_rows(self.table, &self.shared, state, self.at).await? {
+        if !self.with_deleted {
+            let build = is_present(self.at);
+            if let Some(rows) = current_rows(self.table, &self.shared, state, self.at, build).await? {
                 return self.current_plan(state, rows, projection, key_filters);
             }
         }
@@ -311,7 +312,8 @@ impl TableProvider for StateTable {
 }
 
 /// A time a question about the present asks for: now, give or take the time a query takes to
-/// reach the engine (NetQL reads the clock when it parses).
+/// reach the engine (NetQL reads the clock when it parses). Only such a question builds the
+/// current state; once built, it answers for any time no row is newer than.
 fn is_present(at: i64) -> bool {
     at >= sonde_schema::row::now_us() - PRESENT_SLACK_US
 }
@@ -319,13 +321,14 @@ fn is_present(at: i64) -> bool {
 const PRESENT_SLACK_US: i64 = 60_000_000;
 
 /// The active rows of `table`'s current state when nothing in it is newer than `at`, building the
-/// state first if it is not kept yet. `None` when it is not kept (too large, or being built by
-/// another query) or is newer than `at`.
+/// state first if it is not kept yet and `build` allows. `None` when it is not kept (too large,
+/// being built by another query, or not built) or is newer than `at`.
 pub(crate) async fn current_rows(
     table: &'static TableDef,
     shared: &Arc<Shared>,
     session: &dyn Session,
     at: i64,
+    build: bool,
 ) -> DfResult<Option<RecordBatch>> {
     {
         let mut catalog = shared.catalog.write();
@@ -333,6 +336,7 @@ pub(crate) async fn current_rows(
         match current {
             Current::Ready(_) => return Ok(current.answer(at)),
             Current::Building { .. } | Current::TooLarge => return Ok(None),
+            Current::Absent if !build => return Ok(None),
             Current::Absent => *current = Current::Building { pending: Vec::new() },
         }
     }
