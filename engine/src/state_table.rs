@@ -340,7 +340,9 @@ pub(crate) async fn current_rows(
             Current::Absent => *current = Current::Building { pending: Vec::new() },
         }
     }
+    let building = BuildingGuard { table, shared };
     let built = build_current(table, shared, session).await;
+    building.finished();
     let mut catalog = shared.catalog.write();
     let max_bytes = catalog.current_max_bytes;
     let current = &mut catalog.table_mut(table).current;
@@ -364,6 +366,30 @@ pub(crate) async fn current_rows(
     }
     *current = Current::Ready(Box::new(state));
     Ok(current.answer(at))
+}
+
+/// Puts a build that was dropped half-way (its query cancelled) back to `Absent`, so the durable
+/// batches stop piling up for it and the next question about the present builds again.
+struct BuildingGuard<'a> {
+    table: &'static TableDef,
+    shared: &'a Arc<Shared>,
+}
+
+impl BuildingGuard<'_> {
+    /// The build ran to its end: what it found is put in place by the caller.
+    fn finished(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for BuildingGuard<'_> {
+    fn drop(&mut self) {
+        let mut catalog = self.shared.catalog.write();
+        let current = &mut catalog.table_mut(self.table).current;
+        if matches!(current, Current::Building { .. }) {
+            *current = Current::Absent;
+        }
+    }
 }
 
 /// Every key's newest row, deleted keys included, from the newest checkpoint, the events after

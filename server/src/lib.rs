@@ -129,8 +129,8 @@ impl Server {
             let shutdown = Shutdown::new(stopped.clone());
             tasks.push((name, tokio::spawn(service.run(engine.clone(), shutdown))));
         }
+        tasks.push(("current state", spawn_current_states(&engine, &stopped)));
         tokio::spawn(stop_on(shutdown, stop.clone()));
-        tokio::spawn(load_current_states(engine.clone()));
         info!(store = %engine.config().store, flight = %flight_addr, auth = config.flight.tokens.any(), tls = config.flight.tls.is_some(), "serving");
         Ok(Server {
             engine,
@@ -182,13 +182,21 @@ async fn stop_on(shutdown: impl Future<Output = ()>, stop: watch::Sender<bool>) 
 }
 
 /// Builds every table's present in memory while the listeners already answer (a query that comes
-/// first scans, as one about the past does).
-async fn load_current_states(engine: Engine) {
-    let start = std::time::Instant::now();
-    match engine.load_current_states().await {
-        Ok(tables) => info!(tables = tables.len(), elapsed_ms = start.elapsed().as_millis() as u64, "current state in memory"),
-        Err(error) => warn!(%error, "current state not loaded; questions about the present scan"),
-    }
+/// first scans, as one about the past does); a shutdown stops it.
+fn spawn_current_states(engine: &Engine, stopped: &watch::Receiver<bool>) -> JoinHandle<Result<()>> {
+    let engine = engine.clone();
+    let shutdown = Shutdown::new(stopped.clone());
+    tokio::spawn(async move {
+        let start = std::time::Instant::now();
+        tokio::select! {
+            loaded = engine.load_current_states() => match loaded {
+                Ok(tables) => info!(tables = tables.len(), elapsed_ms = start.elapsed().as_millis() as u64, "current state in memory"),
+                Err(error) => warn!(%error, "current state not loaded; questions about the present scan"),
+            },
+            () = shutdown.wait() => {}
+        }
+        Ok(())
+    })
 }
 
 fn spawn_background(engine: &Engine, stopped: &watch::Receiver<bool>) -> JoinHandle<Result<()>> {
