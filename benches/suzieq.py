@@ -338,7 +338,11 @@ def main():
     interfaces = read_events(store, 'interfaces', ['timestamp', 'hostname', 'ifname', 'type', 'state',
                                                    'admin_state', 'mtu', 'speed', 'mac', 'master', 'vrf', 'pvid',
                                                    'ifindex', 'description', 'last_flap', 'active'], now_us)
-    for table, records in (('bgp', bgp_rows(bgp)), ('interfaces', interfaces_rows(interfaces))):
+    for table, events, convert in (('bgp', bgp, bgp_rows), ('interfaces', interfaces, interfaces_rows)):
+        if events.empty:
+            rows[table] = 0
+            continue
+        records = convert(events)
         files = write_like_poller(data_dir, table, SchemaForTable(table, schemas), records)
         rows[table] = len(records['timestamp'])
         log(f'suzieq: {table}: {rows[table]} records in {files} files')
