@@ -271,7 +271,8 @@ fn print_duckdb(root: &str, days: i64, first: (i64, Duration), last: (i64, Durat
 fn print_suzieq(root: &str, at: i64, ours: Duration, scratch: &std::path::Path) {
     let scratch = scratch.join("suzieq");
     let output = common::suzieq(root, at, 5, scratch.to_str().expect("utf-8"));
-    let Some(answer) = output.and_then(|o| serde_json::from_str::<serde_json::Value>(o.lines().last()?).ok())
+    let Some(answer) =
+        output.and_then(|o| serde_json::from_str::<serde_json::Value>(o.lines().last()?).ok())
     else {
         println!("  SuzieQ: not run");
         return;

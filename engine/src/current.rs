@@ -38,7 +38,9 @@ pub(crate) enum Current {
     #[default]
     Absent,
     /// Being built from the store; durable batches wait here to be applied on top.
-    Building { pending: Vec<RecordBatch> },
+    Building {
+        pending: Vec<RecordBatch>,
+    },
     Ready(Box<CurrentState>),
     /// Outgrew the bound once: not kept.
     TooLarge,
@@ -299,10 +301,16 @@ mod tests {
     fn the_newest_row_by_time_wins_whatever_the_order_of_arrival() {
         let mut state = CurrentState::new(&interfaces::TABLE, i64::MIN).expect("state");
         state
-            .apply(&interface_rows(&[(20, "swp2", "up", true), (10, "swp1", "up", true)]))
+            .apply(&interface_rows(&[
+                (20, "swp2", "up", true),
+                (10, "swp1", "up", true),
+            ]))
             .expect("apply");
         state
-            .apply(&interface_rows(&[(5, "swp1", "down", true), (30, "swp2", "down", true)]))
+            .apply(&interface_rows(&[
+                (5, "swp1", "down", true),
+                (30, "swp2", "down", true),
+            ]))
             .expect("apply");
         let rows = state.active_rows().expect("rows");
         assert_eq!(names(&rows), pairs(&[("swp1", "up"), ("swp2", "down")]));
@@ -314,25 +322,42 @@ mod tests {
         let mut state = CurrentState::new(&interfaces::TABLE, i64::MIN).expect("state");
         let batch = interface_rows(&[(1, "swp1", "up", true), (2, "swp2", "up", true)]);
         state.apply(&batch).expect("apply");
-        state.apply(&interface_rows(&[(3, "swp1", "up", false)])).expect("apply");
+        state
+            .apply(&interface_rows(&[(3, "swp1", "up", false)]))
+            .expect("apply");
         state.apply(&batch).expect("apply again");
-        assert_eq!(names(&state.active_rows().expect("rows")), pairs(&[("swp2", "up")]));
+        assert_eq!(
+            names(&state.active_rows().expect("rows")),
+            pairs(&[("swp2", "up")])
+        );
     }
 
     #[test]
     fn compaction_keeps_memory_near_the_state_and_the_answer_unchanged() {
         let mut state = CurrentState::new(&interfaces::TABLE, i64::MIN).expect("state");
         for round in 0..50 {
-            let rows: Vec<(i64, String)> =
-                (0..200).map(|i| (round * 1000 + i, format!("swp{i}"))).collect();
+            let rows: Vec<(i64, String)> = (0..200)
+                .map(|i| (round * 1000 + i, format!("swp{i}")))
+                .collect();
             let rows: Vec<(i64, &str, &str, bool)> = rows
                 .iter()
-                .map(|(t, name)| (*t, name.as_str(), if round % 2 == 0 { "up" } else { "down" }, true))
+                .map(|(t, name)| {
+                    (
+                        *t,
+                        name.as_str(),
+                        if round % 2 == 0 { "up" } else { "down" },
+                        true,
+                    )
+                })
                 .collect();
             state.apply(&interface_rows(&rows)).expect("apply");
         }
         assert_eq!(state.keys(), 200);
-        assert!(state.batch_rows <= 2 * 200 + 4096 + 200, "{} rows kept", state.batch_rows);
+        assert!(
+            state.batch_rows <= 2 * 200 + 4096 + 200,
+            "{} rows kept",
+            state.batch_rows
+        );
         let rows = state.active_rows().expect("rows");
         assert_eq!(rows.num_rows(), 200);
         assert!(names(&rows).iter().all(|(_, s)| s == "down"));
@@ -341,8 +366,15 @@ mod tests {
     #[test]
     fn a_row_for_an_unknown_key_older_than_the_build_makes_the_state_stale() {
         let mut state = CurrentState::new(&interfaces::TABLE, 100).expect("state");
-        state.apply(&interface_rows(&[(150, "swp1", "up", true)])).expect("apply");
-        assert!(state.apply(&interface_rows(&[(50, "swp1", "up", true)])).is_ok(), "known key");
+        state
+            .apply(&interface_rows(&[(150, "swp1", "up", true)]))
+            .expect("apply");
+        assert!(
+            state
+                .apply(&interface_rows(&[(50, "swp1", "up", true)]))
+                .is_ok(),
+            "known key"
+        );
         assert!(matches!(
             state.apply(&interface_rows(&[(50, "swp9", "up", true)])),
             Err(Stale::BeforeBuild)
@@ -352,7 +384,9 @@ mod tests {
     #[test]
     fn an_answer_is_given_only_for_times_at_or_after_the_newest_row() {
         let mut state = CurrentState::new(&interfaces::TABLE, i64::MIN).expect("state");
-        state.apply(&interface_rows(&[(10, "swp1", "up", true)])).expect("apply");
+        state
+            .apply(&interface_rows(&[(10, "swp1", "up", true)]))
+            .expect("apply");
         let mut current = Current::Ready(Box::new(state));
         assert!(current.answer(9).is_none());
         assert_eq!(current.answer(10).map(|b| b.num_rows()), Some(1));

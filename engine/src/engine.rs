@@ -430,9 +430,15 @@ impl Engine {
             if empty {
                 continue;
             }
-            let rows = state_table::current_rows(table, &self.inner.state.shared, &session, i64::MAX, true)
-                .await
-                .map_err(EngineError::Query)?;
+            let rows = state_table::current_rows(
+                table,
+                &self.inner.state.shared,
+                &session,
+                i64::MAX,
+                true,
+            )
+            .await
+            .map_err(EngineError::Query)?;
             if rows.is_some() {
                 kept.push(table.name);
             }

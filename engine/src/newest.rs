@@ -14,7 +14,9 @@ use arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::{EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalExpr};
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalExpr,
+};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
@@ -176,10 +178,11 @@ impl Runs {
             return Ok(None);
         }
         let mut out = Vec::with_capacity(2);
-        if let Some(pending) = self.pending.take() {
-            if self.differ(&pending, 0, &batch, 0, 1)?.value(0) && self.keep_row(&pending) {
-                out.push(pending);
-            }
+        if let Some(pending) = self.pending.take()
+            && self.differ(&pending, 0, &batch, 0, 1)?.value(0)
+            && self.keep_row(&pending)
+        {
+            out.push(pending);
         }
         let mut last_of_run = self.run_ends(&batch)?;
         if let Some(active) = self.active {

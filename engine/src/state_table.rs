@@ -16,13 +16,11 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::{DFSchema, project_schema};
-use datafusion::error::DataFusionError;
-use datafusion::physical_plan::execute_stream;
-use futures::StreamExt;
+use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::{DataSourceExec, MemorySourceConfig};
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
-use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::DataFusionError;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col};
@@ -30,19 +28,21 @@ use datafusion::physical_expr::expressions::col as physical_col;
 use datafusion::physical_expr::{LexOrdering, PhysicalExpr, PhysicalSortExpr};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_plan::union::UnionExec;
+use futures::StreamExt;
 use object_store::path::Path;
 use sonde_schema::{ACTIVE, TIMESTAMP, TableDef};
 
 use crate::current::{Current, CurrentState};
+use crate::newest::NewestPerKeyExec;
 use crate::parquet_io;
 use crate::paths::CheckpointPath;
 use crate::provider::Shared;
 use crate::timetravel::timestamp_literal;
-use crate::newest::NewestPerKeyExec;
 
 /// `table` as of `at` (µs): every key's newest row with `timestamp <= at`, active rows only.
 #[derive(Debug)]
@@ -130,7 +130,12 @@ impl StateTable {
             .table
             .sort_columns()
             .into_iter()
-            .map(|name| Ok(PhysicalSortExpr::new(physical_col(name, schema)?, SortOptions::default())))
+            .map(|name| {
+                Ok(PhysicalSortExpr::new(
+                    physical_col(name, schema)?,
+                    SortOptions::default(),
+                ))
+            })
             .collect::<DfResult<Vec<_>>>()?;
         Ok(LexOrdering::new(exprs).expect("a table has sort columns"))
     }
@@ -167,12 +172,19 @@ impl StateTable {
     }
 
     /// The memtable's rows as one sorted partition.
-    fn memory_scan(&self, batches: &[RecordBatch], columns: &[usize]) -> DfResult<Arc<dyn ExecutionPlan>> {
+    fn memory_scan(
+        &self,
+        batches: &[RecordBatch],
+        columns: &[usize],
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let schema = self.table.schema();
-        let sorted = parquet_io::sorted(self.table, batches)
-            .map_err(crate::timetravel::into_df)?;
-        let source = MemorySourceConfig::try_new(&[vec![sorted]], Arc::clone(&schema), Some(columns.to_vec()))?
-            .try_with_sort_information(vec![self.sort_order(&schema)?])?;
+        let sorted = parquet_io::sorted(self.table, batches).map_err(crate::timetravel::into_df)?;
+        let source = MemorySourceConfig::try_new(
+            &[vec![sorted]],
+            Arc::clone(&schema),
+            Some(columns.to_vec()),
+        )?
+        .try_with_sort_information(vec![self.sort_order(&schema)?])?;
         Ok(DataSourceExec::from_data_source(source))
     }
 }
@@ -303,7 +315,9 @@ impl TableProvider for StateTable {
             .collect();
         if !self.with_deleted {
             let build = is_present(self.at);
-            if let Some(rows) = current_rows(self.table, &self.shared, state, self.at, build).await? {
+            if let Some(rows) =
+                current_rows(self.table, &self.shared, state, self.at, build).await?
+            {
                 return self.current_plan(state, rows, projection, key_filters);
             }
         }
@@ -337,7 +351,11 @@ pub(crate) async fn current_rows(
             Current::Ready(_) => return Ok(current.answer(at)),
             Current::Building { .. } | Current::TooLarge => return Ok(None),
             Current::Absent if !build => return Ok(None),
-            Current::Absent => *current = Current::Building { pending: Vec::new() },
+            Current::Absent => {
+                *current = Current::Building {
+                    pending: Vec::new(),
+                }
+            }
         }
     }
     let building = BuildingGuard { table, shared };
@@ -407,7 +425,9 @@ async fn build_current(
     let mut rows = execute_stream(plan, session.task_ctx())?;
     let mut state = CurrentState::new(table, i64::MIN)?;
     while let Some(batch) = rows.next().await {
-        state.apply(&batch?).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        state
+            .apply(&batch?)
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
         if state.bytes() > max_bytes {
             return Ok(None);
         }

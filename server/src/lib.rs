@@ -183,7 +183,10 @@ async fn stop_on(shutdown: impl Future<Output = ()>, stop: watch::Sender<bool>) 
 
 /// Builds every table's present in memory while the listeners already answer (a query that comes
 /// first scans, as one about the past does); a shutdown stops it.
-fn spawn_current_states(engine: &Engine, stopped: &watch::Receiver<bool>) -> JoinHandle<Result<()>> {
+fn spawn_current_states(
+    engine: &Engine,
+    stopped: &watch::Receiver<bool>,
+) -> JoinHandle<Result<()>> {
     let engine = engine.clone();
     let shutdown = Shutdown::new(stopped.clone());
     tokio::spawn(async move {

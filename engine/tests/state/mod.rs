@@ -40,10 +40,11 @@ fn random_batches(rng: &mut Lcg, hour: i64, rows: usize) -> Vec<RecordBatch> {
                 .map(|_| {
                     let late = rng.below(10) == 0;
                     let base = T0 + (hour - i64::from(late)) * HOUR;
-                    let mut row = Row::new(&interfaces::TABLE, base + rng.below(HOUR as u64) as i64)
-                        .set("ifname", format!("swp{}", rng.below(25)))
-                        .set("state", if rng.below(3) == 0 { "down" } else { "up" })
-                        .set("mtu", 9000 + rng.below(3) as u32 * 100);
+                    let mut row =
+                        Row::new(&interfaces::TABLE, base + rng.below(HOUR as u64) as i64)
+                            .set("ifname", format!("swp{}", rng.below(25)))
+                            .set("state", if rng.below(3) == 0 { "down" } else { "up" })
+                            .set("mtu", 9000 + rng.below(3) as u32 * 100);
                     row.active = rng.below(10) != 0;
                     row
                 })
@@ -76,12 +77,20 @@ async fn both(engine: &Engine, t: i64, filter: &str) -> (String, String) {
          from interfaces where timestamp <= to_timestamp_micros({t})) where rn = 1 and active and ({filter}) \
          order by hostname, ifname"
     );
-    (answer(engine, &ours).await, answer(engine, &reference).await)
+    (
+        answer(engine, &ours).await,
+        answer(engine, &reference).await,
+    )
 }
 
 async fn assert_states_match(engine: &Engine, times: &[i64]) {
     for &t in times {
-        for filter in ["true", "hostname = 'leaf02'", "state = 'up'", "ifname in ('swp1', 'swp7') or hostname = 'spine01'"] {
+        for filter in [
+            "true",
+            "hostname = 'leaf02'",
+            "state = 'up'",
+            "ifname in ('swp1', 'swp7') or hostname = 'spine01'",
+        ] {
             let (ours, reference) = both(engine, t, filter).await;
             assert_eq!(ours, reference, "state at {t} where {filter}");
         }
@@ -110,7 +119,13 @@ fn instants(hours: i64) -> Vec<i64> {
 
 async fn active_now(engine: &Engine) -> usize {
     let sql = format!("select * from state_at('interfaces', {})", now_us());
-    let batches = engine.sql(&sql).await.expect("plan").collect().await.expect("run");
+    let batches = engine
+        .sql(&sql)
+        .await
+        .expect("plan")
+        .collect()
+        .await
+        .expect("run");
     batches.iter().map(|b| b.num_rows()).sum()
 }
 
@@ -124,7 +139,10 @@ async fn the_merged_state_equals_the_window_over_the_events_at_every_time() {
     write_history(&engine, &mut rng, 0..10).await;
     let stats = engine.table_stats("interfaces").expect("stats");
     assert!(stats.checkpoints > 0, "checkpoints were written: {stats:?}");
-    assert!(stats.memtable_rows > 0, "some rows are still in the memtable");
+    assert!(
+        stats.memtable_rows > 0,
+        "some rows are still in the memtable"
+    );
     assert_states_match(&engine, &instants(10)).await;
 }
 
@@ -142,7 +160,10 @@ async fn the_current_state_follows_appends_and_is_rebuilt_after_a_restart() {
         // Keys deleted before the checkpoint it was built from are not held, deleted ones since are.
         let keys = stats.current_keys.expect("the current state is kept");
         let active = active_now(&engine).await;
-        assert!((active..=75).contains(&keys), "{active} active ≤ {keys} keys ≤ 3 hosts × 25 interfaces");
+        assert!(
+            (active..=75).contains(&keys),
+            "{active} active ≤ {keys} keys ≤ 3 hosts × 25 interfaces"
+        );
         assert!(stats.current_bytes.is_some_and(|b| b > 0));
 
         write_history(&engine, &mut rng, 6..8).await;
@@ -150,8 +171,17 @@ async fn the_current_state_follows_appends_and_is_rebuilt_after_a_restart() {
         engine.close().await.expect("close");
     }
     let engine = Engine::open(config).await.expect("reopen");
-    assert_eq!(engine.load_current_states().await.expect("load"), ["interfaces"]);
-    assert!(engine.table_stats("interfaces").expect("stats").current_keys.is_some());
+    assert_eq!(
+        engine.load_current_states().await.expect("load"),
+        ["interfaces"]
+    );
+    assert!(
+        engine
+            .table_stats("interfaces")
+            .expect("stats")
+            .current_keys
+            .is_some()
+    );
     assert_states_match(&engine, &[now_us()]).await;
 }
 
@@ -183,17 +213,29 @@ fn assert_sorted(path: &Path) {
         .iter()
         .map(|i| builder.schema().field(*i).name().clone())
         .collect();
-    assert_eq!(names, ["hostname", "ifname", "timestamp"], "{}", path.display());
+    assert_eq!(
+        names,
+        ["hostname", "ifname", "timestamp"],
+        "{}",
+        path.display()
+    );
     for batch in builder.build().expect("reader") {
         let batch = batch.expect("batch");
         let columns: Vec<ArrayRef> = declared.iter().map(|i| batch.column(*i).clone()).collect();
-        let fields = columns.iter().map(|c| SortField::new(c.data_type().clone())).collect();
+        let fields = columns
+            .iter()
+            .map(|c| SortField::new(c.data_type().clone()))
+            .collect();
         let rows = RowConverter::new(fields)
             .expect("converter")
             .convert_columns(&columns)
             .expect("rows");
         for i in 1..rows.num_rows() {
-            assert!(rows.row(i - 1) <= rows.row(i), "{} row {i} out of order", path.display());
+            assert!(
+                rows.row(i - 1) <= rows.row(i),
+                "{} row {i} out of order",
+                path.display()
+            );
         }
     }
 }
