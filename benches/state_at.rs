@@ -122,6 +122,22 @@ async fn time_state(engine: &Engine, at: i64, runs: usize) -> (Duration, usize) 
     (common::median(samples), rows)
 }
 
+/// Where a state query's time goes, operator by operator (`STATE_AT_EXPLAIN=1`).
+async fn explain_analyze(engine: &Engine, at: i64) {
+    let sql = format!("explain analyze select * from state_at('bgp', {at})");
+    let batches = engine
+        .sql(&sql)
+        .await
+        .expect("plan")
+        .collect()
+        .await
+        .expect("run");
+    println!(
+        "{}",
+        arrow::util::pretty::pretty_format_batches(&batches).expect("format")
+    );
+}
+
 const DUCKDB: &str = r#"
 import duckdb, json, sys, time
 root, times = sys.argv[1], [int(t) for t in sys.argv[2:]]
@@ -191,6 +207,9 @@ fn main() {
     let (fill, first, last, now, stats) = runtime.block_on(async {
         let engine = Engine::open(config).await.expect("engine");
         let fill = backfill(&engine, days).await;
+        if std::env::var_os("STATE_AT_EXPLAIN").is_some() {
+            explain_analyze(&engine, t_first_day).await;
+        }
         let first = time_state(&engine, t_first_day, RUNS).await;
         let last = time_state(&engine, t_last_day, RUNS).await;
         engine.load_current_states().await.expect("current state");

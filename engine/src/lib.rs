@@ -30,6 +30,7 @@ mod maintenance;
 mod newest;
 mod parquet_io;
 pub mod paths;
+mod prefetch;
 mod provider;
 mod state;
 mod state_table;

@@ -26,13 +26,13 @@ use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, col};
 use datafusion::physical_expr::expressions::col as physical_col;
 use datafusion::physical_expr::{LexOrdering, PhysicalExpr, PhysicalSortExpr};
-use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_plan::union::UnionExec;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
 use object_store::path::Path;
 use sonde_schema::{ACTIVE, TIMESTAMP, TableDef};
@@ -41,6 +41,7 @@ use crate::current::{Current, CurrentState};
 use crate::newest::NewestPerKeyExec;
 use crate::parquet_io;
 use crate::paths::CheckpointPath;
+use crate::prefetch::PrefetchExec;
 use crate::provider::Shared;
 use crate::timetravel::timestamp_literal;
 
@@ -221,10 +222,13 @@ impl StateTable {
             1 => scans.pop().expect("one input"),
             _ => UnionExec::try_new(scans)?,
         };
-        let filtered = Arc::new(FilterExec::try_new(
+        let mut filtered: Arc<dyn ExecutionPlan> = Arc::new(FilterExec::try_new(
             self.physical(state, &row_filter, &read_schema)?,
             union,
         )?);
+        if filtered.output_partitioning().partition_count() > 1 {
+            filtered = Arc::new(PrefetchExec::new(filtered));
+        }
         let order = self.sort_order(&read_schema)?;
         let merged = Arc::new(SortPreservingMergeExec::new(order.clone(), filtered));
         let keys = self
