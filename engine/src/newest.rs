@@ -1,36 +1,40 @@
-//! `NewestPerKeyExec`: the newest row of every key, from one stream sorted by the key columns then
-//! time. Rows of one key arrive together, oldest first, so the newest is the last row of each run:
-//! no hash table, no sort and no window, and memory for one row beyond the current batch.
+//! `NewestPerKeyExec`: the newest row of every key, from partitions that are each sorted by the
+//! key columns (the checkpoint and each event file). The partitions are merged on their keys alone
+//! — encoded in Arrow's row format, with their timestamps and positions, two lists at a time —
+//! and only the winning rows are copied out, once each: no sort, no window, no hash table, and no
+//! merged copy of every input row, which is where a `SortPreservingMergeExec` spends its time.
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
-use arrow::compute::kernels::cmp::distinct;
-use arrow::compute::{and, concat_batches, filter_record_batch, or};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, TimestampMicrosecondArray};
+use arrow::compute::interleave;
 use arrow::datatypes::SchemaRef;
+use arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result as DfResult;
-use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{
     EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalExpr,
 };
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
     PlanProperties,
 };
-use futures::{Stream, StreamExt};
+use futures::TryStreamExt;
+use futures::future::try_join_all;
 
-/// Keeps the last row of every run of equal keys of its sorted input, and only active ones when
+/// Keeps the newest row of every key of its key-sorted partitions, and only active ones when
 /// asked (a deleted key's newest row says it is gone).
 #[derive(Debug)]
 pub(crate) struct NewestPerKeyExec {
     input: Arc<dyn ExecutionPlan>,
     /// Input column indices of the key.
     keys: Vec<usize>,
+    /// Input column index of the timestamp.
+    time: usize,
     /// Input column index of `active`, when only active rows are wanted.
     active: Option<usize>,
     ordering: LexOrdering,
@@ -39,10 +43,11 @@ pub(crate) struct NewestPerKeyExec {
 }
 
 impl NewestPerKeyExec {
-    /// `ordering` is the input's: the key columns, then time.
+    /// `ordering` is what each input partition must follow: the key columns, then time.
     pub fn new(
         input: Arc<dyn ExecutionPlan>,
         keys: Vec<usize>,
+        time: usize,
         active: Option<usize>,
         ordering: LexOrdering,
     ) -> Self {
@@ -58,6 +63,7 @@ impl NewestPerKeyExec {
         NewestPerKeyExec {
             input,
             keys,
+            time,
             active,
             ordering,
             properties,
@@ -96,7 +102,7 @@ impl ExecutionPlan for NewestPerKeyExec {
     }
 
     fn required_input_distribution(&self) -> Vec<Distribution> {
-        vec![Distribution::SinglePartition]
+        vec![Distribution::UnspecifiedDistribution]
     }
 
     fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
@@ -125,6 +131,7 @@ impl ExecutionPlan for NewestPerKeyExec {
         Ok(Arc::new(NewestPerKeyExec::new(
             children.swap_remove(0),
             self.keys.clone(),
+            self.time,
             self.active,
             self.ordering.clone(),
         )))
@@ -135,17 +142,35 @@ impl ExecutionPlan for NewestPerKeyExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
-        if self.input.output_partitioning().partition_count() != 1 || partition != 0 {
+        if partition != 0 {
             return Err(datafusion::error::DataFusionError::Internal(
-                "NewestPerKeyExec reads one sorted partition".into(),
+                "NewestPerKeyExec has one output partition".into(),
             ));
         }
-        Ok(Box::pin(NewestPerKeyStream {
-            input: self.input.execute(0, context)?,
-            runs: Runs::new(self.keys.clone(), self.active),
-            metrics: BaselineMetrics::new(&self.metrics, partition),
-            done: false,
-        }))
+        let inputs = (0..self.input.output_partitioning().partition_count())
+            .map(|p| self.input.execute(p, Arc::clone(&context)))
+            .collect::<DfResult<Vec<_>>>()?;
+        let schema = self.input.schema();
+        let columns = Columns {
+            keys: self.keys.clone(),
+            time: self.time,
+            active: self.active,
+        };
+        let metrics = BaselineMetrics::new(&self.metrics, partition);
+        let newest = async move {
+            let parts = try_join_all(inputs.into_iter().map(|s| s.try_collect::<Vec<_>>())).await?;
+            let timer = metrics.elapsed_compute().timer();
+            let out = newest_rows(&schema, &parts, &columns);
+            timer.done();
+            if let Ok(batch) = &out {
+                metrics.record_output(batch.num_rows());
+            }
+            out
+        };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.input.schema(),
+            futures::stream::once(newest),
+        )))
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
@@ -153,214 +178,270 @@ impl ExecutionPlan for NewestPerKeyExec {
     }
 }
 
-/// The run-end logic, apart from the stream plumbing so it can be tested on plain batches.
-#[derive(Debug)]
-pub(crate) struct Runs {
-    keys: Vec<usize>,
-    active: Option<usize>,
-    /// The previous batch's last row: its run may go on in the next batch.
-    pending: Option<RecordBatch>,
+/// Which input columns the merge reads.
+#[derive(Debug, Clone)]
+pub(crate) struct Columns {
+    pub keys: Vec<usize>,
+    pub time: usize,
+    pub active: Option<usize>,
 }
 
-impl Runs {
-    pub fn new(keys: Vec<usize>, active: Option<usize>) -> Self {
-        Runs {
-            keys,
-            active,
-            pending: None,
+/// One input row as the merge sees it: its encoded key, its time and where it is.
+#[derive(Debug, Clone, Copy)]
+struct Entry<'a> {
+    key: &'a [u8],
+    ts: i64,
+    batch: u32,
+    row: u32,
+}
+
+/// The newest row of every key in `parts` (each sorted by key), in key order, as one batch.
+pub(crate) fn newest_rows(
+    schema: &SchemaRef,
+    parts: &[Vec<RecordBatch>],
+    columns: &Columns,
+) -> DfResult<RecordBatch> {
+    let batches: Vec<&RecordBatch> = parts
+        .iter()
+        .flatten()
+        .filter(|b| b.num_rows() > 0)
+        .collect();
+    if batches.is_empty() {
+        return Ok(RecordBatch::new_empty(Arc::clone(schema)));
+    }
+    let fields = columns
+        .keys
+        .iter()
+        .map(|k| SortField::new(schema.field(*k).data_type().clone()))
+        .collect();
+    let converter = RowConverter::new(fields)?;
+    let encoded = batches
+        .iter()
+        .map(|b| {
+            let keys: Vec<ArrayRef> = columns
+                .keys
+                .iter()
+                .map(|k| Arc::clone(b.column(*k)))
+                .collect();
+            converter.convert_columns(&keys)
+        })
+        .collect::<Result<Vec<Rows>, _>>()?;
+    let mut lists = Vec::with_capacity(parts.len());
+    let mut next = 0;
+    for part in parts {
+        let count = part.iter().filter(|b| b.num_rows() > 0).count();
+        lists.push(part_entries(
+            &batches,
+            &encoded,
+            next..next + count,
+            columns.time,
+        )?);
+        next += count;
+    }
+    let merged = merge_all(lists);
+    let picks: Vec<(usize, usize)> = merged
+        .iter()
+        .filter(|e| is_kept(batches[e.batch as usize], e.row as usize, columns.active))
+        .map(|e| (e.batch as usize, e.row as usize))
+        .collect();
+    gather(schema, &batches, &picks)
+}
+
+/// One partition's rows, one entry per key (its newest), in key order.
+fn part_entries<'a>(
+    batches: &[&RecordBatch],
+    encoded: &'a [Rows],
+    range: std::ops::Range<usize>,
+    time: usize,
+) -> DfResult<Vec<Entry<'a>>> {
+    let mut out: Vec<Entry<'a>> = Vec::new();
+    for b in range {
+        let ts = batches[b]
+            .column(time)
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .ok_or_else(|| datafusion::error::DataFusionError::Internal("timestamp is µs".into()))?
+            .values();
+        let rows = &encoded[b];
+        for (i, ts) in ts.iter().enumerate() {
+            let entry = Entry {
+                key: rows.row(i).data(),
+                ts: *ts,
+                batch: b as u32,
+                row: i as u32,
+            };
+            match out.last_mut() {
+                Some(last) if last.key == entry.key => {
+                    if entry.ts >= last.ts {
+                        *last = entry;
+                    }
+                }
+                _ => out.push(entry),
+            }
         }
     }
+    Ok(out)
+}
 
-    /// The rows of `batch` (and the pending row) whose runs are known to have ended.
-    pub fn push(&mut self, batch: RecordBatch) -> DfResult<Option<RecordBatch>> {
-        let rows = batch.num_rows();
-        if rows == 0 {
-            return Ok(None);
-        }
-        let mut out = Vec::with_capacity(2);
-        if let Some(pending) = self.pending.take()
-            && self.differ(&pending, 0, &batch, 0, 1)?.value(0)
-            && self.keep_row(&pending)
-        {
-            out.push(pending);
-        }
-        let mut last_of_run = self.run_ends(&batch)?;
-        if let Some(active) = self.active {
-            last_of_run = and(&last_of_run, as_bool(batch.column(active)))?;
-        }
-        out.push(filter_record_batch(&batch, &last_of_run)?);
-        self.pending = Some(batch.slice(rows - 1, 1));
-        let out = concat_batches(&batch.schema(), &out)?;
-        Ok((out.num_rows() > 0).then_some(out))
-    }
-
-    /// The last row, once the input has ended.
-    pub fn finish(&mut self) -> Option<RecordBatch> {
-        self.pending.take().filter(|row| self.keep_row(row))
-    }
-
-    /// True where row `i` is the last of its run within the batch; the batch's last row is left
-    /// to the next batch to decide.
-    fn run_ends(&self, batch: &RecordBatch) -> DfResult<BooleanArray> {
-        let rows = batch.num_rows();
-        let ends = self.differ(batch, 0, batch, 1, rows - 1)?;
-        let mut values: Vec<bool> = Vec::with_capacity(rows);
-        values.extend(ends.values().iter());
-        values.push(false);
-        Ok(BooleanArray::from(values))
-    }
-
-    /// Where the keys of `a[a_at..a_at+len]` differ from those of `b[b_at..b_at+len]`.
-    fn differ(
-        &self,
-        a: &RecordBatch,
-        a_at: usize,
-        b: &RecordBatch,
-        b_at: usize,
-        len: usize,
-    ) -> DfResult<BooleanArray> {
-        let mut result: Option<BooleanArray> = None;
-        for &key in &self.keys {
-            let left: ArrayRef = a.column(key).slice(a_at, len);
-            let right: ArrayRef = b.column(key).slice(b_at, len);
-            let here = distinct(&left, &right)?;
-            result = Some(match result {
-                None => here,
-                Some(previous) => or(&previous, &here)?,
+/// Merges key-sorted lists two at a time until one is left.
+fn merge_all(mut lists: Vec<Vec<Entry<'_>>>) -> Vec<Entry<'_>> {
+    while lists.len() > 1 {
+        let mut pairs = Vec::with_capacity(lists.len().div_ceil(2));
+        let mut drain = lists.into_iter();
+        while let Some(a) = drain.next() {
+            pairs.push(match drain.next() {
+                Some(b) => merge_two(&a, &b),
+                None => a,
             });
         }
-        Ok(result.unwrap_or_else(|| BooleanArray::from(vec![false; len])))
+        lists = pairs;
     }
-
-    fn keep_row(&self, row: &RecordBatch) -> bool {
-        self.active
-            .is_none_or(|active| as_bool(row.column(active)).value(0))
-    }
+    lists.pop().unwrap_or_default()
 }
 
-fn as_bool(array: &ArrayRef) -> &BooleanArray {
-    array
-        .as_any()
-        .downcast_ref::<BooleanArray>()
-        .expect("`active` is a non-null boolean")
-}
-
-struct NewestPerKeyStream {
-    input: SendableRecordBatchStream,
-    runs: Runs,
-    metrics: BaselineMetrics,
-    done: bool,
-}
-
-impl Stream for NewestPerKeyStream {
-    type Item = DfResult<RecordBatch>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            if self.done {
-                return Poll::Ready(None);
+/// Two key-sorted lists of one entry per key as one, keeping the newer entry of a shared key
+/// (the later list's on a tie).
+fn merge_two<'a>(a: &[Entry<'a>], b: &[Entry<'a>]) -> Vec<Entry<'a>> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].key.cmp(b[j].key) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
             }
-            let polled = self.input.poll_next_unpin(cx);
-            let elapsed = self.metrics.elapsed_compute().clone();
-            let timer = elapsed.timer();
-            let out = match polled {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Err(e))) => Some(Err(e)),
-                Poll::Ready(Some(Ok(batch))) => self.runs.push(batch).transpose(),
-                Poll::Ready(None) => {
-                    self.done = true;
-                    self.runs.finish().map(Ok)
-                }
-            };
-            timer.done();
-            if let Some(out) = out {
-                return self.metrics.record_poll(Poll::Ready(Some(out)));
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(if a[i].ts > b[j].ts { a[i] } else { b[j] });
+                i += 1;
+                j += 1;
             }
         }
     }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
-impl RecordBatchStream for NewestPerKeyStream {
-    fn schema(&self) -> SchemaRef {
-        self.input.schema()
+fn is_kept(batch: &RecordBatch, row: usize, active: Option<usize>) -> bool {
+    active.is_none_or(|column| {
+        batch
+            .column(column)
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .is_some_and(|a| a.is_valid(row) && a.value(row))
+    })
+}
+
+/// The rows `picks` (batch, row) of `batches`, in that order, as one batch.
+fn gather(
+    schema: &SchemaRef,
+    batches: &[&RecordBatch],
+    picks: &[(usize, usize)],
+) -> DfResult<RecordBatch> {
+    if picks.is_empty() {
+        return Ok(RecordBatch::new_empty(Arc::clone(schema)));
     }
+    let columns = (0..schema.fields().len())
+        .map(|c| {
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            interleave(&arrays, picks)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{BooleanArray, Int64Array, StringArray};
-    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::array::{BooleanArray, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
     use super::*;
 
-    fn batch(keys: &[&str], ts: &[i64], active: &[bool]) -> RecordBatch {
-        let schema = Arc::new(Schema::new(vec![
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
             Field::new("k", DataType::Utf8, false),
-            Field::new("ts", DataType::Int64, false),
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                false,
+            ),
             Field::new("active", DataType::Boolean, false),
-        ]));
+        ]))
+    }
+
+    fn batch(keys: &[&str], ts: &[i64], active: &[bool]) -> RecordBatch {
         RecordBatch::try_new(
-            schema,
+            schema(),
             vec![
                 Arc::new(StringArray::from(keys.to_vec())),
-                Arc::new(Int64Array::from(ts.to_vec())),
+                Arc::new(TimestampMicrosecondArray::from(ts.to_vec())),
                 Arc::new(BooleanArray::from(active.to_vec())),
             ],
         )
         .expect("batch")
     }
 
-    fn times(batches: &[RecordBatch]) -> Vec<i64> {
-        batches
-            .iter()
-            .flat_map(|b| {
-                b.column(1)
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .expect("i64")
-                    .values()
-                    .to_vec()
-            })
+    fn run(parts: Vec<Vec<RecordBatch>>, active: Option<usize>) -> Vec<(String, i64)> {
+        let columns = Columns {
+            keys: vec![0],
+            time: 1,
+            active,
+        };
+        let out = newest_rows(&schema(), &parts, &columns).expect("merge");
+        let keys = out
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("keys");
+        let ts = out
+            .column(1)
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .expect("ts");
+        (0..out.num_rows())
+            .map(|i| (keys.value(i).to_string(), ts.value(i)))
             .collect()
     }
 
-    fn run(batches: Vec<RecordBatch>, active: Option<usize>) -> Vec<i64> {
-        let mut runs = Runs::new(vec![0], active);
-        let mut out: Vec<RecordBatch> = batches
-            .into_iter()
-            .filter_map(|b| runs.push(b).expect("push"))
-            .collect();
-        out.extend(runs.finish());
-        times(&out)
+    fn pairs(expected: &[(&str, i64)]) -> Vec<(String, i64)> {
+        expected.iter().map(|(k, t)| (k.to_string(), *t)).collect()
     }
 
     #[test]
-    fn the_last_row_of_each_run_is_kept_across_batch_boundaries() {
-        let batches = vec![
-            batch(&["a", "a", "b"], &[1, 2, 3], &[true, true, true]),
-            batch(&["b", "c"], &[4, 5], &[true, true]),
-            batch(&["c"], &[6], &[true]),
-            batch(&["d"], &[7], &[true]),
+    fn the_newest_row_of_each_key_is_kept_across_batches_and_partitions() {
+        let parts = vec![
+            vec![
+                batch(&["a", "a", "b"], &[1, 2, 3], &[true; 3]),
+                batch(&["b", "c"], &[4, 5], &[true; 2]),
+            ],
+            vec![batch(&["a", "c", "d"], &[9, 1, 7], &[true; 3])],
+            vec![batch(&[], &[], &[])],
+            vec![batch(&["b"], &[3], &[true])],
         ];
-        assert_eq!(run(batches, None), [2, 4, 6, 7]);
+        assert_eq!(
+            run(parts, None),
+            pairs(&[("a", 9), ("b", 4), ("c", 5), ("d", 7)])
+        );
     }
 
     #[test]
     fn deleted_keys_are_dropped_only_when_asked() {
-        let batches = vec![
-            batch(&["a", "a", "b"], &[1, 2, 3], &[true, false, true]),
-            batch(&["b"], &[4], &[false]),
+        let parts = vec![
+            vec![batch(&["a", "a", "b"], &[1, 2, 3], &[true, false, true])],
+            vec![batch(&["b"], &[4], &[false])],
         ];
-        assert_eq!(run(batches.clone(), Some(2)), Vec::<i64>::new());
-        assert_eq!(run(batches, None), [2, 4]);
+        assert_eq!(run(parts.clone(), Some(2)), pairs(&[]));
+        assert_eq!(run(parts, None), pairs(&[("a", 2), ("b", 4)]));
     }
 
     #[test]
-    fn a_run_spanning_many_batches_yields_one_row() {
-        let batches = (0..5)
-            .map(|i| batch(&["a"], &[i], &[true]))
-            .chain([batch(&[], &[], &[])])
-            .collect();
-        assert_eq!(run(batches, Some(2)), [4]);
+    fn a_key_spanning_many_partitions_yields_one_row() {
+        let parts = (0..5).map(|i| vec![batch(&["a"], &[i], &[true])]).collect();
+        assert_eq!(run(parts, Some(2)), pairs(&[("a", 4)]));
+        assert_eq!(run(Vec::new(), None), pairs(&[]));
     }
 }

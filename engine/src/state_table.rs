@@ -1,11 +1,12 @@
-//! The state of a table at one instant as a DataFusion table, planned as a streaming merge.
+//! The state of a table at one instant as a DataFusion table, planned as a merge of sorted inputs.
 //!
 //! Every input is already in key-then-time order (each event file and checkpoint is written so,
-//! and the memtable rows are sorted here), so the newest row of every key is the last of its run
-//! in a merge of the inputs: `NewestPerKeyExec` over `SortPreservingMergeExec`, no sort and no
-//! window. Filters that name only key columns keep or drop whole keys, so they are applied before
-//! the merge and reach the Parquet scan, where row-group and page statistics skip what they rule
-//! out; any other filter has to wait for the newest row and stays above.
+//! and the memtable rows are sorted here), so the newest row of every key comes out of a merge of
+//! the inputs on their keys: `NewestPerKeyExec` over the scans, each file decoded in a task of its
+//! own (`PrefetchExec`); no sort and no window. Filters that name only key columns keep or drop
+//! whole keys, so they are applied before the merge and reach the Parquet scan, where row-group
+//! and page statistics skip what they rule out; any other filter has to wait for the newest row
+//! and stays above.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -30,7 +31,6 @@ use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
-use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use futures::StreamExt;
@@ -230,7 +230,6 @@ impl StateTable {
             filtered = Arc::new(PrefetchExec::new(filtered));
         }
         let order = self.sort_order(&read_schema)?;
-        let merged = Arc::new(SortPreservingMergeExec::new(order.clone(), filtered));
         let keys = self
             .table
             .key_columns()
@@ -239,7 +238,8 @@ impl StateTable {
         let active = (!self.with_deleted)
             .then(|| read_schema.index_of(ACTIVE))
             .transpose()?;
-        let newest = Arc::new(NewestPerKeyExec::new(merged, keys, active, order));
+        let time = read_schema.index_of(TIMESTAMP)?;
+        let newest = Arc::new(NewestPerKeyExec::new(filtered, keys, time, active, order));
         project(newest, &output_schema)
     }
 
