@@ -88,10 +88,25 @@ impl Backfill {
     }
 }
 
+/// The backfill as a server takes it: the engine's background flushes and maintenance run while
+/// the history arrives; then the rest is flushed and maintained.
 async fn backfill(engine: &Engine, days: i64) -> Backfill {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let background = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            engine
+                .run_background(async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
     let start = Instant::now();
     let rows = write_history(engine, days).await;
     let acknowledged = start.elapsed();
+    let _ = stop.send(());
+    background.await.expect("background task");
     let start = Instant::now();
     engine.flush().await.expect("flush");
     let flushed = start.elapsed();

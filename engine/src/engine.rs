@@ -71,6 +71,9 @@ impl EngineConfig {
     }
 }
 
+/// A flush that writes at least this many files (hours of a table) is taken for a backfill.
+const BACKFILL_FLUSH_FILES: usize = 8;
+
 /// What a file of the store holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FileKind {
@@ -357,10 +360,18 @@ impl Engine {
                 () = self.inner.flush_wanted.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
-            if self.inner.flush_due()
-                && let Err(e) = self.flush().await
-            {
-                warn!(error = %e, "flush failed; the rows stay in the WAL and will be retried");
+            if self.inner.flush_due() {
+                match self.flush().await {
+                    // A flush that wrote many hours is a backfill: its checkpoints are written
+                    // now, while the rest of it is still arriving, not at the end.
+                    Ok(stats) if stats.files >= BACKFILL_FLUSH_FILES => {
+                        next_maintenance = Instant::now();
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(error = %e, "flush failed; the rows stay in the WAL and will be retried")
+                    }
+                }
             }
             if Instant::now() >= next_maintenance {
                 next_maintenance = Instant::now() + self.inner.config.maintenance_interval;
