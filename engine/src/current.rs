@@ -16,11 +16,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
-use arrow::compute::interleave;
 use arrow::error::ArrowError;
 use arrow::row::{RowConverter, SortField};
 use sonde_schema::{ACTIVE, TableDef};
 
+use crate::newest::gather;
 use crate::parquet_io::{time_range, timestamps};
 
 /// The newest row of one key: `row` of `batches[batch]`.
@@ -210,7 +210,11 @@ impl CurrentState {
             .iter()
             .map(|s| (s.batch as usize, s.row as usize))
             .collect();
-        let batch = gather(&self.table.schema(), &self.batches, &picks)?;
+        let batch = gather(
+            &self.table.schema(),
+            &self.batches.iter().collect::<Vec<_>>(),
+            &picks,
+        )?;
         for (row, slot) in slots.iter_mut().enumerate() {
             slot.batch = 0;
             slot.row = row as u32;
@@ -236,7 +240,11 @@ impl CurrentState {
             .iter()
             .map(|(_, s)| (s.batch as usize, s.row as usize))
             .collect();
-        let answer = gather(&self.table.schema(), &self.batches, &picks)?;
+        let answer = gather(
+            &self.table.schema(),
+            &self.batches.iter().collect::<Vec<_>>(),
+            &picks,
+        )?;
         self.answer = Some(answer.clone());
         Ok(answer)
     }
@@ -248,24 +256,6 @@ impl CurrentState {
             .downcast_ref::<BooleanArray>()
             .is_some_and(|a| a.value(slot.row as usize))
     }
-}
-
-/// The rows `picks` (batch, row) of `batches`, in that order, as one batch.
-fn gather(
-    schema: &arrow::datatypes::SchemaRef,
-    batches: &[RecordBatch],
-    picks: &[(usize, usize)],
-) -> Result<RecordBatch, ArrowError> {
-    if picks.is_empty() {
-        return Ok(RecordBatch::new_empty(Arc::clone(schema)));
-    }
-    let columns = (0..schema.fields().len())
-        .map(|c| {
-            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-            interleave(&arrays, picks)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(Arc::clone(schema), columns)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, TimestampMicrosecondArray};
 use arrow::compute::interleave;
 use arrow::datatypes::SchemaRef;
+use arrow::error::ArrowError;
 use arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result as DfResult;
@@ -244,7 +245,7 @@ pub(crate) fn newest_rows(
         .filter(|e| is_kept(batches[e.batch as usize], e.row as usize, columns.active))
         .map(|e| (e.batch as usize, e.row as usize))
         .collect();
-    gather(schema, &batches, &picks)
+    Ok(gather(schema, &batches, &picks)?)
 }
 
 /// One partition's rows, one entry per key (its newest), in key order.
@@ -337,11 +338,11 @@ fn is_kept(batch: &RecordBatch, row: usize, active: Option<usize>) -> bool {
 }
 
 /// The rows `picks` (batch, row) of `batches`, in that order, as one batch.
-fn gather(
+pub(crate) fn gather(
     schema: &SchemaRef,
     batches: &[&RecordBatch],
     picks: &[(usize, usize)],
-) -> DfResult<RecordBatch> {
+) -> Result<RecordBatch, ArrowError> {
     if picks.is_empty() {
         return Ok(RecordBatch::new_empty(Arc::clone(schema)));
     }
@@ -351,7 +352,7 @@ fn gather(
             interleave(&arrays, picks)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+    RecordBatch::try_new(Arc::clone(schema), columns)
 }
 
 #[cfg(test)]

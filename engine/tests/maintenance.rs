@@ -46,15 +46,20 @@ async fn engine_at(dir: &Path) -> Engine {
     Engine::open(config(dir)).await.expect("open")
 }
 
-/// Runs SQL and returns its first column as strings, in the order of the answer.
-async fn first_column(engine: &Engine, sql: &str) -> Vec<String> {
-    let batches = engine
+/// Runs SQL and returns its answer.
+async fn collect(engine: &Engine, sql: &str) -> Vec<RecordBatch> {
+    engine
         .sql(sql)
         .await
         .expect("plan")
         .collect()
         .await
-        .expect("run");
+        .expect("run")
+}
+
+/// Runs SQL and returns its first column as strings, in the order of the answer.
+async fn first_column(engine: &Engine, sql: &str) -> Vec<String> {
+    let batches = collect(engine, sql).await;
     let mut values = Vec::new();
     for batch in &batches {
         let column = cast(batch.column(0), &DataType::Utf8).expect("cast");

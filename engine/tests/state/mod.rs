@@ -55,13 +55,7 @@ fn random_batches(rng: &mut Lcg, hour: i64, rows: usize) -> Vec<RecordBatch> {
 }
 
 async fn answer(engine: &Engine, sql: &str) -> String {
-    let batches = engine
-        .sql(sql)
-        .await
-        .expect("plan")
-        .collect()
-        .await
-        .expect("run");
+    let batches = super::collect(engine, sql).await;
     pretty_format_batches(&batches).expect("format").to_string()
 }
 
@@ -119,13 +113,7 @@ fn instants(hours: i64) -> Vec<i64> {
 
 async fn active_now(engine: &Engine) -> usize {
     let sql = format!("select * from state_at('interfaces', {})", now_us());
-    let batches = engine
-        .sql(&sql)
-        .await
-        .expect("plan")
-        .collect()
-        .await
-        .expect("run");
+    let batches = super::collect(engine, &sql).await;
     batches.iter().map(|b| b.num_rows()).sum()
 }
 
