@@ -274,6 +274,7 @@ fn agents_stream_a_real_fabric_and_its_faults() {
         "{agents}"
     );
     let healthy_at = rfc3339_now();
+    trace_matches_the_fibs(&fabric, 2);
     std::thread::sleep(Duration::from_secs(2));
 
     // An interface taken down: both ends of the session fail with the reason.
@@ -297,6 +298,10 @@ fn agents_stream_a_real_fabric_and_its_faults() {
             .is_empty(),
         "before the fault the fabric was healthy"
     );
+    // The link's paths are gone from the trace as from the FIBs; the past still has both.
+    trace_matches_the_fibs(&fabric, 1);
+    let before = traced_paths(&fabric.netql(&format!("{TRACE} around {healthy_at}")));
+    assert_eq!(before.len(), 2, "{before:?}");
     fabric.ip("leaf01", "link set swp51 up");
     wait_until(SETTLE, "check bgp to pass again", || {
         fabric.failures("check bgp").is_empty()
@@ -345,6 +350,126 @@ fn agents_stream_a_real_fabric_and_its_faults() {
     fabric.ip("leaf02", "link set swp52 mtu 9000");
 
     server_down_for_30s_loses_nothing_and_duplicates_nothing(&mut fabric);
+}
+
+/// The trace the lab checks: server01 to server02's address.
+const TRACE: &str = "trace 10.1.2.10 from server01";
+
+/// Waits until `trace 10.1.2.10 from server01` answers exactly the paths the kernels' FIBs give
+/// (`paths` of them, without faults), and checks that every hop's `ip route get` choice is one
+/// of the trace's egresses there.
+fn trace_matches_the_fibs(fabric: &Fabric, paths: usize) {
+    // Traffic fills the neighbour tables the walk resolves next hops through.
+    fabric.lab.sh("server01", "ping -c 3 -i 0.2 -W 1 10.1.2.10 >/dev/null || true");
+    let mut last = (BTreeSet::new(), BTreeSet::new());
+    wait_until(SETTLE, "the trace to match the FIBs", || {
+        let fib = fib_paths(&fabric.lab, "server01", "10.1.2.10");
+        let answer = fabric.netql(TRACE);
+        let traced = traced_paths(&answer);
+        let clean = answer["summary"]["numberOfPathsWithErrors"] == 0;
+        let done = clean && fib.len() == paths && traced == fib;
+        last = (fib, traced);
+        done
+    });
+    let (_, traced) = last;
+    for path in &traced {
+        for hop in &path[..path.len() - 1] {
+            let (node, egress) = hop.split_once(':').expect("host:ifname");
+            let chosen = fabric.lab.sh(node, "ip -j route get 10.1.2.10");
+            let chosen: Value = serde_json::from_str(&chosen).expect("ip -j route get");
+            let dev = chosen[0]["dev"].as_str().unwrap_or_default();
+            let egresses: BTreeSet<&str> = traced
+                .iter()
+                .flat_map(|p| p.iter())
+                .filter_map(|h| h.strip_prefix(&format!("{node}:")))
+                .collect();
+            assert!(
+                egresses.contains(dev),
+                "{node}: ip route get leaves by {dev}, the trace by {egresses:?} ({egress})"
+            );
+        }
+    }
+}
+
+/// A trace answer's paths, each as its hops' `host:ifname`.
+fn traced_paths(answer: &Value) -> BTreeSet<Vec<String>> {
+    answer["paths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|path| {
+            path.as_array()
+                .into_iter()
+                .flatten()
+                .map(|hop| {
+                    let field = |k: &str| hop[k].as_str().unwrap_or_default().to_string();
+                    format!("{}:{}", field("hostname"), field("outIfname"))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The paths from `node` to `address` as the kernels forward: at each node the longest route
+/// that matches (`ip -j route show match`), every next hop's device, and the device's LLDP peer
+/// next; a path ends at the node holding the address, as `node:<its interface>`.
+fn fib_paths(lab: &Lab, node: &str, address: &str) -> BTreeSet<Vec<String>> {
+    let mut paths = BTreeSet::new();
+    fib_walk(lab, node, address, &mut Vec::new(), &mut paths);
+    paths
+}
+
+fn fib_walk(
+    lab: &Lab,
+    node: &str,
+    address: &str,
+    trail: &mut Vec<String>,
+    paths: &mut BTreeSet<Vec<String>>,
+) {
+    if trail.len() > 8 {
+        return;
+    }
+    let addresses: Value =
+        serde_json::from_str(&lab.sh(node, "ip -j addr show")).expect("ip -j addr");
+    let holder = addresses.as_array().into_iter().flatten().find_map(|link| {
+        let holds = link["addr_info"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["local"] == address);
+        holds.then(|| link["ifname"].as_str().unwrap_or_default().to_string())
+    });
+    if let Some(ifname) = holder {
+        let mut path = trail.clone();
+        path.push(format!("{node}:{ifname}"));
+        paths.insert(path);
+        return;
+    }
+    let routes: Value = serde_json::from_str(&lab.sh(
+        node,
+        &format!("ip -j -4 route show match {address}"),
+    ))
+    .expect("ip -j route");
+    let length = |r: &Value| match r["dst"].as_str().unwrap_or_default() {
+        "default" => 0,
+        dst => dst.split_once('/').map_or(32, |(_, l)| l.parse().unwrap_or(32)),
+    };
+    let Some(best) = routes.as_array().into_iter().flatten().max_by_key(|r| length(r)) else {
+        return;
+    };
+    let devices: Vec<String> = match best["nexthops"].as_array() {
+        Some(hops) => hops.iter().filter_map(|h| h["dev"].as_str()).map(String::from).collect(),
+        None => best["dev"].as_str().map(String::from).into_iter().collect(),
+    };
+    let peers = lldpcli_neighbors(lab, node);
+    for dev in devices {
+        let Some((_, peer, _)) = peers.iter().find(|(port, ..)| *port == dev) else {
+            continue;
+        };
+        trail.push(format!("{node}:{dev}"));
+        fib_walk(lab, peer, address, trail, paths);
+        trail.pop();
+    }
 }
 
 /// The server killed while server01 gains 60 addresses over 30 s, then restarted on the same

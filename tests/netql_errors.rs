@@ -152,9 +152,9 @@ fn netql_errors_name_what_was_expected() {
             "ten",
         ),
         (
-            "trace leaf01 from leaf02",
-            "found `leaf01`, expected an IP or MAC address",
-            "leaf01",
+            "trace 10.0.0.0/24 from leaf02",
+            "found `10.0.0.0/24`, expected an IP or MAC address or a hostname",
+            "10.0.0.0/24",
         ),
         (
             "trace 10.0.0.1 from leaf01 vlan 5000",

@@ -536,6 +536,8 @@ fn netql_trace_forms() {
         source: value(ValueKind::Ip(ip("10.244.6.6"))),
         vrf: None,
         vlan: None,
+        detail: false,
+        bidir: false,
         span: at(),
     };
     assert_eq!(
@@ -561,6 +563,13 @@ fn netql_trace_forms() {
     );
     assert_eq!(q.time, around(ago(3600)));
     assert!(q.json);
+    let q = query("trace server03 from server02 bidir vrf default detail");
+    let Command::Trace(trace) = q.command else {
+        panic!("trace")
+    };
+    assert_eq!(trace.destination, word("server03"));
+    assert!(trace.bidir && trace.detail);
+    assert_eq!(trace.vrf, Some(word("default")));
 }
 
 #[test]

@@ -62,6 +62,7 @@ const ROUND_TRIP: &[&str] = &[
     "select * from int_hops where hop_latency_ns > 2048 and hop < 3",
     "trace 10.244.40.193 from 10.244.6.6",
     "trace 44:38:39:00:00:01 from leaf01 vrf default vlan 10 around 30m json",
+    "trace server03 from server02 detail bidir",
     "select * from bgp",
     "select hostname, count(*) from interfaces where state != up group by hostname",
     "select count(distinct asn), count(peer) from bgp where hostname = leaf* and vrf = default \

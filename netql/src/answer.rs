@@ -39,7 +39,9 @@ pub enum AnswerKind {
     },
     /// `show tables`, `describe`, `select`: a plain table.
     Table,
-    /// `explain`: the plans, one per line group.
+    /// `trace`: one row per hop of every path, printed as the summary and the drawn paths
+    /// (`detail`: a table of hops).
+    Trace { detail: bool },
     /// `explain`: the statement as NetQL reads it (canonical text, and the time it reads),
     /// then DataFusion's plans.
     Explain { netql: String },
@@ -192,12 +194,16 @@ impl Answer {
             AnswerKind::Table if table.rows.is_empty() => "No rows\n".to_string(),
             AnswerKind::Table => table.render(),
             AnswerKind::Explain { netql } => explain_text(netql, &table),
+            AnswerKind::Trace { detail } => crate::trace::render_text(&self.batches, *detail)?,
         })
     }
 
     /// NetQ's JSON form: a check as `{"failedNodes": […], "summary": {…}}`, anything else as an
     /// array of objects. Keys are the column headers in camelCase; times are µs since the epoch.
     pub fn render_json(&self) -> Result<String> {
+        if let AnswerKind::Trace { .. } = self.kind {
+            return crate::trace::render_json(&self.batches);
+        }
         let rows = json_objects(&self.schema, &self.batches)?;
         Ok(match &self.kind {
             AnswerKind::Check { noun, .. } => {

@@ -21,6 +21,7 @@ pub mod plan;
 #[cfg(test)]
 mod testing;
 pub mod time;
+pub mod trace;
 
 pub use answer::Answer;
 pub use ast::Statement;
@@ -35,6 +36,9 @@ pub async fn run(catalog: &dyn Catalog, text: &str, now: i64) -> Result<Answer> 
     let statement = parse(text)?;
     let planned = Planner::new(catalog, now).plan(&statement)?;
     let schema = planned.plan.schema().inner().clone();
-    let batches = catalog.execute(planned.plan).await?;
+    let batches = match &planned.walk {
+        Some(inputs) => trace::run(catalog, inputs).await?,
+        None => catalog.execute(planned.plan).await?,
+    };
     Answer::new(planned.kind, now, statement.query().json, schema, batches)
 }

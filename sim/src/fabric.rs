@@ -8,7 +8,7 @@ use sonde_schema::families::{
 use sonde_schema::row::{Heartbeat, Row, time};
 
 use crate::topology::{FABRIC_MTU, Link, LinkKind, Node, Port, Role, Topology};
-use crate::{lnv, mlag, ospf, overlay};
+use crate::{hosts, lnv, mlag, ospf, overlay};
 
 pub const SECOND: i64 = 1_000_000;
 pub const MINUTE: i64 = 60 * SECOND;
@@ -69,6 +69,7 @@ pub fn initial_rows(t: &Topology, at: i64, established: i64) -> Vec<NodeRow> {
     rows.extend(lnv::rows(t, at));
     rows.extend(ospf::rows(t, at));
     rows.extend(route_rows(t, at));
+    rows.extend(hosts::rows(t, at));
     rows
 }
 
@@ -272,26 +273,47 @@ pub fn bond_row(t: &Topology, node: usize, bond: &str, at: i64, vlans: &str) -> 
         .set("pvid", if peerlink { 1u32 } else { 10 })
 }
 
-/// Every leaf's server subnet as the other leaves learn it, over all their uplinks; the exits'
-/// default route from the internet.
+/// Every node's routes (see [`routes_of`]).
 fn route_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
-    let leaves: Vec<usize> = t.leaves().collect();
-    let leaf_uplinks: Vec<Vec<String>> = leaves.iter().map(|&l| uplinks(t, l, false)).collect();
-    let mut rows = Vec::new();
-    for (rank, &leaf) in leaves.iter().enumerate() {
-        let prefix = t.leaf_subnet(rank);
-        for (other, via) in leaves
-            .iter()
-            .zip(&leaf_uplinks)
-            .filter(|(l, _)| **l != leaf)
-        {
-            rows.push((*other, route_via(via, &prefix, at)));
+    (0..t.nodes.len())
+        .flat_map(|node| routes_of(t, node, at, &[]).into_iter().map(move |r| (node, r)))
+        .collect()
+}
+
+/// The routes `node` holds at `at` when its ports in `down` carry nothing: a leaf learns every
+/// other leaf's server subnet over all its uplinks, an exit its default route from the
+/// internet; the routes toward the servers and their pods are [`hosts`]'. A route left with no
+/// port is reported withdrawn.
+pub fn routes_of(t: &Topology, node: usize, at: i64, down: &[&str]) -> Vec<Row> {
+    let mut routes: Vec<(String, Vec<String>)> = Vec::new();
+    match t.nodes[node].role {
+        Role::Leaf => {
+            let via = uplinks(t, node, false);
+            for (rank, leaf) in t.leaves().enumerate() {
+                if leaf != node {
+                    routes.push((t.leaf_subnet(rank), via.clone()));
+                }
+            }
         }
+        Role::Exit => routes.push((DEFAULT_ROUTE.to_string(), uplinks(t, node, true))),
+        _ => {}
     }
-    for exit in (0..t.nodes.len()).filter(|&n| t.nodes[n].role == Role::Exit) {
-        rows.push((exit, route_row(t, exit, DEFAULT_ROUTE, at)));
-    }
-    rows
+    routes.extend(hosts::routes_of(t, node));
+    routes
+        .into_iter()
+        .map(|(prefix, ports)| {
+            let up: Vec<String> = ports
+                .into_iter()
+                .filter(|p| !down.contains(&p.as_str()))
+                .collect();
+            let route = route_through(t, node, &up, &prefix, at);
+            if up.is_empty() {
+                deletion(route, at)
+            } else {
+                route
+            }
+        })
+        .collect()
 }
 
 const DEFAULT_ROUTE: &str = "0.0.0.0/0";
@@ -308,23 +330,46 @@ fn uplinks(t: &Topology, node: usize, to_internet: bool) -> Vec<String> {
 
 /// A BGP route on `node` to `prefix`, over the node's uplinks (to the internet, for a default route).
 pub fn route_row(t: &Topology, node: usize, prefix: &str, at: i64) -> Row {
-    route_via(&uplinks(t, node, prefix == DEFAULT_ROUTE), prefix, at)
+    route_through(t, node, &uplinks(t, node, prefix == DEFAULT_ROUTE), prefix, at)
 }
 
-/// A BGP route to `prefix` over these ports, one link-local next hop on each.
-fn route_via(uplinks: &[String], prefix: &str, at: i64) -> Row {
-    let hops: Vec<String> = (1..=uplinks.len()).map(|i| format!("fe80::{i}")).collect();
-    let weights = vec!["1".to_string(); uplinks.len()];
+/// A BGP route on `node` to `prefix` over these ports, the next hop on each the link-local
+/// address of the port at its far end (BGP unnumbered).
+pub fn route_through(t: &Topology, node: usize, ports: &[String], prefix: &str, at: i64) -> Row {
+    let hops: Vec<String> = ports
+        .iter()
+        .map(|port| match far_end(t, node, port) {
+            Some(peer) => hosts::link_local(t.nodes[peer].mac),
+            None => "fe80::1".to_string(),
+        })
+        .collect();
+    let weights = vec!["1".to_string(); ports.len()];
     Row::new(&routes::TABLE, at)
         .set("vrf", "default")
         .set("prefix", prefix)
         .set("family", "ipv4")
         .set("protocol", "bgp")
         .set("nexthop_ips", hops)
-        .set("oifs", uplinks.to_vec())
+        .set("oifs", ports.to_vec())
         .set("weights", weights)
         .set("metric", 20u32)
         .set("table_id", 254u32)
+}
+
+/// The node at the far end of `node`'s port (or of one member of its bond).
+fn far_end(t: &Topology, node: usize, port: &str) -> Option<usize> {
+    t.links.iter().find_map(|l| {
+        let names = |p: &crate::topology::Port| {
+            p.node == node && (p.ifname == port || l.bond.as_deref() == Some(port))
+        };
+        if names(&l.a) {
+            Some(l.b.node)
+        } else if names(&l.b) {
+            Some(l.a.node)
+        } else {
+            None
+        }
+    })
 }
 
 /// What the agents report when a fault heals at `back`: every object in `struck` (events aside)

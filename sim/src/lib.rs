@@ -26,6 +26,7 @@
 //! ```
 
 pub mod fabric;
+pub mod hosts;
 pub mod int;
 pub mod lnv;
 pub mod mlag;

@@ -269,6 +269,31 @@ fn subscription(at: i64, expires: i64) -> Row {
 
 /// `ifname` of `node` goes down at `at` (and up at `back`); on a fabric link both sessions over
 /// it fail.
+/// The routes of `node` over `port` once the port is down at `at` (each without that next hop,
+/// or withdrawn), and as they were again at `back`.
+fn routes_by(t: &Topology, node: usize, port: &str, at: i64, back: Option<i64>) -> Vec<NodeRow> {
+    let over = |r: &Row| {
+        matches!(r.get("oifs"), Some(sonde_schema::row::Value::StrList(ports)) if ports.iter().any(|p| p == port))
+    };
+    let healthy: Vec<Row> = fabric::routes_of(t, node, at, &[])
+        .into_iter()
+        .filter(over)
+        .collect();
+    let mut rows: Vec<NodeRow> = fabric::routes_of(t, node, at, &[port])
+        .into_iter()
+        .zip(fabric::routes_of(t, node, at, &[]))
+        .filter(|(_, before)| over(before))
+        .map(|(after, _)| (node, after))
+        .collect();
+    if let Some(back) = back {
+        rows.extend(healthy.into_iter().map(|mut r| {
+            r.time = back;
+            (node, r)
+        }));
+    }
+    rows
+}
+
 pub(crate) fn link_down(
     t: &Topology,
     node: usize,
@@ -331,6 +356,11 @@ pub(crate) fn link_down(
     };
     rows.push(session_row(t, link, a_side, at, near));
     rows.push(session_row(t, link, !a_side, detected, remote));
+    let far_port = if a_side { &link.b } else { &link.a };
+    for (end, when) in [(node, at), (far_port.node, detected)] {
+        let port = if end == node { ifname } else { far_port.ifname.as_str() };
+        rows.extend(routes_by(t, end, port, when, back.map(|b| b + 5 * SECOND)));
+    }
     rows.push((
         far.node,
         event(

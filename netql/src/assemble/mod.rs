@@ -639,19 +639,37 @@ fn filter(field: &RawWord, op: CompareOp, value_word: &RawWord) -> Result<Filter
 /// `trace <destination> {option} from <source> {option}`.
 pub(crate) fn trace(
     destination: RawWord,
-    before: Vec<(RawWord, RawWord)>,
+    before: Vec<RawWord>,
     source: RawWord,
-    after: Vec<(RawWord, RawWord)>,
+    after: Vec<RawWord>,
     span: Span,
 ) -> Result<Trace, ParseError> {
     let destination = trace_destination(destination)?;
     let source = trace_source(source)?;
-    let (mut vrf, mut vlan) = (None, None);
-    for (option, argument) in before.iter().chain(&after) {
-        match option_name(option, "trace option", &["vrf", "vlan"])? {
-            "vrf" => set_once(&mut vrf, option, value(argument.clone()))?,
-            "vlan" => set_once(&mut vlan, option, vlan_id(argument)?)?,
-            _ => return Err(option.unexpected("`vrf` or `vlan`")),
+    let (mut vrf, mut vlan, mut detail, mut bidir) = (None, None, None, None);
+    for words in [&before, &after] {
+        let mut cursor = Cursor::new(words);
+        while let Some(option) = cursor.next() {
+            let known = &["vrf", "vlan", "detail", "bidir"];
+            match option_name(option, "trace option", known)? {
+                "detail" => set_once(&mut detail, option, ())?,
+                "bidir" => set_once(&mut bidir, option, ())?,
+                name => {
+                    let argument = cursor.next().ok_or_else(|| ParseError::Missing {
+                        span: option.span,
+                        after: name.to_string(),
+                        expected: if name == "vrf" {
+                            "a VRF name".into()
+                        } else {
+                            "a VLAN id from 1 to 4094".into()
+                        },
+                    })?;
+                    match name {
+                        "vrf" => set_once(&mut vrf, option, value(argument.clone()))?,
+                        _ => set_once(&mut vlan, option, vlan_id(argument)?)?,
+                    }
+                }
+            }
         }
     }
     Ok(Trace {
@@ -659,6 +677,8 @@ pub(crate) fn trace(
         source,
         vrf,
         vlan,
+        detail: detail.is_some(),
+        bidir: bidir.is_some(),
         span,
     })
 }
@@ -666,8 +686,8 @@ pub(crate) fn trace(
 fn trace_destination(word: RawWord) -> Result<Value, ParseError> {
     let destination = value(word.clone());
     match destination.kind {
-        ValueKind::Ip(_) | ValueKind::Mac(_) => Ok(destination),
-        _ => Err(word.unexpected("an IP or MAC address to trace")),
+        ValueKind::Ip(_) | ValueKind::Mac(_) | ValueKind::Word(_) => Ok(destination),
+        _ => Err(word.unexpected("an IP or MAC address or a hostname to trace")),
     }
 }
 

@@ -183,6 +183,12 @@ impl Display for Trace {
         if let Some(vlan) = &self.vlan {
             write!(f, " vlan {vlan}")?;
         }
+        if self.detail {
+            f.write_str(" detail")?;
+        }
+        if self.bidir {
+            f.write_str(" bidir")?;
+        }
         Ok(())
     }
 }

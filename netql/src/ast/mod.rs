@@ -306,23 +306,29 @@ pub struct Describe {
 }
 eq_ignoring_span!(Describe { table });
 
-/// `trace <ip|mac> from <host|ip> [vrf <vrf>] [vlan <id>]`.
+/// `trace <ip|mac|hostname> from <hostname|ip> [vrf <vrf>] [vlan <id>] [detail] [bidir]`.
 #[derive(Debug, Clone)]
 pub struct Trace {
-    /// An IP or MAC address.
+    /// An IP or MAC address, or a hostname.
     pub destination: Value,
     /// A hostname or an IP address.
     pub source: Value,
     pub vrf: Option<Value>,
     /// A VLAN id, 1 to 4094.
     pub vlan: Option<Number>,
+    /// Every hop as a table row instead of the drawn paths.
+    pub detail: bool,
+    /// The return path too.
+    pub bidir: bool,
     pub span: Span,
 }
 eq_ignoring_span!(Trace {
     destination,
     source,
     vrf,
-    vlan
+    vlan,
+    detail,
+    bidir
 });
 
 /// `select <items> from <table> [where …] [group by …] [having …] [order by …] [limit <n>]

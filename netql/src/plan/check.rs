@@ -179,6 +179,7 @@ impl Planner<'_> {
         }
         let plan = rows.sort(order)?.build()?;
         Ok(Planned {
+            walk: None,
             plan,
             kind: AnswerKind::Check {
                 family: family.to_string(),

@@ -14,6 +14,7 @@ mod select;
 mod show;
 mod tables;
 mod time;
+mod trace;
 
 use arrow::array::RecordBatch;
 use async_trait::async_trait;
@@ -23,7 +24,7 @@ use sonde_schema::TableDef;
 
 use crate::answer::AnswerKind;
 use crate::ast::{Command, Query, Statement};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub(crate) use time::{Times, Window};
 
@@ -47,6 +48,9 @@ pub trait Catalog: Send + Sync {
 pub struct Planned {
     pub plan: LogicalPlan,
     pub kind: AnswerKind,
+    /// For `trace`: the state reads the walk runs over (`plan` then only announces the schema
+    /// of the hops the walk answers).
+    pub walk: Option<std::sync::Arc<crate::trace::TraceInputs>>,
 }
 
 /// Turns statements into plans over one catalog, at one instant.
@@ -70,6 +74,7 @@ impl<'a> Planner<'a> {
                     .explain(false, false)?
                     .build()?;
                 Ok(Planned {
+                    walk: None,
                     plan,
                     kind: AnswerKind::Explain {
                         netql: self.netql_plan(&explain.query),
@@ -111,10 +116,7 @@ impl<'a> Planner<'a> {
             Command::ShowTables(_) => self.plan_show_tables(),
             Command::Describe(describe) => self.plan_describe(describe),
             Command::Select(select) => self.plan_select(query, select),
-            Command::Trace(trace) => Err(Error::Unsupported {
-                span: trace.span,
-                what: "trace",
-            }),
+            Command::Trace(trace) => self.plan_trace(query, trace),
         }
     }
 

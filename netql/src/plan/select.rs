@@ -93,6 +93,7 @@ impl Planner<'_> {
             rows = rows.limit(skip, fetch)?;
         }
         Ok(Planned {
+            walk: None,
             plan: rows.build()?,
             kind: AnswerKind::Table,
         })

@@ -140,6 +140,7 @@ impl Planner<'_> {
         }
         let plan = rows.sort(order)?.project(projection)?.build()?;
         Ok(Planned {
+            walk: None,
             plan,
             kind: AnswerKind::Rows {
                 title: show.family.name.to_string(),
@@ -191,6 +192,7 @@ impl Planner<'_> {
             .project((view.columns)())?
             .build()?;
         Ok(Planned {
+            walk: None,
             plan,
             kind: AnswerKind::Rows {
                 title: show.family.name.to_string(),
@@ -240,6 +242,7 @@ impl Planner<'_> {
             )?
             .build()?;
         Ok(Planned {
+            walk: None,
             plan,
             kind: AnswerKind::Rows {
                 title: "changes".into(),
@@ -297,6 +300,7 @@ impl Planner<'_> {
             ])?
             .build()?;
         Ok(Planned {
+            walk: None,
             plan,
             kind: AnswerKind::Rows {
                 title: "events".into(),

@@ -55,6 +55,7 @@ fn literal_table(rows: Vec<Vec<Expr>>, headers: &[&str]) -> Result<Planned> {
         .map(|(i, header)| col(format!("column{}", i + 1)).alias(*header));
     let plan = LogicalPlanBuilder::values(rows)?.project(named)?.build()?;
     Ok(Planned {
+        walk: None,
         plan,
         kind: AnswerKind::Table,
     })

@@ -15,7 +15,7 @@
 //! rule over the MAC the node's agent reports on its interfaces ([`switch_id`]).
 
 mod encode;
-mod flows;
+pub(crate) mod flows;
 mod report;
 mod routing;
 mod sample;

@@ -1,0 +1,110 @@
+//! `trace <ip|mac|hostname> from <hostname|ip> [vrf V] [vlan N] [detail] [bidir]`: the state
+//! reads a walk needs (see [`crate::trace`]), all at the statement's instant, and the INT hops of
+//! the traced flow in the minutes before it.
+
+use std::sync::Arc;
+
+use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
+
+use crate::answer::AnswerKind;
+use crate::ast::{Query, Trace, Value, ValueKind};
+use crate::error::{Error, Result};
+use crate::trace::{Endpoint, Request, STATE_TABLES, TraceInputs};
+
+use super::{Planned, Planner, Window};
+
+/// How far back INT reports count as what the flow does now.
+const OBSERVED_WINDOW_US: i64 = 15 * 60 * 1_000_000;
+
+impl Planner<'_> {
+    pub(super) fn plan_trace(&self, query: &Query, trace: &Trace) -> Result<Planned> {
+        let at = self.state_time(query);
+        let request = Request {
+            destination: endpoint(&trace.destination)?,
+            source: endpoint(&trace.source)?,
+            vrf: trace.vrf.as_ref().map(|v| v.to_string()),
+            vlan: trace
+                .vlan
+                .as_ref()
+                .map(|n| u32::try_from(n.value).unwrap_or(0)),
+            bidir: trace.bidir,
+            source_span: trace.source.span,
+            destination_span: trace.destination.span,
+        };
+        let mut state = Vec::new();
+        for table in STATE_TABLES {
+            if self.table(table).is_some() {
+                state.push((*table, self.catalog.state_at(table, at)?));
+            }
+        }
+        let observed = match self.table("int_hops") {
+            Some(_) => Some(self.observed(&request, at)?),
+            None => None,
+        };
+        let inputs = TraceInputs {
+            request,
+            state,
+            observed,
+        };
+        let schema = crate::trace::schema();
+        let plan = LogicalPlanBuilder::empty(false)
+            .project(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        datafusion::logical_expr::Expr::Literal(
+                            datafusion::common::ScalarValue::try_from(f.data_type())
+                                .unwrap_or(datafusion::common::ScalarValue::Null),
+                            None,
+                        )
+                        .alias(f.name())
+                    })
+                    .collect::<Vec<_>>(),
+            )?
+            .build()?;
+        Ok(Planned {
+            walk: Some(Arc::new(inputs)),
+            plan,
+            kind: AnswerKind::Trace {
+                detail: trace.detail,
+            },
+        })
+    }
+
+    /// The INT hop rows in the window before `at`, of the flow when its addresses are known.
+    fn observed(&self, request: &Request, at: i64) -> Result<datafusion::logical_expr::LogicalPlan> {
+        let window = Window {
+            from: at.saturating_sub(OBSERVED_WINDOW_US),
+            to: at,
+        };
+        let mut hops = self.events("int_hops", window)?;
+        if let Endpoint::Ip(ip) = &request.destination {
+            hops = hops.filter(col("dst_ip").eq(lit(ip.to_string())))?;
+        }
+        if let Endpoint::Ip(ip) = &request.source {
+            hops = hops.filter(col("src_ip").eq(lit(ip.to_string())))?;
+        }
+        Ok(hops.build()?)
+    }
+}
+
+fn endpoint(value: &Value) -> Result<Endpoint> {
+    Ok(match &value.kind {
+        ValueKind::Ip(ip) => Endpoint::Ip(*ip),
+        ValueKind::Mac(bytes) => Endpoint::Mac(
+            bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        ),
+        ValueKind::Word(name) => Endpoint::Host(name.clone()),
+        _ => {
+            return Err(Error::plan(
+                value.span,
+                "a trace goes to or from an IP or MAC address or a hostname",
+            ));
+        }
+    })
+}
