@@ -52,24 +52,6 @@ const QUESTIONS: &[(&str, &str, Option<&str>)] = &[
     ),
 ];
 
-/// Writes the simulated history, hour by hour, and returns the rows per table.
-async fn write_history(engine: &Engine, sim: Simulation, end: i64) -> BTreeMap<&'static str, u64> {
-    let mut counts = BTreeMap::new();
-    for window in sim.windows(end, HOUR) {
-        for (table, batch) in window.expect("batches").1 {
-            *counts.entry(table).or_default() += batch.num_rows() as u64;
-            engine.append(table, &batch).await.expect("append");
-        }
-        engine.backpressure().await;
-    }
-    counts
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() - 1) as f64 * p).round() as usize]
-}
-
 const STATEMENTS: &[&str] = &[
     "check bgp",
     "spine01 check bgp around 10h json",
@@ -99,8 +81,8 @@ fn parse_and_plan(catalog: &EngineCatalog, now: i64) {
         let us = |d: Duration| d.as_secs_f64() * 1e6;
         println!(
             "  {:>8.1} parse {:>8.1} plan   {statement}",
-            us(percentile(&mut parse_times, 0.5)),
-            us(percentile(&mut plan_times, 0.5))
+            us(common::percentile(&mut parse_times, 0.5)),
+            us(common::percentile(&mut plan_times, 0.5))
         );
     }
 }
@@ -220,7 +202,7 @@ async fn open_history(history: &History, dir: &std::path::Path, now: i64) -> Eng
     let start = Instant::now();
     let sim = Simulation::scale(nodes, now - days * DAY, now);
     let switches = sim.topology().nodes.len();
-    let counts = write_history(&engine, sim, now).await;
+    let counts = common::write_history(&engine, sim, now).await;
     engine.flush().await.expect("flush");
     engine.maintain().await.expect("maintain");
     let rows: u64 = counts.values().sum();
@@ -284,7 +266,7 @@ fn main() {
                     None => format!("{} rows", answer.rows()),
                 };
             }
-            let (p50, p95) = (ms(percentile(&mut times, 0.5)), ms(percentile(&mut times, 0.95)));
+            let (p50, p95) = (ms(common::percentile(&mut times, 0.5)), ms(common::percentile(&mut times, 0.95)));
             let theirs_duck = peer_time(duckdb.as_ref(), question);
             let theirs_sq = suzieq_name.and_then(|name| peer_time(suzieq_questions, name));
             let cell = |p: &Option<PeerTime>| p.as_ref().map_or("-".to_string(), |p| format!("{:.0} ({:.0})", p.p50, p.p95));

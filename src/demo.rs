@@ -91,6 +91,16 @@ const TOUR: &[(&str, &str)] = &[
         "The same day judged: leaf07 never fetched an image or configuration after its address, \
          and leaf06's startup config was not provided (404, ZTP0022W).",
     ),
+    (
+        "trace 10.244.40.193 from 10.244.6.6",
+        "Every path from a pod on server02 to one on server03 now: eight ECMP paths, MTU 9152, \
+         as the seed draws them.",
+    ),
+    (
+        "trace 10.244.40.193 from 10.244.6.6 around 10h",
+        "The same trace ten hours ago, with leaf03's swp51 down: spine01 reached server03 only \
+         through leaf04, six paths left.",
+    ),
 ];
 
 const AFTER_THE_TOUR: &str = "That was the tour. Try `check vlan` (leaf04's bond3 gained VLAN 30 \

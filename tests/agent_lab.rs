@@ -275,6 +275,7 @@ fn agents_stream_a_real_fabric_and_its_faults() {
     );
     let healthy_at = rfc3339_now();
     trace_matches_the_fibs(&fabric, 2);
+    let traced_at = rfc3339_now();
     std::thread::sleep(Duration::from_secs(2));
 
     // An interface taken down: both ends of the session fail with the reason.
@@ -300,7 +301,7 @@ fn agents_stream_a_real_fabric_and_its_faults() {
     );
     // The link's paths are gone from the trace as from the FIBs; the past still has both.
     trace_matches_the_fibs(&fabric, 1);
-    let before = traced_paths(&fabric.netql(&format!("{TRACE} around {healthy_at}")));
+    let before = traced_paths(&fabric.netql(&format!("{TRACE} around {traced_at}")));
     assert_eq!(before.len(), 2, "{before:?}");
     fabric.ip("leaf01", "link set swp51 up");
     wait_until(SETTLE, "check bgp to pass again", || {
@@ -360,7 +361,7 @@ const TRACE: &str = "trace 10.1.2.10 from server01";
 /// of the trace's egresses there.
 fn trace_matches_the_fibs(fabric: &Fabric, paths: usize) {
     // Traffic fills the neighbour tables the walk resolves next hops through.
-    fabric.lab.sh("server01", "ping -c 3 -i 0.2 -W 1 10.1.2.10 >/dev/null || true");
+    fabric.lab.sh("server01", "ping -c 3 -i 0.2 -W 2 10.1.2.10 >/dev/null");
     let mut last = (BTreeSet::new(), BTreeSet::new());
     wait_until(SETTLE, "the trace to match the FIBs", || {
         let fib = fib_paths(&fabric.lab, "server01", "10.1.2.10");
@@ -368,6 +369,9 @@ fn trace_matches_the_fibs(fabric: &Fabric, paths: usize) {
         let traced = traced_paths(&answer);
         let clean = answer["summary"]["numberOfPathsWithErrors"] == 0;
         let done = clean && fib.len() == paths && traced == fib;
+        if !done {
+            eprintln!("the FIBs' paths: {fib:?}\nthe trace: {answer}");
+        }
         last = (fib, traced);
         done
     });

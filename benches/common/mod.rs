@@ -279,3 +279,26 @@ pub fn suzieq(store: &str, now: i64, runs: usize, scratch: &str) -> Option<Strin
         }
     }
 }
+
+/// Writes a simulated history, hour by hour, and returns the rows per table.
+pub async fn write_history(
+    engine: &sonde_engine::Engine,
+    sim: sonde_sim::Simulation,
+    end: i64,
+) -> std::collections::BTreeMap<&'static str, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for window in sim.windows(end, HOUR) {
+        for (table, batch) in window.expect("batches").1 {
+            *counts.entry(table).or_default() += batch.num_rows() as u64;
+            engine.append(table, &batch).await.expect("append");
+        }
+        engine.backpressure().await;
+    }
+    counts
+}
+
+/// The `p` quantile (0 to 1) of `samples`.
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() - 1) as f64 * p).round() as usize]
+}

@@ -5,8 +5,9 @@
 //! node with its span); the [`Planner`](plan::Planner) turns it into a DataFusion `LogicalPlan`
 //! over the tables a [`Catalog`](plan::Catalog) provides; [`run`] executes it into an
 //! [`Answer`](answer::Answer), printed as NetQ prints it (aligned tables with relative times, or
-//! JSON with µs timestamps). This crate sees only DataFusion, Arrow and the table schemas, never
-//! the engine's storage.
+//! JSON with µs timestamps). `trace` is the one command that is not a single plan: its state
+//! reads are planned like any other, and [`trace`] walks the fabric they load in Rust. This crate
+//! sees only DataFusion, Arrow and the table schemas, never the engine's storage.
 
 pub mod answer;
 mod assemble;

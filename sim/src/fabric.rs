@@ -70,6 +70,7 @@ pub fn initial_rows(t: &Topology, at: i64, established: i64) -> Vec<NodeRow> {
     rows.extend(ospf::rows(t, at));
     rows.extend(route_rows(t, at));
     rows.extend(hosts::rows(t, at));
+    rows.extend(gateway_rows(t, at));
     rows
 }
 
@@ -273,6 +274,38 @@ pub fn bond_row(t: &Topology, node: usize, bond: &str, at: i64, vlans: &str) -> 
         .set("pvid", if peerlink { 1u32 } else { 10 })
 }
 
+/// Each leaf's gateway into its subnet: `vlan10`, holding the subnet's first address.
+fn gateway_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
+    let mut rows = Vec::new();
+    for (rank, leaf) in t.leaves().enumerate() {
+        let subnet = t.leaf_subnet(rank);
+        let Some(network) = subnet.split('/').next() else {
+            continue;
+        };
+        let gateway = network.rsplit_once('.').map(|(net, _)| format!("{net}.1/24"));
+        rows.push((
+            leaf,
+            interface_row(t, leaf, "vlan10", at)
+                .set("type", "vlan")
+                .set("mtu", crate::topology::HOST_MTU)
+                .set("speed", None::<u64>)
+                .set("pvid", 10u32),
+        ));
+        if let Some(gateway) = gateway {
+            rows.push((
+                leaf,
+                Row::new(&addresses::TABLE, at)
+                    .set("ifname", "vlan10")
+                    .set("prefix", gateway)
+                    .set("family", "ipv4")
+                    .set("vrf", "default")
+                    .set("scope", "global"),
+            ));
+        }
+    }
+    rows
+}
+
 /// Every node's routes (see [`routes_of`]).
 fn route_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
     (0..t.nodes.len())
@@ -287,6 +320,9 @@ fn route_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
 pub fn routes_of(t: &Topology, node: usize, at: i64, down: &[&str]) -> Vec<Row> {
     let mut routes: Vec<(String, Vec<String>)> = Vec::new();
     match t.nodes[node].role {
+        Role::Leaf if t.default_only_leaves => {
+            routes.push((DEFAULT_ROUTE.to_string(), uplinks(t, node, false)));
+        }
         Role::Leaf => {
             let via = uplinks(t, node, false);
             for (rank, leaf) in t.leaves().enumerate() {

@@ -124,7 +124,11 @@ impl Simulation {
     /// A CLOS fabric of about `nodes` switches from `start`, busy with churn; one exit's agent
     /// stops two hours before `end`.
     pub fn scale(nodes: usize, start: i64, end: i64) -> Simulation {
-        let topology = Topology::clos(nodes);
+        Simulation::scale_on(Topology::clos(nodes), start, end)
+    }
+
+    /// [`Simulation::scale`] on `topology`.
+    pub fn scale_on(topology: Topology, start: i64, end: i64) -> Simulation {
         let rotten = topology.node("exit02").map(|node| Fault::AgentStops {
             node,
             at: end - 2 * HOUR,

@@ -117,6 +117,9 @@ pub struct Topology {
     /// Router ids of OSPF speakers that have no fabric loopback (edge01, a firewall).
     pub ospf_router_ids: Vec<(usize, String)>,
     pub lnv: Option<LnvDomain>,
+    /// The spines announce only a default route to the leaves (wide fabrics do, to keep the
+    /// leaves' FIBs small), instead of every other leaf's subnet.
+    pub default_only_leaves: bool,
 }
 
 /// Node names numbered from 1 with at least two digits: `leaf01`, `leaf0966`.
@@ -222,6 +225,32 @@ impl Topology {
         t
     }
 
+    /// A CLOS fabric of about `nodes` switches whose every leaf (and exit) is cabled to each of
+    /// `ecmp` spines: `ecmp`-way ECMP at the spine layer. The spines announce only a default
+    /// route to the leaves, and learn every leaf's subnet.
+    pub fn clos_ecmp(nodes: usize, ecmp: usize) -> Topology {
+        let mut t = Topology::default();
+        let spine_count = ecmp.max(1);
+        let leaf_count = nodes.saturating_sub(spine_count + 2).max(2) & !1;
+        let spines = t.add_nodes(Role::Spine, "spine", spine_count, |i| {
+            (65020, format!("10.0.1.{}", i + 1))
+        });
+        let leaves = t.add_nodes(Role::Leaf, "leaf", leaf_count, |i| {
+            (
+                4_200_000_000 + i as u32,
+                format!("10.{}.{}.{}", 2 + i / 65_536, i / 256 % 256, i % 256),
+            )
+        });
+        let exits = t.add_nodes(Role::Exit, "exit", 2, |i| {
+            (65041 + i as u32, format!("10.0.0.{}", 41 + i))
+        });
+        t.cable_uplinks_to(&leaves, &exits, &spines, spine_count);
+        t.pair_leaves(&leaves, &[]);
+        t.vnis = vec![Vni { vni: 10, vlan: 10 }];
+        t.default_only_leaves = true;
+        t
+    }
+
     fn add_node(&mut self, role: Role, name: String, asn: u32, loopback: String) -> usize {
         let os = if role.is_router() {
             "Cumulus Linux 3.7.0"
@@ -283,7 +312,19 @@ impl Topology {
 
     /// Leaves and exits take swp51… up to four spines; spines number their ports by leaf.
     fn cable_uplinks(&mut self, leaves: &[usize], exits: &[usize], spines: &[usize]) {
-        let uplinks = spines.len().min(4);
+        self.cable_uplinks_to(leaves, exits, spines, 4);
+    }
+
+    /// Leaves and exits take swp51… to `uplinks` spines each (a group of them, in turn, when
+    /// there are more spines); spines number their ports by leaf.
+    fn cable_uplinks_to(
+        &mut self,
+        leaves: &[usize],
+        exits: &[usize],
+        spines: &[usize],
+        uplinks: usize,
+    ) {
+        let uplinks = spines.len().min(uplinks);
         let groups = spines.len() / uplinks;
         for (i, &node) in leaves.iter().chain(exits).enumerate() {
             let group = if exits.contains(&node) { 0 } else { i % groups };

@@ -1,0 +1,181 @@
+//! Trace latency on a CLOS fabric with wide ECMP at the spine layer (default 1000 nodes, every
+//! leaf cabled to each of 64 spines), side by side with SuzieQ 0.25's `path show` over the same
+//! state (`benches/suzieq_path.py`, run with `SUZIEQ_PYTHON`, default `/opt/suzieq/bin/python`;
+//! `none` leaves it out).
+//!
+//! One day of the simulated fabric's history (`sonde_sim`, with churn) goes into a store,
+//! flushed, compacted and checkpointed. The traces go from the first leaf's gateway to the
+//! middle leaf's: one path from a spine, one per spine from a leaf, twice that with `bidir`, and
+//! the same as of six hours ago; each is run 20 times after a warm-up, p50 and p95 printed with
+//! the number of paths, so how latency grows with the paths shows in one table.
+//!
+//! `cargo bench --bench trace [-- NODES ECMP]`
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sonde_engine::{Engine, EngineConfig};
+use sonde_server::EngineCatalog;
+use sonde_sim::Simulation;
+use sonde_sim::topology::Topology;
+
+const HOUR: i64 = 3_600_000_000;
+const DAY: i64 = 24 * HOUR;
+const RUNS: usize = 20;
+
+/// The gateway address (`.1` of its subnet) of the leaf of rank `rank`.
+fn gateway(topology: &Topology, rank: usize) -> String {
+    let subnet = topology.leaf_subnet(rank);
+    let network = subnet.split('/').next().expect("a subnet");
+    let (net, _) = network.rsplit_once('.').expect("IPv4");
+    format!("{net}.1")
+}
+
+struct Measured {
+    p50: Duration,
+    p95: Duration,
+    paths: usize,
+}
+
+async fn measure(catalog: &EngineCatalog, statement: &str, now: i64) -> Measured {
+    let answer = netql::run(catalog, statement, now).await.expect("traces");
+    let json: Value = serde_json::from_str(&answer.render_json().expect("json")).expect("json");
+    let count = |v: &Value| v["paths"].as_array().map_or(0, Vec::len);
+    let paths = count(&json) + count(&json["reverse"]);
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let began = Instant::now();
+        netql::run(catalog, statement, now).await.expect("traces");
+        times.push(began.elapsed());
+    }
+    Measured {
+        p50: common::percentile(&mut times, 0.5),
+        p95: common::percentile(&mut times, 0.95),
+        paths,
+    }
+}
+
+/// SuzieQ's `path show` for each `(source, destination)`; `None` when it is left out or fails.
+fn suzieq(store: &str, at: i64, scratch: &str, pairs: &[(String, String)]) -> Option<Value> {
+    let python =
+        std::env::var("SUZIEQ_PYTHON").unwrap_or_else(|_| "/opt/suzieq/bin/python".into());
+    if python.is_empty() || python == "none" {
+        eprintln!("SuzieQ skipped (SUZIEQ_PYTHON={python:?})");
+        return None;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/suzieq_path.py");
+    let mut args = vec![
+        script.to_string(),
+        store.to_string(),
+        at.to_string(),
+        RUNS.to_string(),
+        scratch.to_string(),
+    ];
+    for (source, destination) in pairs {
+        args.extend([source.clone(), destination.clone()]);
+    }
+    let output = std::process::Command::new(&python)
+        .args(&args)
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    match output {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .and_then(|line| serde_json::from_str(line).ok()),
+        Ok(_) => {
+            eprintln!("SuzieQ failed (its messages are above)");
+            None
+        }
+        Err(e) => {
+            eprintln!("SuzieQ is not installed ({python}: {e}); its column stays empty");
+            None
+        }
+    }
+}
+
+fn main() {
+    let mut numbers = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse::<usize>().ok());
+    let nodes = numbers.next().unwrap_or(1000);
+    let ecmp = numbers.next().unwrap_or(64);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("sonde");
+    let now = sonde_sim::REFERENCE_NOW;
+    let topology = Topology::clos_ecmp(nodes, ecmp);
+    let leaves = topology.leaves().count();
+    let (source, destination) = (gateway(&topology, 0), gateway(&topology, leaves / 2));
+    runtime.block_on(async {
+        let engine = Engine::open(EngineConfig::local(&store))
+            .await
+            .expect("engine");
+        let began = Instant::now();
+        let switches = topology.nodes.len();
+        let sim = Simulation::scale_on(topology, now - DAY, now);
+        let counts = common::write_history(&engine, sim, now).await;
+        engine.flush().await.expect("flush");
+        engine.maintain().await.expect("maintain");
+        println!(
+            "{switches} switches, {ecmp}-way ECMP at the spines, 1 day: {} rows ({} routes, {} interfaces) written, flushed, compacted and checkpointed in {:.1} s",
+            counts.values().sum::<u64>(),
+            counts.get("routes").unwrap_or(&0),
+            counts.get("interfaces").unwrap_or(&0),
+            began.elapsed().as_secs_f64()
+        );
+        let catalog = EngineCatalog::new(engine.clone());
+        let statements = [
+            format!("trace {destination} from spine01"),
+            format!("trace {destination} from {source}"),
+            format!("trace {destination} from {source} bidir"),
+            format!("trace {destination} from {source} around 6h"),
+        ];
+        let mut ours = Vec::new();
+        for statement in &statements {
+            ours.push(measure(&catalog, statement, now).await);
+        }
+        let scratch = dir.path().join("suzieq");
+        let pairs = [(source.clone(), destination.clone())];
+        let theirs = suzieq(
+            store.to_str().expect("utf-8"),
+            now,
+            scratch.to_str().expect("utf-8"),
+            &pairs,
+        );
+        println!(
+            "\n{RUNS} runs each, in ms                                 paths   Sonde p50 (p95)    SuzieQ p50 (p95)   SuzieQ/Sonde"
+        );
+        for (i, (statement, m)) in statements.iter().zip(&ours).enumerate() {
+            let peer = (i == 1)
+                .then(|| theirs.as_ref().map(|t| &t["traces"][0]))
+                .flatten();
+            let peer_text = match peer {
+                Some(t) if t["error"].is_null() => format!(
+                    "{:>8.1} ({:>6.1})  {:>10.1}×   ({} paths)",
+                    t["p50"].as_f64().unwrap_or(f64::NAN),
+                    t["p95"].as_f64().unwrap_or(f64::NAN),
+                    t["p50"].as_f64().unwrap_or(f64::NAN) / common::ms(m.p50),
+                    t["paths"]
+                ),
+                Some(t) => format!("failed: {}", t["error"]),
+                None => String::new(),
+            };
+            println!(
+                "{statement:<52} {:>5}  {:>8.2} ({:>6.2})   {peer_text}",
+                m.paths,
+                common::ms(m.p50),
+                common::ms(m.p95)
+            );
+        }
+        if let Some(t) = &theirs {
+            println!("\nSuzieQ: converting the state into its store took {:.1} s", t["load_s"].as_f64().unwrap_or(f64::NAN));
+        }
+    });
+}
