@@ -38,14 +38,19 @@ path show reads the latest state, and holding only it costs SuzieQ nothing it wo
     macs          macs (mackey built as the poller builds it)
     mlag          clag, one record per node from its session row and its bonds
 
-path never reads lldp, device or evpnVni, so they are not converted; devconfig, device and vlan,
-which the interfaces table consults, stay empty.
+path never reads lldp or evpnVni, so they are not converted; devconfig and device, which
+SuzieQ's interfaces table consults for port modes, stay empty.
+
+SuzieQ finds the far end of a next hop through the neighbour entry's MAC and the interface
+holding that MAC and the next hop's IPv4 address; a link-local (BGP unnumbered) next hop is on
+no interface's IPv4 list, so it takes the far node's interfaces with that MAC, and where every
+port of a node reports the node's one MAC it names one of them as the hop's iif. Hops and path
+counts are right; iif, inMtu and mtuMatch may name another port of the right node.
 """
 
 import importlib.util
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -58,6 +63,8 @@ sys.path = [p for p in sys.path if os.path.abspath(p or '.') != HERE]
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 
 
 def _load_bench_helpers():
@@ -98,9 +105,13 @@ def objects(items):
     return out
 
 
-def lists(series, default, item=str):
-    """Sonde list cells as Python lists; an empty or null cell becomes `default`."""
-    return objects([item(x) for x in v] if v is not None and len(v) else list(default) for v in series)
+def lists(series, default, item=pa.string()):
+    """Sonde list<utf8> cells as an object array of arrays of `item`; an empty or null cell
+    becomes `default`."""
+    cells = pa.array(series.to_numpy(object), pa.list_(pa.string()))
+    empty = pc.equal(pc.fill_null(pc.list_value_length(cells), 0), 0)
+    cells = pc.if_else(empty, pa.scalar([str(x) for x in default], cells.type), cells)
+    return cells.cast(pa.list_(item)).to_numpy(zero_copy_only=False)
 
 
 def interfaces_records(ifs, addr_latest):
@@ -179,7 +190,7 @@ def routes_records(rt):
         'protocol': bench.strs(rt['protocol']),
         'nexthopIps': lists(rt['nexthop_ips'], ['']),
         'oifs': lists(rt['oifs'], ['']),
-        'weights': lists(rt['weights'], [1], int),
+        'weights': lists(rt['weights'], [1], pa.int64()),
         'metric': metric,
         'preference': metric,
         'source': bench.strs(rt['source']),
@@ -232,12 +243,13 @@ def macs_records(mc):
 
 def mlag_records(cl):
     """Sonde clag → SuzieQ mlag records (schema 2.0): one per node, from its session row (empty
-    ifname, else its first row) and the states of its bonds."""
-    cl = cl.assign(session=cl['ifname'].fillna('').eq('')).sort_values(['hostname', 'session'], kind='stable')
+    ifname; else its first row) and the states of its bonds."""
+    cl = cl.assign(session=cl['ifname'].fillna('').eq(''))
     out = []
     for host, rows in cl.groupby('hostname', sort=True):
-        head = rows.iloc[-1]
-        bonds = rows[~rows['session'] & rows['ifname'].fillna('').ne('')]
+        session = rows[rows['session']]
+        head = (session if not session.empty else rows).iloc[0]
+        bonds = rows[~rows['session']]
         state = bonds['bond_state'].fillna('')
         dual = bonds['ifname'][state == 'dual'].tolist()
         single = bonds['ifname'][state == 'single'].tolist()
@@ -265,39 +277,41 @@ def mlag_records(cl):
     return rec
 
 
+# SuzieQ table, its converter, and the Sonde table it comes from with its keys and value columns.
+TABLES = (
+    ('routes', routes_records, 'routes', ['vrf', 'prefix'],
+     ['family', 'protocol', 'nexthop_ips', 'oifs', 'weights', 'metric', 'source']),
+    ('arpnd', arpnd_records, 'neighbors', ['ifname', 'ip'], ['mac', 'state', 'is_remote']),
+    ('macs', macs_records, 'macs', ['mac', 'vlan'], ['ifname', 'remote_vtep', 'is_static', 'flags']),
+    ('mlag', mlag_records, 'clag', ['ifname'],
+     ['peer_hostname', 'role', 'peer_role', 'peer_state', 'peerlink', 'sysmac', 'backup_ip', 'backup_active',
+      'bond_state']),
+)
+
+
 def load(store, at_us, data_dir, schemas):
-    """Writes the state at `at_us` as SuzieQ records; returns the records per table."""
+    """Writes the state at `at_us` as SuzieQ records; returns the number of records per table."""
     from suzieq.shared.schema import SchemaForTable
+
+    rows = {}
+
+    def write(table, rec):
+        if rec is None:
+            rows[table] = 0
+            log(f'suzieq path: {table}: nothing in the store at this time')
+            return
+        files = bench.write_like_poller(data_dir, table, SchemaForTable(table, schemas), rec)
+        rows[table] = len(rec['timestamp'])
+        log(f'suzieq path: {table}: {rows[table]} records in {files} files')
 
     ifs = live(state_at(store, 'interfaces', ['ifname'],
                         ['type', 'state', 'admin_state', 'mtu', 'speed', 'mac', 'master', 'vrf', 'pvid',
                          'ifindex', 'description', 'last_flap'], at_us))
     addrs = state_at(store, 'addresses', ['ifname', 'prefix'], ['family', 'vrf'], at_us)
-    records = {
-        'interfaces': interfaces_records(ifs, addrs),
-        'routes': (routes_records, 'routes', ['vrf', 'prefix'],
-                   ['family', 'protocol', 'nexthop_ips', 'oifs', 'weights', 'metric', 'source']),
-        'arpnd': (arpnd_records, 'neighbors', ['ifname', 'ip'], ['mac', 'state', 'is_remote']),
-        'macs': (macs_records, 'macs', ['mac', 'vlan'], ['ifname', 'remote_vtep', 'is_static', 'flags']),
-        'mlag': (mlag_records, 'clag', ['ifname'],
-                 ['peer_hostname', 'role', 'peer_role', 'peer_state', 'peerlink', 'sysmac', 'backup_ip',
-                  'backup_active', 'bond_state']),
-    }
-    rows = {}
-    for table, spec in records.items():
-        if isinstance(spec, tuple):
-            convert, source, keys, columns = spec
-            state = live(state_at(store, source, keys, columns, at_us))
-            rec = convert(state) if not state.empty else None
-        else:
-            rec = spec
-        if rec is None:
-            rows[table] = 0
-            log(f'suzieq path: {table}: nothing in the store at this time')
-            continue
-        files = bench.write_like_poller(data_dir, table, SchemaForTable(table, schemas), rec)
-        rows[table] = len(rec['timestamp'])
-        log(f'suzieq path: {table}: {rows[table]} records in {files} files')
+    write('interfaces', interfaces_records(ifs, addrs))
+    for table, convert, source, keys, columns in TABLES:
+        state = live(state_at(store, source, keys, columns, at_us))
+        write(table, convert(state) if not state.empty else None)
     return rows
 
 

@@ -2,6 +2,8 @@
 //! from their own modules), and the rows that change when a fault strikes or is set right:
 //! built with the agent's own `Row`, so they are the agent's rows, column for column.
 
+use std::collections::HashMap;
+
 use sonde_schema::families::{
     addresses, bgp, events, interfaces, inventory, license, lldp, ntp, routes, sensors, services,
 };
@@ -335,6 +337,7 @@ pub fn routes_of(t: &Topology, node: usize, at: i64, down: &[&str]) -> Vec<Row> 
         _ => {}
     }
     routes.extend(hosts::routes_of(t, node));
+    let peers = peers_of(t, node);
     routes
         .into_iter()
         .map(|(prefix, ports)| {
@@ -342,7 +345,7 @@ pub fn routes_of(t: &Topology, node: usize, at: i64, down: &[&str]) -> Vec<Row> 
                 .into_iter()
                 .filter(|p| !down.contains(&p.as_str()))
                 .collect();
-            let route = route_through(t, node, &up, &prefix, at);
+            let route = route_over(t, &peers, &up, &prefix, at);
             if up.is_empty() {
                 deletion(route, at)
             } else {
@@ -372,10 +375,21 @@ pub fn route_row(t: &Topology, node: usize, prefix: &str, at: i64) -> Row {
 /// A BGP route on `node` to `prefix` over these ports, the next hop on each the link-local
 /// address of the port at its far end (BGP unnumbered).
 pub fn route_through(t: &Topology, node: usize, ports: &[String], prefix: &str, at: i64) -> Row {
+    route_over(t, &peers_of(t, node), ports, prefix, at)
+}
+
+/// [`route_through`] with the node's ports' far ends already known.
+fn route_over(
+    t: &Topology,
+    peers: &HashMap<&str, (usize, LinkKind)>,
+    ports: &[String],
+    prefix: &str,
+    at: i64,
+) -> Row {
     let hops: Vec<String> = ports
         .iter()
-        .map(|port| match far_end(t, node, port) {
-            Some(peer) => hosts::link_local(t.nodes[peer].mac),
+        .map(|port| match peers.get(port.as_str()) {
+            Some(&(peer, _)) => hosts::link_local(t.nodes[peer].mac),
             None => "fe80::1".to_string(),
         })
         .collect();
@@ -392,20 +406,21 @@ pub fn route_through(t: &Topology, node: usize, ports: &[String], prefix: &str, 
         .set("table_id", 254u32)
 }
 
-/// The node at the far end of `node`'s port (or of one member of its bond).
-fn far_end(t: &Topology, node: usize, port: &str) -> Option<usize> {
-    t.links.iter().find_map(|l| {
-        let names = |p: &crate::topology::Port| {
-            p.node == node && (p.ifname == port || l.bond.as_deref() == Some(port))
-        };
-        if names(&l.a) {
-            Some(l.b.node)
-        } else if names(&l.b) {
-            Some(l.a.node)
-        } else {
-            None
+/// The node at the far end of each of `node`'s ports (and of its bonds, by their members), and
+/// the kind of cable.
+pub(crate) fn peers_of(t: &Topology, node: usize) -> HashMap<&str, (usize, LinkKind)> {
+    let mut peers = HashMap::new();
+    for link in &t.links {
+        for (this, other) in [(&link.a, &link.b), (&link.b, &link.a)] {
+            if this.node == node {
+                peers.insert(this.ifname.as_str(), (other.node, link.kind));
+                if let Some(bond) = link.bond.as_deref().filter(|_| t.nodes[node].role.is_router()) {
+                    peers.insert(bond, (other.node, link.kind));
+                }
+            }
         }
-    })
+    }
+    peers
 }
 
 /// What the agents report when a fault heals at `back`: every object in `struck` (events aside)

@@ -94,9 +94,19 @@ pub fn rows(t: &Topology, at: i64) -> Vec<NodeRow> {
 pub fn routes_of(t: &Topology, node: usize) -> Vec<(String, Vec<String>)> {
     let mut routes = Vec::new();
     let role = t.nodes[node].role;
+    let peers = crate::fabric::peers_of(t, node);
+    let toward = |targets: &[usize]| -> Vec<String> {
+        let mut ports: Vec<String> = peers
+            .iter()
+            .filter(|(_, (peer, kind))| *kind == LinkKind::Fabric && targets.contains(peer))
+            .map(|(port, _)| port.to_string())
+            .collect();
+        ports.sort_by_key(|p| crate::int::flows::port_number(p));
+        ports
+    };
     if role == Role::Spine {
         for (rank, leaf) in t.leaves().enumerate() {
-            let ports = ports_toward(t, node, &[leaf]);
+            let ports = toward(&[leaf]);
             if !ports.is_empty() {
                 routes.push((t.leaf_subnet(rank), ports));
             }
@@ -110,12 +120,15 @@ pub fn routes_of(t: &Topology, node: usize) -> Vec<(String, Vec<String>)> {
                 routes.push((format!("{ip}/32"), vec![bond]));
             }
         } else if role == Role::Spine {
-            let ports = ports_toward(t, node, &leaves);
+            let ports = toward(&leaves);
             if !ports.is_empty() {
                 routes.push((network, ports));
             }
         } else if role == Role::Leaf {
-            routes.push((network, ports_toward_spines(t, node)));
+            let spines: Vec<usize> = (0..t.nodes.len())
+                .filter(|&n| t.nodes[n].role == Role::Spine)
+                .collect();
+            routes.push((network, toward(&spines)));
         }
     }
     routes
@@ -153,28 +166,6 @@ fn address_row(ifname: &str, prefix: &str, at: i64) -> Row {
         .set("family", "ipv4")
         .set("vrf", "default")
         .set("scope", "global")
-}
-
-/// `node`'s fabric ports cabled to any of `peers`.
-fn ports_toward(t: &Topology, node: usize, peers: &[usize]) -> Vec<String> {
-    t.fabric_links()
-        .filter_map(|(_, l)| {
-            if l.a.node == node && peers.contains(&l.b.node) {
-                Some(l.a.ifname.clone())
-            } else if l.b.node == node && peers.contains(&l.a.node) {
-                Some(l.b.ifname.clone())
-            } else {
-                None
-            }
-        })
-        .collect()
-}
-
-fn ports_toward_spines(t: &Topology, node: usize) -> Vec<String> {
-    t.fabric_links()
-        .filter(|(_, l)| l.a.node == node && t.nodes[l.b.node].role == Role::Spine)
-        .map(|(_, l)| l.a.ifname.clone())
-        .collect()
 }
 
 /// The neighbour entry each end of a routed link (and of a server's links, on the leaf's bond)

@@ -265,7 +265,7 @@ pub fn schema() -> SchemaRef {
         text("Error"),
         text("Warning"),
         Field::new("Observed", DataType::Boolean, true),
-        Field::new("Computed", DataType::Boolean, false),
+        Field::new("Computed", DataType::Boolean, true),
     ]))
 }
 
