@@ -315,11 +315,30 @@ fn route_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
         .collect()
 }
 
-/// The routes `node` holds at `at` when its ports in `down` carry nothing: a leaf learns every
-/// other leaf's server subnet over all its uplinks, an exit its default route from the
-/// internet; the routes toward the servers and their pods are [`hosts`]'. A route left with no
-/// port is reported withdrawn.
+/// The routes `node` holds at `at` when its ports in `down` carry nothing (see
+/// [`route_specs`]); a route left with no port is reported withdrawn.
 pub fn routes_of(t: &Topology, node: usize, at: i64, down: &[&str]) -> Vec<Row> {
+    route_rows_of(t, node, route_specs(t, node), at, down)
+}
+
+/// The routes of `node` over `port` once it is down at `at` (each without that next hop, or
+/// withdrawn), and as they are while it is up.
+pub fn routes_over(t: &Topology, node: usize, port: &str, at: i64) -> (Vec<Row>, Vec<Row>) {
+    let over: Vec<(String, Vec<String>)> = route_specs(t, node)
+        .into_iter()
+        .filter(|(_, ports)| ports.iter().any(|p| p == port))
+        .collect();
+    (
+        route_rows_of(t, node, over.clone(), at, &[port]),
+        route_rows_of(t, node, over, at, &[]),
+    )
+}
+
+/// `(prefix, ports)` of every route `node` holds: a leaf learns every other leaf's server subnet
+/// over all its uplinks (or only a default route, in a fabric whose spines announce just that),
+/// an exit its default route from the internet; the routes toward the servers and their pods are
+/// [`hosts`]'.
+fn route_specs(t: &Topology, node: usize) -> Vec<(String, Vec<String>)> {
     let mut routes: Vec<(String, Vec<String>)> = Vec::new();
     match t.nodes[node].role {
         Role::Leaf if t.default_only_leaves => {
@@ -337,7 +356,17 @@ pub fn routes_of(t: &Topology, node: usize, at: i64, down: &[&str]) -> Vec<Row> 
         _ => {}
     }
     routes.extend(hosts::routes_of(t, node));
-    let peers = peers_of(t, node);
+    routes
+}
+
+fn route_rows_of(
+    t: &Topology,
+    node: usize,
+    routes: Vec<(String, Vec<String>)>,
+    at: i64,
+    down: &[&str],
+) -> Vec<Row> {
+    let peers = &t.ports(node).peers;
     routes
         .into_iter()
         .map(|(prefix, ports)| {
@@ -345,7 +374,7 @@ pub fn routes_of(t: &Topology, node: usize, at: i64, down: &[&str]) -> Vec<Row> 
                 .into_iter()
                 .filter(|p| !down.contains(&p.as_str()))
                 .collect();
-            let route = route_over(t, &peers, &up, &prefix, at);
+            let route = route_over(t, peers, &up, &prefix, at);
             if up.is_empty() {
                 deletion(route, at)
             } else {
@@ -359,11 +388,13 @@ const DEFAULT_ROUTE: &str = "0.0.0.0/0";
 
 /// A node's BGP ports toward the internet (`to_internet`) or toward the spines.
 fn uplinks(t: &Topology, node: usize, to_internet: bool) -> Vec<String> {
-    t.fabric_links()
-        .filter(|(_, l)| {
-            l.a.node == node && (t.nodes[l.b.node].role == Role::Internet) == to_internet
+    t.ports(node)
+        .a_ends
+        .iter()
+        .filter(|(_, peer, kind)| {
+            *kind == LinkKind::Fabric && (t.nodes[*peer].role == Role::Internet) == to_internet
         })
-        .map(|(_, l)| l.a.ifname.clone())
+        .map(|(port, ..)| port.clone())
         .collect()
 }
 
@@ -375,13 +406,13 @@ pub fn route_row(t: &Topology, node: usize, prefix: &str, at: i64) -> Row {
 /// A BGP route on `node` to `prefix` over these ports, the next hop on each the link-local
 /// address of the port at its far end (BGP unnumbered).
 pub fn route_through(t: &Topology, node: usize, ports: &[String], prefix: &str, at: i64) -> Row {
-    route_over(t, &peers_of(t, node), ports, prefix, at)
+    route_over(t, &t.ports(node).peers, ports, prefix, at)
 }
 
 /// [`route_through`] with the node's ports' far ends already known.
 fn route_over(
     t: &Topology,
-    peers: &HashMap<&str, (usize, LinkKind)>,
+    peers: &HashMap<String, (usize, LinkKind)>,
     ports: &[String],
     prefix: &str,
     at: i64,
@@ -404,23 +435,6 @@ fn route_over(
         .set("weights", weights)
         .set("metric", 20u32)
         .set("table_id", 254u32)
-}
-
-/// The node at the far end of each of `node`'s ports (and of its bonds, by their members), and
-/// the kind of cable.
-pub(crate) fn peers_of(t: &Topology, node: usize) -> HashMap<&str, (usize, LinkKind)> {
-    let mut peers = HashMap::new();
-    for link in &t.links {
-        for (this, other) in [(&link.a, &link.b), (&link.b, &link.a)] {
-            if this.node == node {
-                peers.insert(this.ifname.as_str(), (other.node, link.kind));
-                if let Some(bond) = link.bond.as_deref().filter(|_| t.nodes[node].role.is_router()) {
-                    peers.insert(bond, (other.node, link.kind));
-                }
-            }
-        }
-    }
-    peers
 }
 
 /// What the agents report when a fault heals at `back`: every object in `struck` (events aside)

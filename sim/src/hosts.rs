@@ -6,6 +6,7 @@
 //! route's next hop is the link-local address of the port at the far end (BGP unnumbered), and
 //! each one has its neighbour entry.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use sonde_schema::families::{addresses, interfaces, neighbors};
@@ -94,12 +95,18 @@ pub fn rows(t: &Topology, at: i64) -> Vec<NodeRow> {
 pub fn routes_of(t: &Topology, node: usize) -> Vec<(String, Vec<String>)> {
     let mut routes = Vec::new();
     let role = t.nodes[node].role;
-    let peers = crate::fabric::peers_of(t, node);
+    let mut by_peer: HashMap<usize, Vec<&str>> = HashMap::new();
+    for (port, (peer, kind)) in &t.ports(node).peers {
+        if *kind == LinkKind::Fabric {
+            by_peer.entry(*peer).or_default().push(port);
+        }
+    }
     let toward = |targets: &[usize]| -> Vec<String> {
-        let mut ports: Vec<String> = peers
+        let mut ports: Vec<String> = targets
             .iter()
-            .filter(|(_, (peer, kind))| *kind == LinkKind::Fabric && targets.contains(peer))
-            .map(|(port, _)| port.to_string())
+            .filter_map(|target| by_peer.get(target))
+            .flatten()
+            .map(|port| port.to_string())
             .collect();
         ports.sort_by_key(|p| crate::int::flows::port_number(p));
         ports

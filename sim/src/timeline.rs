@@ -272,19 +272,8 @@ fn subscription(at: i64, expires: i64) -> Row {
 /// The routes of `node` over `port` once the port is down at `at` (each without that next hop,
 /// or withdrawn), and as they were again at `back`.
 fn routes_by(t: &Topology, node: usize, port: &str, at: i64, back: Option<i64>) -> Vec<NodeRow> {
-    let over = |r: &Row| {
-        matches!(r.get("oifs"), Some(sonde_schema::row::Value::StrList(ports)) if ports.iter().any(|p| p == port))
-    };
-    let healthy: Vec<Row> = fabric::routes_of(t, node, at, &[])
-        .into_iter()
-        .filter(over)
-        .collect();
-    let mut rows: Vec<NodeRow> = fabric::routes_of(t, node, at, &[port])
-        .into_iter()
-        .zip(fabric::routes_of(t, node, at, &[]))
-        .filter(|(_, before)| over(before))
-        .map(|(after, _)| (node, after))
-        .collect();
+    let (down, healthy) = fabric::routes_over(t, node, port, at);
+    let mut rows: Vec<NodeRow> = down.into_iter().map(|r| (node, r)).collect();
     if let Some(back) = back {
         rows.extend(healthy.into_iter().map(|mut r| {
             r.time = back;

@@ -120,6 +120,17 @@ pub struct Topology {
     /// The spines announce only a default route to the leaves (wide fabrics do, to keep the
     /// leaves' FIBs small), instead of every other leaf's subnet.
     pub default_only_leaves: bool,
+    /// Each node's ports with what is at their far end, built on first use (a topology is not
+    /// changed once it is used).
+    ports: std::sync::OnceLock<Vec<Ports>>,
+}
+
+/// One node's ports: each port (and each bond, by its members) → the node at the far end and
+/// the kind of cable, and the `a` ends it cables in order (its uplinks, for a leaf).
+#[derive(Debug, Clone, Default)]
+pub struct Ports {
+    pub peers: std::collections::HashMap<String, (usize, LinkKind)>,
+    pub a_ends: Vec<(String, usize, LinkKind)>,
 }
 
 /// Node names numbered from 1 with at least two digits: `leaf01`, `leaf0966`.
@@ -391,6 +402,33 @@ impl Topology {
                 sysmac: format!("44:38:39:ff:{:02x}:{:02x}", p / 256, p % 256 + 1),
             });
         }
+    }
+
+    /// `node`'s ports and what is at their far ends.
+    pub fn ports(&self, node: usize) -> &Ports {
+        let all = self.ports.get_or_init(|| {
+            let mut all = vec![Ports::default(); self.nodes.len()];
+            for link in &self.links {
+                for (this, other) in [(&link.a, &link.b), (&link.b, &link.a)] {
+                    let ports = &mut all[this.node];
+                    ports
+                        .peers
+                        .insert(this.ifname.clone(), (other.node, link.kind));
+                    if let Some(bond) = link
+                        .bond
+                        .as_ref()
+                        .filter(|_| self.nodes[this.node].role.is_router())
+                    {
+                        ports.peers.insert(bond.clone(), (other.node, link.kind));
+                    }
+                }
+                all[link.a.node]
+                    .a_ends
+                    .push((link.a.ifname.clone(), link.b.node, link.kind));
+            }
+            all
+        });
+        &all[node]
     }
 
     pub fn node(&self, name: &str) -> Option<usize> {
