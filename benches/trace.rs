@@ -143,41 +143,43 @@ fn main() {
         for statement in &statements {
             ours.push(measure(&catalog, statement, now).await);
         }
-        let scratch = dir.path().join("suzieq");
-        let pairs = [(source.clone(), destination.clone())];
-        let theirs = suzieq(
-            store.to_str().expect("utf-8"),
-            now,
-            scratch.to_str().expect("utf-8"),
-            &pairs,
-        );
-        println!(
-            "\nin ms (Sonde {RUNS} runs, SuzieQ {SUZIEQ_RUNS})                   paths   Sonde p50 (p95)    SuzieQ p50 (p95)   SuzieQ/Sonde"
-        );
-        for (i, (statement, m)) in statements.iter().zip(&ours).enumerate() {
-            let peer = (i == 1)
-                .then(|| theirs.as_ref().map(|t| &t["traces"][0]))
-                .flatten();
-            let peer_text = match peer {
-                Some(t) if t["error"].is_null() => format!(
-                    "{:>8.1} ({:>6.1})  {:>10.1}×   ({} paths)",
-                    t["p50"].as_f64().unwrap_or(f64::NAN),
-                    t["p95"].as_f64().unwrap_or(f64::NAN),
-                    t["p50"].as_f64().unwrap_or(f64::NAN) / common::ms(m.p50),
-                    t["paths"]
-                ),
-                Some(t) => format!("failed: {}", t["error"]),
-                None => String::new(),
-            };
+        println!("\nSonde, {RUNS} runs each                                    paths   p50 (p95) in ms");
+        for (statement, m) in statements.iter().zip(&ours) {
             println!(
-                "{statement:<52} {:>5}  {:>8.2} ({:>6.2})   {peer_text}",
+                "{statement:<58} {:>5}  {:>7.2} ({:>6.2})",
                 m.paths,
                 common::ms(m.p50),
                 common::ms(m.p95)
             );
         }
-        if let Some(t) = &theirs {
-            println!("\nSuzieQ: converting the state into its store took {:.1} s", t["load_s"].as_f64().unwrap_or(f64::NAN));
+        let scratch = dir.path().join("suzieq");
+        let pairs = [(source.clone(), destination.clone())];
+        let Some(theirs) = suzieq(
+            store.to_str().expect("utf-8"),
+            now,
+            scratch.to_str().expect("utf-8"),
+            &pairs,
+        ) else {
+            return;
+        };
+        let leaf_to_leaf = &ours[1];
+        let peer = &theirs["traces"][0];
+        println!(
+            "\nSuzieQ path show, {SUZIEQ_RUNS} runs (its store converted from the state at T in {:.1} s):",
+            theirs["load_s"].as_f64().unwrap_or(f64::NAN)
+        );
+        if peer["error"].is_null() {
+            let p50 = peer["p50"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "{:<58} {:>5}  {:>7.1} ({:>6.1})   {:.0}× Sonde's p50",
+                format!("path show src {source} dest {destination}"),
+                peer["paths"],
+                p50,
+                peer["p95"].as_f64().unwrap_or(f64::NAN),
+                p50 / common::ms(leaf_to_leaf.p50)
+            );
+        } else {
+            println!("path show failed: {}", peer["error"]);
         }
     });
 }

@@ -32,9 +32,15 @@ impl Planner<'_> {
             destination_span: trace.destination.span,
         };
         let mut state = Vec::new();
-        for table in STATE_TABLES {
+        for (table, columns) in STATE_TABLES {
             if self.table(table).is_some() {
-                state.push((*table, self.catalog.state_at(table, at)?));
+                let read = std::iter::once(sonde_schema::HOSTNAME)
+                    .chain(columns.iter().copied())
+                    .map(col);
+                let plan = LogicalPlanBuilder::from(self.catalog.state_at(table, at)?)
+                    .project(read)?
+                    .build()?;
+                state.push((*table, plan));
             }
         }
         let observed = match self.table("int_hops") {

@@ -52,15 +52,19 @@ pub use observed::Observation;
 pub(crate) use render::{render_json, render_text};
 pub use walk::{Endpoint, Request, walk};
 
-/// The tables a walk reads, each as the state at the trace's instant.
-pub const STATE_TABLES: &[&str] = &[
-    "interfaces",
-    "addresses",
-    "routes",
-    "neighbors",
-    "lldp",
-    "macs",
-    "vxlan",
+/// The tables a walk reads, each as the state at the trace's instant, and the columns it reads
+/// of them (besides `hostname`).
+pub const STATE_TABLES: &[(&str, &[&str])] = &[
+    (
+        "interfaces",
+        &["ifname", "type", "state", "mtu", "mac", "master", "vrf", "vlans", "pvid"],
+    ),
+    ("addresses", &["ifname", "prefix"]),
+    ("routes", &["vrf", "prefix", "nexthop_ips", "oifs"]),
+    ("neighbors", &["ifname", "ip", "mac", "state"]),
+    ("lldp", &["ifname", "peer_hostname", "peer_ifname"]),
+    ("macs", &["mac", "vlan", "ifname", "remote_vtep"]),
+    ("vxlan", &["ifname", "vni", "vlan"]),
 ];
 
 /// What the planner hands the walk: the request and one plan per table it reads.
