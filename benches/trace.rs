@@ -62,8 +62,7 @@ async fn measure(catalog: &EngineCatalog, statement: &str, now: i64) -> Measured
 
 /// SuzieQ's `path show` for each `(source, destination)`; `None` when it is left out or fails.
 fn suzieq(store: &str, at: i64, scratch: &str, pairs: &[(String, String)]) -> Option<Value> {
-    let python =
-        std::env::var("SUZIEQ_PYTHON").unwrap_or_else(|_| "/opt/suzieq/bin/python".into());
+    let python = std::env::var("SUZIEQ_PYTHON").unwrap_or_else(|_| "/opt/suzieq/bin/python".into());
     if python.is_empty() || python == "none" {
         eprintln!("SuzieQ skipped (SUZIEQ_PYTHON={python:?})");
         return None;
@@ -130,6 +129,12 @@ fn main() {
             counts.values().sum::<u64>(),
             counts.get("routes").unwrap_or(&0),
             counts.get("interfaces").unwrap_or(&0),
+            began.elapsed().as_secs_f64()
+        );
+        let began = Instant::now();
+        engine.load_current_states().await.expect("current state");
+        println!(
+            "current state built in {:.1} s (the server does it at start-up; traces at now read it)",
             began.elapsed().as_secs_f64()
         );
         let catalog = EngineCatalog::new(engine.clone());

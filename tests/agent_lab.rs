@@ -361,7 +361,9 @@ const TRACE: &str = "trace 10.1.2.10 from server01";
 /// of the trace's egresses there.
 fn trace_matches_the_fibs(fabric: &Fabric, paths: usize) {
     // Traffic fills the neighbour tables the walk resolves next hops through.
-    fabric.lab.sh("server01", "ping -c 3 -i 0.2 -W 2 10.1.2.10 >/dev/null");
+    fabric
+        .lab
+        .sh("server01", "ping -c 3 -i 0.2 -W 2 10.1.2.10 >/dev/null");
     let mut last = (BTreeSet::new(), BTreeSet::new());
     wait_until(SETTLE, "the trace to match the FIBs", || {
         let fib = fib_paths(&fabric.lab, "server01", "10.1.2.10");
@@ -449,20 +451,29 @@ fn fib_walk(
         paths.insert(path);
         return;
     }
-    let routes: Value = serde_json::from_str(&lab.sh(
-        node,
-        &format!("ip -j -4 route show match {address}"),
-    ))
-    .expect("ip -j route");
+    let routes: Value =
+        serde_json::from_str(&lab.sh(node, &format!("ip -j -4 route show match {address}")))
+            .expect("ip -j route");
     let length = |r: &Value| match r["dst"].as_str().unwrap_or_default() {
         "default" => 0,
-        dst => dst.split_once('/').map_or(32, |(_, l)| l.parse().unwrap_or(32)),
+        dst => dst
+            .split_once('/')
+            .map_or(32, |(_, l)| l.parse().unwrap_or(32)),
     };
-    let Some(best) = routes.as_array().into_iter().flatten().max_by_key(|r| length(r)) else {
+    let Some(best) = routes
+        .as_array()
+        .into_iter()
+        .flatten()
+        .max_by_key(|r| length(r))
+    else {
         return;
     };
     let devices: Vec<String> = match best["nexthops"].as_array() {
-        Some(hops) => hops.iter().filter_map(|h| h["dev"].as_str()).map(String::from).collect(),
+        Some(hops) => hops
+            .iter()
+            .filter_map(|h| h["dev"].as_str())
+            .map(String::from)
+            .collect(),
         None => best["dev"].as_str().map(String::from).into_iter().collect(),
     };
     let peers = lldpcli_neighbors(lab, node);

@@ -284,7 +284,9 @@ fn gateway_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
         let Some(network) = subnet.split('/').next() else {
             continue;
         };
-        let gateway = network.rsplit_once('.').map(|(net, _)| format!("{net}.1/24"));
+        let gateway = network
+            .rsplit_once('.')
+            .map(|(net, _)| format!("{net}.1/24"));
         rows.push((
             leaf,
             interface_row(t, leaf, "vlan10", at)
@@ -311,7 +313,11 @@ fn gateway_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
 /// Every node's routes (see [`routes_of`]).
 fn route_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
     (0..t.nodes.len())
-        .flat_map(|node| routes_of(t, node, at, &[]).into_iter().map(move |r| (node, r)))
+        .flat_map(|node| {
+            routes_of(t, node, at, &[])
+                .into_iter()
+                .map(move |r| (node, r))
+        })
         .collect()
 }
 
@@ -400,7 +406,13 @@ fn uplinks(t: &Topology, node: usize, to_internet: bool) -> Vec<String> {
 
 /// A BGP route on `node` to `prefix`, over the node's uplinks (to the internet, for a default route).
 pub fn route_row(t: &Topology, node: usize, prefix: &str, at: i64) -> Row {
-    route_through(t, node, &uplinks(t, node, prefix == DEFAULT_ROUTE), prefix, at)
+    route_through(
+        t,
+        node,
+        &uplinks(t, node, prefix == DEFAULT_ROUTE),
+        prefix,
+        at,
+    )
 }
 
 /// A BGP route on `node` to `prefix` over these ports, the next hop on each the link-local

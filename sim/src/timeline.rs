@@ -347,7 +347,11 @@ pub(crate) fn link_down(
     rows.push(session_row(t, link, !a_side, detected, remote));
     let far_port = if a_side { &link.b } else { &link.a };
     for (end, when) in [(node, at), (far_port.node, detected)] {
-        let port = if end == node { ifname } else { far_port.ifname.as_str() };
+        let port = if end == node {
+            ifname
+        } else {
+            far_port.ifname.as_str()
+        };
         rows.extend(routes_by(t, end, port, when, back.map(|b| b + 5 * SECOND)));
     }
     rows.push((

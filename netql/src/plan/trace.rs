@@ -79,7 +79,11 @@ impl Planner<'_> {
     }
 
     /// The INT hop rows in the window before `at`, of the flow when its addresses are known.
-    fn observed(&self, request: &Request, at: i64) -> Result<datafusion::logical_expr::LogicalPlan> {
+    fn observed(
+        &self,
+        request: &Request,
+        at: i64,
+    ) -> Result<datafusion::logical_expr::LogicalPlan> {
         let window = Window {
             from: at.saturating_sub(OBSERVED_WINDOW_US),
             to: at,

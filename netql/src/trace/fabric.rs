@@ -79,7 +79,9 @@ impl Net {
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) if self.len <= 128 => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.len)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.len))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -208,7 +210,11 @@ impl Device {
 
     /// The port that carries frames of `ifname` (a member's bond), for VLAN checks.
     pub fn bridge_port<'a>(&'a self, ifname: &'a str) -> &'a str {
-        match self.interfaces.get(ifname).and_then(|i| i.master.as_deref()) {
+        match self
+            .interfaces
+            .get(ifname)
+            .and_then(|i| i.master.as_deref())
+        {
             Some(master) if self.is_bond(master) => master,
             _ => ifname,
         }
@@ -230,12 +236,7 @@ impl Fabric {
     pub fn load(tables: &[(&str, Vec<RecordBatch>)]) -> Result<Fabric> {
         let mut fabric = Fabric::default();
         for (table, batches) in tables {
-            for batch in batches {
-                let rows = Rows::new(batch)?;
-                for row in 0..batch.num_rows() {
-                    fabric.add(table, &rows, row);
-                }
-            }
+            fabric.add_batches(table, batches)?;
         }
         fabric.index();
         Ok(fabric)
@@ -243,97 +244,115 @@ impl Fabric {
 
     /// Adds more rows of `table` (a second read of routes).
     pub fn extend(&mut self, table: &str, batches: &[RecordBatch]) -> Result<()> {
-        for batch in batches {
-            let rows = Rows::new(batch)?;
-            for row in 0..batch.num_rows() {
-                self.add(table, &rows, row);
-            }
-        }
+        self.add_batches(table, batches)?;
         self.index();
         Ok(())
     }
 
-    fn add(&mut self, table: &str, rows: &Rows, row: usize) {
-        let Some(host) = rows.text(HOSTNAME, row) else {
-            return;
-        };
-        let device = self.devices.entry(host.to_string()).or_default();
-        let text = |name: &str| rows.text(name, row).map(str::to_string);
-        let ifname = text("ifname").unwrap_or_default();
-        match table {
-            "interfaces" => {
-                let interface = Interface {
-                    kind: text("type").unwrap_or_default(),
-                    up: rows.text("state", row) != Some("down"),
-                    mtu: rows.number("mtu", row),
-                    mac: text("mac").map(|m| m.to_ascii_lowercase()),
-                    master: text("master").filter(|m| !m.is_empty()),
-                    vrf: text("vrf"),
-                    vlans: text("vlans"),
-                    pvid: rows.number("pvid", row),
+    /// Adds every row of `batches` to its device. The rows come in key order, hostname first,
+    /// so each device is looked up once per run of its rows.
+    fn add_batches(&mut self, table: &str, batches: &[RecordBatch]) -> Result<()> {
+        for batch in batches {
+            let rows = Rows::new(batch)?;
+            let mut row = 0;
+            while row < batch.num_rows() {
+                let Some(host) = rows.text(HOSTNAME, row) else {
+                    row += 1;
+                    continue;
                 };
-                device.interfaces.insert(ifname, interface);
-            }
-            "addresses" => {
-                if let Some(ip) = rows.text("prefix", row).and_then(parse_ip) {
-                    device.addresses.push((ifname, ip));
+                if !self.devices.contains_key(host) {
+                    self.devices.insert(host.to_string(), Device::default());
+                }
+                let device = self.devices.get_mut(host).expect("inserted above");
+                while row < batch.num_rows() && rows.text(HOSTNAME, row) == Some(host) {
+                    add_row(device, table, &rows, row);
+                    row += 1;
                 }
             }
-            "routes" => {
-                let Some(net) = rows.text("prefix", row).and_then(Net::parse) else {
-                    return;
-                };
-                let gateways = rows.list("nexthop_ips", row);
-                let hops = rows
-                    .list("oifs", row)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, oif)| (gateways.get(i).and_then(|g| parse_ip(g)), oif))
-                    .collect();
-                let vrf = text("vrf").unwrap_or_else(|| "default".into());
-                device
-                    .routes
-                    .entry(vrf)
-                    .or_default()
-                    .push(Route { net, hops });
-            }
-            "neighbors" => {
-                if let Some(ip) = rows.text("ip", row).and_then(parse_ip) {
-                    let state = rows.text("state", row).unwrap_or_default();
-                    let neighbor = Neighbor {
-                        mac: text("mac").map(|m| m.to_ascii_lowercase()),
-                        failed: matches!(state, "failed" | "incomplete"),
-                    };
-                    device.neighbors.insert((ifname, ip), neighbor);
-                }
-            }
-            "lldp" => {
-                if let (Some(peer), Some(port)) = (text("peer_hostname"), text("peer_ifname")) {
-                    device.lldp.insert(ifname, (peer, port));
-                }
-            }
-            "macs" => {
-                if let (Some(mac), Some(vlan)) = (text("mac"), rows.number("vlan", row)) {
-                    let entry = MacEntry {
-                        ifname: Some(ifname).filter(|i| !i.is_empty()),
-                        remote_vtep: rows.text("remote_vtep", row).and_then(parse_ip),
-                    };
-                    device.macs.insert((vlan, mac.to_ascii_lowercase()), entry);
-                }
-            }
-            "vxlan" => {
-                if let Some(vni) = rows.number("vni", row) {
-                    device.vxlan.push(Vxlan {
-                        ifname,
-                        vni,
-                        vlan: rows.number("vlan", row),
-                    });
-                }
-            }
-            _ => {}
         }
+        Ok(())
     }
+}
 
+/// One row of `table` into its device's state.
+fn add_row(device: &mut Device, table: &str, rows: &Rows, row: usize) {
+    let text = |name: &str| rows.text(name, row).map(str::to_string);
+    let ifname = text("ifname").unwrap_or_default();
+    match table {
+        "interfaces" => {
+            let interface = Interface {
+                kind: text("type").unwrap_or_default(),
+                up: rows.text("state", row) != Some("down"),
+                mtu: rows.number("mtu", row),
+                mac: text("mac").map(|m| m.to_ascii_lowercase()),
+                master: text("master").filter(|m| !m.is_empty()),
+                vrf: text("vrf"),
+                vlans: text("vlans"),
+                pvid: rows.number("pvid", row),
+            };
+            device.interfaces.insert(ifname, interface);
+        }
+        "addresses" => {
+            if let Some(ip) = rows.text("prefix", row).and_then(parse_ip) {
+                device.addresses.push((ifname, ip));
+            }
+        }
+        "routes" => {
+            let Some(net) = rows.text("prefix", row).and_then(Net::parse) else {
+                return;
+            };
+            let gateways = rows.list("nexthop_ips", row);
+            let hops = rows
+                .list("oifs", row)
+                .into_iter()
+                .enumerate()
+                .map(|(i, oif)| (gateways.get(i).and_then(|g| parse_ip(g)), oif))
+                .collect();
+            let vrf = text("vrf").unwrap_or_else(|| "default".into());
+            device
+                .routes
+                .entry(vrf)
+                .or_default()
+                .push(Route { net, hops });
+        }
+        "neighbors" => {
+            if let Some(ip) = rows.text("ip", row).and_then(parse_ip) {
+                let state = rows.text("state", row).unwrap_or_default();
+                let neighbor = Neighbor {
+                    mac: text("mac").map(|m| m.to_ascii_lowercase()),
+                    failed: matches!(state, "failed" | "incomplete"),
+                };
+                device.neighbors.insert((ifname, ip), neighbor);
+            }
+        }
+        "lldp" => {
+            if let (Some(peer), Some(port)) = (text("peer_hostname"), text("peer_ifname")) {
+                device.lldp.insert(ifname, (peer, port));
+            }
+        }
+        "macs" => {
+            if let (Some(mac), Some(vlan)) = (text("mac"), rows.number("vlan", row)) {
+                let entry = MacEntry {
+                    ifname: Some(ifname).filter(|i| !i.is_empty()),
+                    remote_vtep: rows.text("remote_vtep", row).and_then(parse_ip),
+                };
+                device.macs.insert((vlan, mac.to_ascii_lowercase()), entry);
+            }
+        }
+        "vxlan" => {
+            if let Some(vni) = rows.number("vni", row) {
+                device.vxlan.push(Vxlan {
+                    ifname,
+                    vni,
+                    vlan: rows.number("vlan", row),
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Fabric {
     /// Sorts what the walk scans and indexes bonds' members and who holds each address and MAC.
     pub(super) fn index(&mut self) {
         let mut addresses: HashMap<IpAddr, Vec<(String, String)>> = HashMap::new();
@@ -412,7 +431,10 @@ impl<'a> Rows<'a> {
                     column,
                     &DataType::List(Field::new_list_field(DataType::Utf8, true).into()),
                 )?,
-                DataType::UInt8 | DataType::UInt16 | DataType::UInt64 | DataType::Int32
+                DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt64
+                | DataType::Int32
                 | DataType::Int64 => cast(column, &DataType::UInt32)?,
                 DataType::Boolean | DataType::Timestamp(..) => continue,
                 _ => cast(column, &DataType::Utf8)?,

@@ -57,7 +57,9 @@ pub use walk::{Endpoint, Request, walk};
 pub const STATE_TABLES: &[(&str, &[&str])] = &[
     (
         "interfaces",
-        &["ifname", "type", "state", "mtu", "mac", "master", "vrf", "vlans", "pvid"],
+        &[
+            "ifname", "type", "state", "mtu", "mac", "master", "vrf", "vlans", "pvid",
+        ],
     ),
     ("addresses", &["ifname", "prefix"]),
     ("routes", &["vrf", "prefix", "nexthop_ips", "oifs"]),
@@ -245,9 +247,11 @@ fn routes_for(state: &LogicalPlan, addresses: &[IpAddr]) -> Result<LogicalPlan> 
     } else {
         datafusion::logical_expr::col("prefix").in_list(prefixes, false)
     };
-    Ok(datafusion::logical_expr::LogicalPlanBuilder::from(state.clone())
-        .filter(filter)?
-        .build()?)
+    Ok(
+        datafusion::logical_expr::LogicalPlanBuilder::from(state.clone())
+            .filter(filter)?
+            .build()?,
+    )
 }
 
 /// The answer's columns: one row per hop of every path.

@@ -51,7 +51,10 @@ impl Observation {
             let u32s = |name: &str| -> Result<_> { Ok(cast(column(name)?, &DataType::UInt32)?) };
             let (hw_id, hop, id) = (u32s("hw_id")?, u32s("hop")?, u32s("switch_id")?);
             let sequence = cast(column("sequence")?, &DataType::UInt64)?;
-            let (src, dst) = (cast(column("src_ip")?, &DataType::Utf8)?, cast(column("dst_ip")?, &DataType::Utf8)?);
+            let (src, dst) = (
+                cast(column("src_ip")?, &DataType::Utf8)?,
+                cast(column("dst_ip")?, &DataType::Utf8)?,
+            );
             let local = column("local")?.as_boolean_opt().cloned();
             let (hw_id, hop, id) = (
                 hw_id.as_primitive::<UInt32Type>(),
@@ -61,12 +64,18 @@ impl Observation {
             let sequence = sequence.as_primitive::<UInt64Type>();
             let (src, dst) = (src.as_string::<i32>(), dst.as_string::<i32>());
             for row in 0..batch.num_rows() {
-                let stacked = local.as_ref().is_none_or(|l| l.is_valid(row) && !l.value(row));
+                let stacked = local
+                    .as_ref()
+                    .is_none_or(|l| l.is_valid(row) && !l.value(row));
                 let matches = |column: &arrow::array::StringArray, wanted: &[IpAddr]| {
                     column.is_valid(row)
                         && parse_ip(column.value(row)).is_some_and(|ip| wanted.contains(&ip))
                 };
-                if !stacked || !matches(src, source) || !matches(dst, destination) || id.is_null(row) {
+                if !stacked
+                    || !matches(src, source)
+                    || !matches(dst, destination)
+                    || id.is_null(row)
+                {
                     continue;
                 }
                 let name = names
@@ -101,9 +110,12 @@ impl Observation {
             path.observed = Some(self.paths.contains(&switches));
         }
         for observed in &self.paths {
-            let followed = computed
-                .iter()
-                .any(|p| p.switches().iter().copied().eq(observed.iter().map(String::as_str)));
+            let followed = computed.iter().any(|p| {
+                p.switches()
+                    .iter()
+                    .copied()
+                    .eq(observed.iter().map(String::as_str))
+            });
             if !followed {
                 computed.push(Path {
                     hops: observed

@@ -89,7 +89,8 @@ fn read(batches: &[RecordBatch]) -> Result<Vec<(String, Vec<DrawnPath>)>> {
                 .ok_or_else(|| Error::Internal(format!("a trace answer without `{name}`")))
         };
         let (direction, path, hostname) = (text("Direction")?, number("Path")?, text("Hostname")?);
-        let (in_ifname, out_ifname, vrf) = (text("In Interface")?, text("Out Interface")?, text("VRF")?);
+        let (in_ifname, out_ifname, vrf) =
+            (text("In Interface")?, text("Out Interface")?, text("VRF")?);
         let (vlan, in_mtu, mtu) = (number("VLAN")?, number("In MTU")?, number("MTU")?);
         let (tunnel, error, warning) = (text("Tunnel")?, text("Error")?, text("Warning")?);
         let (observed, computed) = (flag("Observed")?, flag("Computed")?);
@@ -189,7 +190,10 @@ fn draw(paths: &[&DrawnPath]) -> String {
         if shared == 0 {
             line.push_str(&labels.join(SEPARATOR));
         } else {
-            let blank: usize = labels[..shared].iter().map(|l| l.chars().count()).sum::<usize>()
+            let blank: usize = labels[..shared]
+                .iter()
+                .map(|l| l.chars().count())
+                .sum::<usize>()
                 + SEPARATOR.len() * (shared - 1);
             line.push_str(&" ".repeat(blank));
             line.push_str(SEPARATOR);
@@ -335,7 +339,10 @@ fn direction_json(paths: &[DrawnPath], indent: &str) -> String {
             .map(|p| p.hops.iter().map(|h| h.hostname.as_str()).collect())
             .collect();
         fields.push(format!("{indent}  \"observed\": {}", json!(observed)));
-        fields.push(format!("{indent}  \"observedNotComputed\": {}", json!(only)));
+        fields.push(format!(
+            "{indent}  \"observedNotComputed\": {}",
+            json!(only)
+        ));
     }
     format!("{{\n{}\n{indent}}}", fields.join(",\n"))
 }

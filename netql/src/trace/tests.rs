@@ -32,7 +32,11 @@ impl Build {
     }
 
     fn mac_of(&self, host: &str) -> String {
-        let n = self.macs.iter().position(|h| h == host).expect("known host");
+        let n = self
+            .macs
+            .iter()
+            .position(|h| h == host)
+            .expect("known host");
         mac(n as u8 + 1)
     }
 
@@ -40,14 +44,17 @@ impl Build {
         self.device(host);
         let mac = self.mac_of(host);
         let device = self.device(host);
-        device.interfaces.entry(ifname.to_string()).or_insert(Interface {
-            kind: "swp".into(),
-            up: true,
-            mtu: Some(mtu),
-            mac: Some(mac),
-            vrf: Some("default".into()),
-            ..Interface::default()
-        })
+        device
+            .interfaces
+            .entry(ifname.to_string())
+            .or_insert(Interface {
+                kind: "swp".into(),
+                up: true,
+                mtu: Some(mtu),
+                mac: Some(mac),
+                vrf: Some("default".into()),
+                ..Interface::default()
+            })
     }
 
     /// A cable: both ports up, LLDP both ways, each end's neighbour entry for the other's
@@ -172,7 +179,10 @@ fn black_holes_name_what_is_missing() {
     let mut no_route = line();
     no_route.device("b").routes.clear();
     let paths = trace(&no_route.done(), "10.0.0.3", "a");
-    assert_eq!(errors(&paths[0]), ["no route to 10.0.0.3 in VRF default on b"]);
+    assert_eq!(
+        errors(&paths[0]),
+        ["no route to 10.0.0.3 in VRF default on b"]
+    );
 
     let mut no_neighbor = line();
     no_neighbor.device("b").neighbors.clear();
@@ -193,7 +203,11 @@ fn ecmp_over_a_bond_fans_out_to_its_members() {
     b.cable(("a", "swp1"), ("b", "swp1"), 9000);
     b.cable(("a", "swp2"), ("c", "swp1"), 9000);
     for (spine, port) in [("b", "swp2"), ("c", "swp2")] {
-        b.cable((spine, port), ("d", if spine == "b" { "swp1" } else { "swp2" }), 9000);
+        b.cable(
+            (spine, port),
+            ("d", if spine == "b" { "swp1" } else { "swp2" }),
+            9000,
+        );
         b.route(spine, "10.0.0.0/24", &[("d", port)]);
     }
     b.route("a", "10.0.0.0/24", &[("b", "swp1"), ("c", "swp2")]);
@@ -228,7 +242,11 @@ fn ecmp_over_a_bond_fans_out_to_its_members() {
     );
     // The path MTU is the bond members' 1500, below the source's 9000: a warning, not an error.
     assert!(paths.iter().all(|p| p.mtu() == Some(1500)));
-    assert!(paths.iter().all(|p| p.has(Severity::Warning) && !p.has(Severity::Error)));
+    assert!(
+        paths
+            .iter()
+            .all(|p| p.has(Severity::Warning) && !p.has(Severity::Error))
+    );
 }
 
 /// Two hosts in one subnet (VLAN 10) on two leaves, the segment stretched over VXLAN (VNI 10):
@@ -288,7 +306,10 @@ fn stretched() -> Build {
 fn an_l2_segment_crosses_vxlan_to_the_far_vtep() {
     let paths = trace(&stretched().done(), "10.1.10.2", "hx");
     assert_eq!(paths.len(), 1, "{paths:?}");
-    assert_eq!(drawn(&paths[0]), ["hx:eth0", "leafx:vni10", "leafy:swp1", "hy:eth0"]);
+    assert_eq!(
+        drawn(&paths[0]),
+        ["hx:eth0", "leafx:vni10", "leafy:swp1", "hy:eth0"]
+    );
     assert_eq!(paths[0].hops[1].tunnel.as_deref(), Some("10.0.0.2"));
     assert_eq!(paths[0].hops[1].vlan, Some(10));
     assert!(!paths[0].has(Severity::Error));
@@ -309,7 +330,10 @@ fn a_vtep_without_an_underlay_route_is_an_error() {
     let mut b = stretched();
     b.device("leafx").routes.clear();
     let paths = trace(&b.done(), "10.1.10.2", "hx");
-    assert_eq!(errors(&paths[0]), ["no underlay route to VTEP 10.0.0.2 on leafx"]);
+    assert_eq!(
+        errors(&paths[0]),
+        ["no underlay route to VTEP 10.0.0.2 on leafx"]
+    );
 }
 
 #[test]
@@ -322,7 +346,14 @@ fn a_next_device_without_lldp_is_found_by_its_mac_with_a_warning() {
 
     let mut unknown = line();
     unknown.device("a").lldp.clear();
-    unknown.device("a").neighbors.values_mut().for_each(|n| n.mac = None);
+    unknown
+        .device("a")
+        .neighbors
+        .values_mut()
+        .for_each(|n| n.mac = None);
     let paths = trace(&unknown.done(), "10.0.0.3", "a");
-    assert_eq!(errors(&paths[0]), ["a:swp1 leads to an unknown device (no LLDP neighbour)"]);
+    assert_eq!(
+        errors(&paths[0]),
+        ["a:swp1 leads to an unknown device (no LLDP neighbour)"]
+    );
 }

@@ -61,8 +61,9 @@ pub fn walk(fabric: &Fabric, request: &Request) -> Result<Traced> {
 fn reverse(fabric: &Fabric, request: &Request, forward: &[Path], vrf: &str) -> Result<Vec<Path>> {
     let back_to = match &request.source {
         Endpoint::Ip(ip) => Target::Ip(*ip),
-        other => target_of(fabric, other)
-            .map_err(|message| Error::plan(request.source_span, message))?,
+        other => {
+            target_of(fabric, other).map_err(|message| Error::plan(request.source_span, message))?
+        }
     };
     let far_end = forward
         .iter()
@@ -149,8 +150,11 @@ pub(crate) fn host_address(device: &Device) -> Option<IpAddr> {
         IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_link_local(),
         IpAddr::V6(_) => false,
     };
-    let mut addresses: Vec<&(String, IpAddr)> =
-        device.addresses.iter().filter(|(_, ip)| global(ip)).collect();
+    let mut addresses: Vec<&(String, IpAddr)> = device
+        .addresses
+        .iter()
+        .filter(|(_, ip)| global(ip))
+        .collect();
     addresses.sort_by_key(|(ifname, ip)| (ifname != "lo", ifname.clone(), *ip));
     addresses.first().map(|(_, ip)| *ip)
 }
@@ -237,9 +241,8 @@ impl<'a> Walker<'a> {
             .and_then(|i| device.interfaces.get(i))
             .and_then(|i| i.mtu);
         if trail.iter().any(|h| h.hostname == host) {
-            hop.faults.push(Fault::error(format!(
-                "loop: the path comes back to {host}"
-            )));
+            hop.faults
+                .push(Fault::error(format!("loop: the path comes back to {host}")));
             return self.end(trail, hop);
         }
         if trail.len() >= MAX_HOPS {
@@ -358,7 +361,10 @@ impl<'a> Walker<'a> {
     /// A routed packet leaving by `oif` toward `next_hop`.
     fn forward(&self, device: &Device, host: &str, oif: &str, next_hop: IpAddr) -> Vec<Egress> {
         let Some(interface) = device.interfaces.get(oif) else {
-            return vec![broken_at(oif, format!("{host} routes by {oif}, which it does not report"))];
+            return vec![broken_at(
+                oif,
+                format!("{host} routes by {oif}, which it does not report"),
+            )];
         };
         let neighbor = device.neighbors.get(&(oif.to_string(), next_hop));
         let mac = match neighbor {
@@ -386,28 +392,51 @@ impl<'a> Walker<'a> {
     }
 
     /// A frame switched in `vlan` toward `mac` through the MAC table.
-    fn switch(&self, device: &Device, arrival: &Arrival, vlan: Option<u32>, mac: &str) -> Vec<Egress> {
+    fn switch(
+        &self,
+        device: &Device,
+        arrival: &Arrival,
+        vlan: Option<u32>,
+        mac: &str,
+    ) -> Vec<Egress> {
         let host = arrival.host.as_str();
         let Some(vlan) = vlan else {
-            return vec![broken(format!("{host} cannot tell the VLAN of the frame to {mac}"))];
+            return vec![broken(format!(
+                "{host} cannot tell the VLAN of the frame to {mac}"
+            ))];
         };
         if let Some(ingress) = arrival.in_ifname.as_deref() {
             let port = device.bridge_port(ingress);
-            if device.interfaces.get(port).is_some_and(|i| !i.carries(vlan)) {
+            if device
+                .interfaces
+                .get(port)
+                .is_some_and(|i| !i.carries(vlan))
+            {
                 return vec![broken(format!("VLAN {vlan} is not on {host}:{port}"))];
             }
         }
         let Some(entry) = device.macs.get(&(vlan, mac.to_string())) else {
-            return vec![broken(format!("no MAC entry for {mac} in VLAN {vlan} on {host}"))];
+            return vec![broken(format!(
+                "no MAC entry for {mac} in VLAN {vlan} on {host}"
+            ))];
         };
         if let Some(vtep) = entry.remote_vtep {
             return vec![self.tunnel(device, host, entry.ifname.as_deref(), vtep, vlan, mac)];
         }
         let Some(ifname) = entry.ifname.as_deref() else {
-            return vec![broken(format!("the MAC entry for {mac} on {host} names no port"))];
+            return vec![broken(format!(
+                "the MAC entry for {mac} on {host} names no port"
+            ))];
         };
-        if device.interfaces.get(ifname).is_some_and(|i| !i.carries(vlan)) {
-            return vec![broken_at(ifname, format!("VLAN {vlan} is not on {host}:{ifname}"))];
+        if device
+            .interfaces
+            .get(ifname)
+            .is_some_and(|i| !i.carries(vlan))
+        {
+            return vec![broken_at(
+                ifname,
+                format!("VLAN {vlan} is not on {host}:{ifname}"),
+            )];
         }
         device
             .ports_of(ifname)
@@ -430,7 +459,9 @@ impl<'a> Walker<'a> {
             .vxlan
             .iter()
             .find(|v| Some(v.ifname.as_str()) == ifname || v.vlan == Some(vlan));
-        let out_ifname = ifname.map(str::to_string).or_else(|| local.map(|v| v.ifname.clone()));
+        let out_ifname = ifname
+            .map(str::to_string)
+            .or_else(|| local.map(|v| v.ifname.clone()));
         let mut egress = Egress {
             out_ifname: out_ifname.clone(),
             next: None,
@@ -438,23 +469,25 @@ impl<'a> Walker<'a> {
             tunnel: Some(vtep.to_string()),
             faults: Vec::new(),
         };
-        let underlay = device.routes.values().any(|routes| routes.iter().any(|r| r.net.contains(vtep)));
+        let underlay = device
+            .routes
+            .values()
+            .any(|routes| routes.iter().any(|r| r.net.contains(vtep)));
         if !underlay {
-            egress
-                .faults
-                .push(Fault::error(format!("no underlay route to VTEP {vtep} on {host}")));
+            egress.faults.push(Fault::error(format!(
+                "no underlay route to VTEP {vtep} on {host}"
+            )));
             return egress;
         }
         let Some((remote, _)) = self.fabric.owners.get(&vtep) else {
-            egress
-                .faults
-                .push(Fault::error(format!("no node holds the VTEP address {vtep}")));
+            egress.faults.push(Fault::error(format!(
+                "no node holds the VTEP address {vtep}"
+            )));
             return egress;
         };
         let remote_device = self.fabric.device(remote);
         let vni = local.map(|v| v.vni);
-        let remote_vxlan = remote_device
-            .and_then(|d| d.vxlan.iter().find(|v| Some(v.vni) == vni));
+        let remote_vxlan = remote_device.and_then(|d| d.vxlan.iter().find(|v| Some(v.vni) == vni));
         match remote_vxlan {
             Some(v) => {
                 egress.next = Some(Arrival {
@@ -488,7 +521,9 @@ impl<'a> Walker<'a> {
             faults: Vec::new(),
         };
         if device.interfaces.get(port).is_some_and(|i| !i.up) {
-            egress.faults.push(Fault::error(format!("{host}:{port} is down")));
+            egress
+                .faults
+                .push(Fault::error(format!("{host}:{port} is down")));
             return egress;
         }
         let frame = mac.map(|m| (vlan, m.to_string()));
@@ -544,9 +579,17 @@ fn mark_mtu(path: &mut Path) {
     };
     let last = path.hops.len() - 1;
     for i in 0..path.hops.len() {
-        let previous = (i > 0).then(|| (path.hops[i - 1].hostname.clone(), path.hops[i - 1].out_ifname.clone(), path.hops[i - 1].mtu));
+        let previous = (i > 0).then(|| {
+            (
+                path.hops[i - 1].hostname.clone(),
+                path.hops[i - 1].out_ifname.clone(),
+                path.hops[i - 1].mtu,
+            )
+        });
         let hop = &mut path.hops[i];
-        if let (Some((prev_host, Some(prev_if), Some(sent))), Some(received)) = (&previous, hop.in_mtu) {
+        if let (Some((prev_host, Some(prev_if), Some(sent))), Some(received)) =
+            (&previous, hop.in_mtu)
+        {
             if *sent != received {
                 let here = hop.in_ifname.as_deref().unwrap_or("?");
                 hop.faults.push(Fault::warning(format!(
