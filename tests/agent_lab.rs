@@ -275,8 +275,9 @@ fn agents_stream_a_real_fabric_and_its_faults() {
     );
     let healthy_at = rfc3339_now();
     trace_matches_the_fibs(&fabric, 2);
-    let traced_at = rfc3339_now();
+    // Instants print to the second: one taken a second after the match reads the matched state.
     std::thread::sleep(Duration::from_secs(2));
+    let traced_at = rfc3339_now();
 
     // An interface taken down: both ends of the session fail with the reason.
     fabric.ip("leaf01", "link set swp51 down");
@@ -301,8 +302,8 @@ fn agents_stream_a_real_fabric_and_its_faults() {
     );
     // The link's paths are gone from the trace as from the FIBs; the past still has both.
     trace_matches_the_fibs(&fabric, 1);
-    let before = traced_paths(&fabric.netql(&format!("{TRACE} around {traced_at}")));
-    assert_eq!(before.len(), 2, "{before:?}");
+    let answer = fabric.netql(&format!("{TRACE} around {traced_at}"));
+    assert_eq!(traced_paths(&answer).len(), 2, "{answer}");
     fabric.ip("leaf01", "link set swp51 up");
     wait_until(SETTLE, "check bgp to pass again", || {
         fabric.failures("check bgp").is_empty()

@@ -163,7 +163,7 @@ async fn the_demo_tour_shows_the_timeline_faults_and_stays_live() {
         .expect("address")
         .to_string();
     demo.read_until("Press Enter");
-    demo.type_in(&"\n".repeat(10));
+    demo.type_in(&"\n".repeat(12));
     demo.read_until("That was the tour.");
 
     let check_bgp = demo.step(1);
@@ -267,6 +267,22 @@ async fn the_demo_tour_shows_the_timeline_faults_and_stays_live() {
         &["leaf07", "192.168.0.17", "fetched", "no", "image"],
     );
     line_with(&check_ztp, &["leaf06", "startup", "not", "provided"]);
+
+    let trace = demo.step(11);
+    assert!(trace.contains("Number of Paths: 8"), "{trace}");
+    assert!(trace.contains("Path MTU: 9152"), "{trace}");
+    line_with(
+        &trace,
+        &[
+            "server02:eth1",
+            "--",
+            "leaf01:swp51",
+            "spine01:swp3",
+            "server03:cali320be3ff5dd",
+        ],
+    );
+    let trace_then = demo.step(12);
+    assert!(trace_then.contains("Number of Paths: 6"), "{trace_then}");
     assert!(
         !check_ztp
             .lines()

@@ -52,26 +52,9 @@ impl Planner<'_> {
             state,
             observed,
         };
-        let schema = crate::trace::schema();
-        let plan = LogicalPlanBuilder::empty(false)
-            .project(
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| {
-                        datafusion::logical_expr::Expr::Literal(
-                            datafusion::common::ScalarValue::try_from(f.data_type())
-                                .unwrap_or(datafusion::common::ScalarValue::Null),
-                            None,
-                        )
-                        .alias(f.name())
-                    })
-                    .collect::<Vec<_>>(),
-            )?
-            .build()?;
         Ok(Planned {
             walk: Some(Arc::new(inputs)),
-            plan,
+            plan: rows_announced()?,
             kind: AnswerKind::Trace {
                 detail: trace.detail,
             },
@@ -97,6 +80,21 @@ impl Planner<'_> {
         }
         Ok(hops.build()?)
     }
+}
+
+/// A plan of no rows with the schema of the hops the walk answers, so that a client asking for
+/// the schema first (Flight's GetFlightInfo) learns it without a walk.
+fn rows_announced() -> Result<datafusion::logical_expr::LogicalPlan> {
+    use datafusion::common::ScalarValue;
+    let nulls = crate::trace::schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let null = ScalarValue::try_from(f.data_type()).unwrap_or(ScalarValue::Null);
+            datafusion::logical_expr::Expr::Literal(null, None).alias(f.name())
+        })
+        .collect::<Vec<_>>();
+    Ok(LogicalPlanBuilder::empty(false).project(nulls)?.build()?)
 }
 
 fn endpoint(value: &Value) -> Result<Endpoint> {

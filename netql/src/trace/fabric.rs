@@ -359,7 +359,7 @@ impl Fabric {
         let mut macs: HashMap<String, Vec<String>> = HashMap::new();
         for (host, device) in &mut self.devices {
             for routes in device.routes.values_mut() {
-                routes.sort_by(|a, b| b.net.len.cmp(&a.net.len));
+                routes.sort_by_key(|r| std::cmp::Reverse(r.net.len));
             }
             device.members.clear();
             for (ifname, interface) in &device.interfaces {

@@ -589,14 +589,13 @@ fn mark_mtu(path: &mut Path) {
         let hop = &mut path.hops[i];
         if let (Some((prev_host, Some(prev_if), Some(sent))), Some(received)) =
             (&previous, hop.in_mtu)
+            && *sent != received
         {
-            if *sent != received {
-                let here = hop.in_ifname.as_deref().unwrap_or("?");
-                hop.faults.push(Fault::warning(format!(
-                    "MTU mismatch: {prev_host}:{prev_if} has {sent}, {}:{here} has {received}",
-                    hop.hostname
-                )));
-            }
+            let here = hop.in_ifname.as_deref().unwrap_or("?");
+            hop.faults.push(Fault::warning(format!(
+                "MTU mismatch: {prev_host}:{prev_if} has {sent}, {}:{here} has {received}",
+                hop.hostname
+            )));
         }
         let out = if i < last { hop.mtu } else { None };
         let below = [(hop.in_mtu, &hop.in_ifname), (out, &hop.out_ifname)]
