@@ -43,6 +43,29 @@ pub trait Catalog: Send + Sync {
     async fn execute(&self, plan: LogicalPlan) -> DfResult<Vec<RecordBatch>>;
 }
 
+/// `explain trace …`: the logical plan of each state read the walk runs over, under its table's
+/// name (routes as read before the walk filters them to the prefixes it looks up).
+fn explain_reads(inputs: &crate::trace::TraceInputs) -> Result<LogicalPlan> {
+    use datafusion::logical_expr::{col, lit};
+    let observed = inputs.observed.iter().map(|plan| ("int_hops", plan));
+    let reads = inputs.state.iter().map(|(table, plan)| (*table, plan));
+    let rows: Vec<Vec<datafusion::logical_expr::Expr>> = reads
+        .chain(observed)
+        .map(|(table, plan)| {
+            vec![
+                lit(format!("{table} logical_plan")),
+                lit(plan.display_indent().to_string()),
+            ]
+        })
+        .collect();
+    Ok(LogicalPlanBuilder::values(rows)?
+        .project(vec![
+            col("column1").alias("plan_type"),
+            col("column2").alias("plan"),
+        ])?
+        .build()?)
+}
+
 /// A statement ready to run: its plan and how its rows are to be read.
 #[derive(Debug, Clone)]
 pub struct Planned {
@@ -70,9 +93,12 @@ impl<'a> Planner<'a> {
             Statement::Query(query) => self.plan_query(query),
             Statement::Explain(explain) => {
                 let planned = self.plan_query(&explain.query)?;
-                let plan = LogicalPlanBuilder::from(planned.plan)
-                    .explain(false, false)?
-                    .build()?;
+                let plan = match &planned.walk {
+                    Some(inputs) => explain_reads(inputs)?,
+                    None => LogicalPlanBuilder::from(planned.plan)
+                        .explain(false, false)?
+                        .build()?,
+                };
                 Ok(Planned {
                     walk: None,
                     plan,
