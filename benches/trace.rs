@@ -28,14 +28,6 @@ const RUNS: usize = 20;
 /// SuzieQ's `path show` takes tens of seconds on a fabric this size: fewer runs of it.
 const SUZIEQ_RUNS: usize = 3;
 
-/// The gateway address (`.1` of its subnet) of the leaf of rank `rank`.
-fn gateway(topology: &Topology, rank: usize) -> String {
-    let subnet = topology.leaf_subnet(rank);
-    let network = subnet.split('/').next().expect("a subnet");
-    let (net, _) = network.rsplit_once('.').expect("IPv4");
-    format!("{net}.1")
-}
-
 struct Measured {
     p50: Duration,
     p95: Duration,
@@ -62,14 +54,7 @@ async fn measure(catalog: &EngineCatalog, statement: &str, now: i64) -> Measured
 
 /// SuzieQ's `path show` for each `(source, destination)`; `None` when it is left out or fails.
 fn suzieq(store: &str, at: i64, scratch: &str, pairs: &[(String, String)]) -> Option<Value> {
-    let python = std::env::var("SUZIEQ_PYTHON").unwrap_or_else(|_| "/opt/suzieq/bin/python".into());
-    if python.is_empty() || python == "none" {
-        eprintln!("SuzieQ skipped (SUZIEQ_PYTHON={python:?})");
-        return None;
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/suzieq_path.py");
     let mut args = vec![
-        script.to_string(),
         store.to_string(),
         at.to_string(),
         SUZIEQ_RUNS.to_string(),
@@ -78,24 +63,11 @@ fn suzieq(store: &str, at: i64, scratch: &str, pairs: &[(String, String)]) -> Op
     for (source, destination) in pairs {
         args.extend([source.clone(), destination.clone()]);
     }
-    let output = std::process::Command::new(&python)
-        .args(&args)
-        .stderr(std::process::Stdio::inherit())
-        .output();
-    match output {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .and_then(|line| serde_json::from_str(line).ok()),
-        Ok(_) => {
-            eprintln!("SuzieQ failed (its messages are above)");
-            None
-        }
-        Err(e) => {
-            eprintln!("SuzieQ is not installed ({python}: {e}); its column stays empty");
-            None
-        }
-    }
+    let stdout = common::suzieq_script("suzieq_path.py", &args, &[])?;
+    stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
 }
 
 fn main() {
@@ -113,7 +85,7 @@ fn main() {
     let now = sonde_sim::REFERENCE_NOW;
     let topology = Topology::clos_ecmp(nodes, ecmp);
     let leaves = topology.leaves().count();
-    let (source, destination) = (gateway(&topology, 0), gateway(&topology, leaves / 2));
+    let (source, destination) = (topology.leaf_gateway(0), topology.leaf_gateway(leaves / 2));
     runtime.block_on(async {
         let engine = Engine::open(EngineConfig::local(&store))
             .await

@@ -253,18 +253,35 @@ pub fn python(script: &str, args: &[&str]) -> Option<String> {
 /// Runs `benches/suzieq.py` (SuzieQ 0.25 in its own virtualenv, `SUZIEQ_PYTHON`, default
 /// `/opt/suzieq/bin/python`; `none` leaves it out) over a Sonde store and returns its stdout.
 pub fn suzieq(store: &str, now: i64, runs: usize, scratch: &str) -> Option<String> {
+    // One file per host and hour with changes: SuzieQ's poller at its default 60 s period
+    // would write up to sixty times as many, and its load and coalescing take hours at scale.
+    let poll_period = std::env::var("SUZIEQ_POLL_PERIOD_S").unwrap_or_else(|_| "3600".into());
+    let args = [
+        store.to_string(),
+        now.to_string(),
+        runs.to_string(),
+        scratch.to_string(),
+    ];
+    suzieq_script(
+        "suzieq.py",
+        &args,
+        &[("SUZIEQ_POLL_PERIOD_S", &poll_period)],
+    )
+}
+
+/// Runs `benches/<script>` with SuzieQ's Python (`SUZIEQ_PYTHON`, default
+/// `/opt/suzieq/bin/python`; `none` leaves it out) and returns its stdout; its stderr shows.
+pub fn suzieq_script(script: &str, args: &[String], env: &[(&str, &str)]) -> Option<String> {
     let python = std::env::var("SUZIEQ_PYTHON").unwrap_or_else(|_| "/opt/suzieq/bin/python".into());
     if python.is_empty() || python == "none" {
         eprintln!("SuzieQ skipped (SUZIEQ_PYTHON={python:?})");
         return None;
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/suzieq.py");
-    // One file per host and hour with changes: SuzieQ's poller at its default 60 s period
-    // would write up to sixty times as many, and its load and coalescing take hours at scale.
-    let poll_period = std::env::var("SUZIEQ_POLL_PERIOD_S").unwrap_or_else(|_| "3600".into());
+    let script = format!("{}/benches/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = std::process::Command::new(&python)
-        .args([script, store, &now.to_string(), &runs.to_string(), scratch])
-        .env("SUZIEQ_POLL_PERIOD_S", poll_period)
+        .arg(script)
+        .args(args)
+        .envs(env.iter().copied())
         .stderr(std::process::Stdio::inherit())
         .output();
     match output {

@@ -280,13 +280,6 @@ pub fn bond_row(t: &Topology, node: usize, bond: &str, at: i64, vlans: &str) -> 
 fn gateway_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
     let mut rows = Vec::new();
     for (rank, leaf) in t.leaves().enumerate() {
-        let subnet = t.leaf_subnet(rank);
-        let Some(network) = subnet.split('/').next() else {
-            continue;
-        };
-        let gateway = network
-            .rsplit_once('.')
-            .map(|(net, _)| format!("{net}.1/24"));
         rows.push((
             leaf,
             interface_row(t, leaf, "vlan10", at)
@@ -295,17 +288,15 @@ fn gateway_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
                 .set("speed", None::<u64>)
                 .set("pvid", 10u32),
         ));
-        if let Some(gateway) = gateway {
-            rows.push((
-                leaf,
-                Row::new(&addresses::TABLE, at)
-                    .set("ifname", "vlan10")
-                    .set("prefix", gateway)
-                    .set("family", "ipv4")
-                    .set("vrf", "default")
-                    .set("scope", "global"),
-            ));
-        }
+        rows.push((
+            leaf,
+            Row::new(&addresses::TABLE, at)
+                .set("ifname", "vlan10")
+                .set("prefix", format!("{}/24", t.leaf_gateway(rank)))
+                .set("family", "ipv4")
+                .set("vrf", "default")
+                .set("scope", "global"),
+        ));
     }
     rows
 }

@@ -7,7 +7,6 @@
 //! each one has its neighbour entry.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
 
 use sonde_schema::families::{addresses, interfaces, neighbors};
 use sonde_schema::row::Row;
@@ -203,10 +202,4 @@ fn neighbor_rows(t: &Topology, at: i64) -> Vec<NodeRow> {
         }
     }
     rows
-}
-
-/// The address of a server's pod, for flows and tests: `10.244.40.193` for server03.
-pub fn pod_address(t: &Topology, server: usize) -> Option<Ipv4Addr> {
-    let rank = servers(t).iter().position(|(s, ..)| *s == server)?;
-    pod(rank).address.parse().ok()
 }

@@ -474,6 +474,16 @@ impl Topology {
         })
     }
 
+    /// The address a leaf holds in its subnet (on `vlan10`): the subnet's first, `10.1.30.1`.
+    pub fn leaf_gateway(&self, leaf_rank: usize) -> String {
+        let subnet = self.leaf_subnet(leaf_rank);
+        let network = subnet.split('/').next().unwrap_or_default();
+        match network.rsplit_once('.') {
+            Some((net, _)) => format!("{net}.1"),
+            None => network.to_string(),
+        }
+    }
+
     /// The subnet behind a leaf's servers (VLAN 10's gateway network), `10.1.<10·(n+1)>.0/24` style.
     pub fn leaf_subnet(&self, leaf_rank: usize) -> String {
         if leaf_rank < 25 {

@@ -100,13 +100,8 @@ fn rows_announced() -> Result<datafusion::logical_expr::LogicalPlan> {
 fn endpoint(value: &Value) -> Result<Endpoint> {
     Ok(match &value.kind {
         ValueKind::Ip(ip) => Endpoint::Ip(*ip),
-        ValueKind::Mac(bytes) => Endpoint::Mac(
-            bytes
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(":"),
-        ),
+        // A MAC prints as the tables write it: lower-case hex, colon-separated.
+        ValueKind::Mac(_) => Endpoint::Mac(value.to_string()),
         ValueKind::Word(name) => Endpoint::Host(name.clone()),
         _ => {
             return Err(Error::plan(

@@ -30,7 +30,10 @@ impl Interface {
         if self.kind != "vlan" && !name.starts_with("vlan") {
             return None;
         }
-        let digits = name.rsplit(['.', 'n']).next()?;
+        let digits = match name.rsplit_once('.') {
+            Some((_, id)) => id,
+            None => name.trim_start_matches("vlan"),
+        };
         digits.parse().ok().or(self.pvid)
     }
 
@@ -152,6 +155,13 @@ pub struct Device {
 }
 
 impl Device {
+    /// Longest prefix first, as [`Device::lookup`] scans them.
+    fn sort_routes(&mut self) {
+        for routes in self.routes.values_mut() {
+            routes.sort_by_key(|r| std::cmp::Reverse(r.net.len));
+        }
+    }
+
     /// The route a packet to `ip` takes in `vrf`: the longest prefix that holds it.
     pub fn lookup(&self, vrf: &str, ip: IpAddr) -> Option<&Route> {
         self.routes.get(vrf)?.iter().find(|r| r.net.contains(ip))
@@ -242,10 +252,10 @@ impl Fabric {
         Ok(fabric)
     }
 
-    /// Adds more rows of `table` (a second read of routes).
-    pub fn extend(&mut self, table: &str, batches: &[RecordBatch]) -> Result<()> {
-        self.add_batches(table, batches)?;
-        self.index();
+    /// Adds the routes of a second read; nothing else the index holds changes.
+    pub fn add_routes(&mut self, batches: &[RecordBatch]) -> Result<()> {
+        self.add_batches("routes", batches)?;
+        self.devices.values_mut().for_each(Device::sort_routes);
         Ok(())
     }
 
@@ -358,9 +368,7 @@ impl Fabric {
         let mut addresses: HashMap<IpAddr, Vec<(String, String)>> = HashMap::new();
         let mut macs: HashMap<String, Vec<String>> = HashMap::new();
         for (host, device) in &mut self.devices {
-            for routes in device.routes.values_mut() {
-                routes.sort_by_key(|r| std::cmp::Reverse(r.net.len));
-            }
+            device.sort_routes();
             device.members.clear();
             for (ifname, interface) in &device.interfaces {
                 if let Some(master) = &interface.master {

@@ -155,13 +155,7 @@ impl Path {
 
     /// The smallest MTU a packet meets on the way.
     pub fn mtu(&self) -> Option<u32> {
-        let last = self.hops.len().saturating_sub(1);
-        self.hops
-            .iter()
-            .enumerate()
-            .flat_map(|(i, hop)| [hop.in_mtu, if i < last { hop.mtu } else { None }])
-            .flatten()
-            .min()
+        smallest_mtu(self.hops.iter().map(|h| (h.in_mtu, h.mtu)))
     }
 
     /// The devices a packet crosses between the endpoints (what INT reports can show).
@@ -222,7 +216,7 @@ pub async fn run(catalog: &dyn Catalog, inputs: &TraceInputs) -> Result<Vec<Reco
         && !more.is_empty()
     {
         let batches = catalog.execute(routes_for(routes, &more)?).await?;
-        fabric.extend("routes", &batches)?;
+        fabric.add_routes(&batches)?;
     }
     let mut traced = walk(&fabric, request)?;
     if let Some(batches) = observed? {
@@ -356,6 +350,18 @@ impl Columns {
             Arc::new(self.computed.finish()),
         ]
     }
+}
+
+/// The smallest of every hop's `(in, out)` MTUs, but the last hop's out (the interface holding
+/// the address, which the packet does not leave by).
+pub(crate) fn smallest_mtu(
+    hops: impl ExactSizeIterator<Item = (Option<u32>, Option<u32>)>,
+) -> Option<u32> {
+    let last = hops.len().saturating_sub(1);
+    hops.enumerate()
+        .flat_map(|(i, (mtu_in, mtu_out))| [mtu_in, mtu_out.filter(|_| i < last)])
+        .flatten()
+        .min()
 }
 
 /// An address as the tables write it, without a prefix length.

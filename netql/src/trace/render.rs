@@ -44,13 +44,7 @@ impl DrawnPath {
     }
 
     fn mtu(&self) -> Option<u32> {
-        let last = self.hops.len().saturating_sub(1);
-        self.hops
-            .iter()
-            .enumerate()
-            .flat_map(|(i, h)| [h.in_mtu, if i < last { h.mtu } else { None }])
-            .flatten()
-            .min()
+        super::smallest_mtu(self.hops.iter().map(|h| (h.in_mtu, h.mtu)))
     }
 
     /// `server02:eth1`, one per hop.
