@@ -14,6 +14,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+
 use sonde_engine::{Engine, EngineConfig};
 
 use common::{BgpEvent, HOUR, Lcg, T0};
@@ -22,9 +24,13 @@ const SESSIONS: u32 = 32_768;
 const EVENTS_PER_HOUR: usize = 8_000;
 const RUNS: usize = 7;
 
-/// Appends the whole history as a backfill does: hour after hour as fast as the engine
-/// acknowledges, flushing only when the memtable pushes back.
+/// Batches waiting for their fsync at once, as the server's DoPut keeps them for one stream.
+const IN_FLIGHT: usize = 32;
+
+/// Appends the whole history as a backfill over DoPut does: hour after hour, up to `IN_FLIGHT`
+/// batches waiting for the WAL at once, flushing only when the memtable pushes back.
 async fn write_history(engine: &Engine, days: i64) -> usize {
+    let mut in_flight = futures::stream::FuturesOrdered::new();
     let mut rng = Lcg::new(42);
     let mut active = vec![true; SESSIONS as usize];
     let dump: Vec<BgpEvent> = (0..SESSIONS)
@@ -64,12 +70,20 @@ async fn write_history(engine: &Engine, days: i64) -> usize {
             })
             .collect();
         events.sort_by_key(|e| e.ts);
-        engine
-            .append("bgp", &common::bgp_batch(&events))
-            .await
-            .expect("append");
-        rows += events.len();
+        if in_flight.len() == IN_FLIGHT {
+            let done: sonde_engine::Result<usize> = in_flight.next().await.expect("one in flight");
+            done.expect("append");
+        }
         engine.backpressure().await;
+        in_flight.push_back(
+            engine
+                .submit("bgp", &common::bgp_batch(&events))
+                .expect("submit"),
+        );
+        rows += events.len();
+    }
+    while let Some(done) = in_flight.next().await {
+        done.expect("append");
     }
     rows
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
@@ -138,6 +139,8 @@ struct Inner {
     rewrite: tokio::sync::Mutex<()>,
     /// Woken when the memtable passes `flush_rows`.
     flush_wanted: Notify,
+    /// Set by a flush that took a backfill: the background task maintains at once.
+    maintenance_wanted: AtomicBool,
     oldest_unflushed: Mutex<Option<Instant>>,
     /// Highest sequence number accepted per source, to drop batches sent twice.
     sources: Mutex<Sources>,
@@ -207,6 +210,7 @@ impl Engine {
             intents: (!config.read_only).then_some(intents),
             rewrite: tokio::sync::Mutex::new(()),
             flush_wanted: Notify::new(),
+            maintenance_wanted: AtomicBool::new(false),
             oldest_unflushed: Mutex::new((recovered.replayed_rows > 0).then(Instant::now)),
             sources: Mutex::new(recovered.sources.clone()),
             _lock: lock,
@@ -335,7 +339,15 @@ impl Engine {
     /// Writes every acknowledged row to Parquet and retires the WAL segments that held them.
     pub async fn flush(&self) -> Result<FlushStats> {
         let _rewrite = self.inner.rewrite.lock().await;
-        self.inner.flush().await
+        let stats = self.inner.flush().await?;
+        // A flush that wrote many hours is a backfill, whether the background task or a writer
+        // under backpressure ran it: its checkpoints are written now, while the rest of it is
+        // still arriving, not at the end.
+        if stats.files >= BACKFILL_FLUSH_FILES {
+            self.inner.maintenance_wanted.store(true, Ordering::Release);
+            self.inner.flush_wanted.notify_one();
+        }
+        Ok(stats)
     }
 
     /// Compacts small files, writes due checkpoints and applies retention.
@@ -360,18 +372,13 @@ impl Engine {
                 () = self.inner.flush_wanted.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
-            if self.inner.flush_due() {
-                match self.flush().await {
-                    // A flush that wrote many hours is a backfill: its checkpoints are written
-                    // now, while the rest of it is still arriving, not at the end.
-                    Ok(stats) if stats.files >= BACKFILL_FLUSH_FILES => {
-                        next_maintenance = Instant::now();
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        warn!(error = %e, "flush failed; the rows stay in the WAL and will be retried")
-                    }
-                }
+            if self.inner.flush_due()
+                && let Err(e) = self.flush().await
+            {
+                warn!(error = %e, "flush failed; the rows stay in the WAL and will be retried")
+            }
+            if self.inner.maintenance_wanted.swap(false, Ordering::AcqRel) {
+                next_maintenance = Instant::now();
             }
             if Instant::now() >= next_maintenance {
                 next_maintenance = Instant::now() + self.inner.config.maintenance_interval;

@@ -3,6 +3,8 @@
 //! — encoded in Arrow's row format, with their timestamps and positions, two lists at a time —
 //! and only the winning rows are copied out, once each: no sort, no window, no hash table, and no
 //! merged copy of every input row, which is where a `SortPreservingMergeExec` spends its time.
+//! Each partition's keys are encoded as it arrives, and the key space is cut into ranges that are
+//! merged and copied out side by side, one output batch per range, still in key order.
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,8 +26,8 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
     PlanProperties,
 };
+use datafusion::common::runtime::SpawnedTask;
 use futures::TryStreamExt;
-use futures::future::try_join_all;
 
 /// Keeps the newest row of every key of its key-sorted partitions, and only active ones when
 /// asked (a deleted key's newest row says it is gone).
@@ -148,29 +150,46 @@ impl ExecutionPlan for NewestPerKeyExec {
                 "NewestPerKeyExec has one output partition".into(),
             ));
         }
-        let inputs = (0..self.input.output_partitioning().partition_count())
-            .map(|p| self.input.execute(p, Arc::clone(&context)))
-            .collect::<DfResult<Vec<_>>>()?;
         let schema = self.input.schema();
+        let converter = Arc::new(key_converter(&schema, &self.keys)?);
+        // Each partition is collected and its keys encoded in a task of its own, so encoding
+        // overlaps with the decoding of the partitions still arriving.
+        let encoding = (0..self.input.output_partitioning().partition_count())
+            .map(|p| {
+                let input = self.input.execute(p, Arc::clone(&context))?;
+                let converter = Arc::clone(&converter);
+                let keys = self.keys.clone();
+                Ok(SpawnedTask::spawn(async move {
+                    let batches = input.try_collect::<Vec<_>>().await?;
+                    Part::encode(&converter, batches, &keys)
+                }))
+            })
+            .collect::<DfResult<Vec<_>>>()?;
         let columns = Columns {
-            keys: self.keys.clone(),
             time: self.time,
             active: self.active,
         };
+        let shards = context.session_config().target_partitions();
         let metrics = BaselineMetrics::new(&self.metrics, partition);
+        let out_schema = Arc::clone(&schema);
         let newest = async move {
-            let parts = try_join_all(inputs.into_iter().map(|s| s.try_collect::<Vec<_>>())).await?;
-            let timer = metrics.elapsed_compute().timer();
-            let out = newest_rows(&schema, &parts, &columns);
-            timer.done();
-            if let Ok(batch) = &out {
-                metrics.record_output(batch.num_rows());
+            let mut parts = Vec::with_capacity(encoding.len());
+            for task in encoding {
+                parts.push(task.join_unwind().await.map_err(|e| {
+                    datafusion::error::DataFusionError::External(Box::new(e))
+                })??);
             }
-            out
+            let timer = metrics.elapsed_compute().timer();
+            let out = newest_rows(&schema, &parts, &columns, shards);
+            timer.done();
+            if let Ok(batches) = &out {
+                metrics.record_output(batches.iter().map(RecordBatch::num_rows).sum());
+            }
+            out.map(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
         };
         Ok(Box::pin(RecordBatchStreamAdapter::new(
-            self.input.schema(),
-            futures::stream::once(newest),
+            out_schema,
+            futures::stream::once(newest).try_flatten(),
         )))
     }
 
@@ -182,7 +201,6 @@ impl ExecutionPlan for NewestPerKeyExec {
 /// Which input columns the merge reads.
 #[derive(Debug, Clone)]
 pub(crate) struct Columns {
-    pub keys: Vec<usize>,
     pub time: usize,
     pub active: Option<usize>,
 }
@@ -196,79 +214,129 @@ struct Entry<'a> {
     row: u32,
 }
 
-/// The newest row of every key in `parts` (each sorted by key), in key order, as one batch.
-pub(crate) fn newest_rows(
-    schema: &SchemaRef,
-    parts: &[Vec<RecordBatch>],
-    columns: &Columns,
-) -> DfResult<RecordBatch> {
-    let batches: Vec<&RecordBatch> = parts
-        .iter()
-        .flatten()
-        .filter(|b| b.num_rows() > 0)
-        .collect();
-    if batches.is_empty() {
-        return Ok(RecordBatch::new_empty(Arc::clone(schema)));
+/// Below this many candidate rows the merge runs on one thread.
+const ROWS_PER_SHARD: usize = 16_384;
+
+/// One input partition: its non-empty batches and their keys in Arrow's row format.
+pub(crate) struct Part {
+    batches: Vec<RecordBatch>,
+    keys: Vec<Rows>,
+}
+
+impl Part {
+    pub(crate) fn encode(
+        converter: &RowConverter,
+        batches: Vec<RecordBatch>,
+        keys: &[usize],
+    ) -> DfResult<Self> {
+        let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+        let keys = batches
+            .iter()
+            .map(|b| {
+                let columns: Vec<ArrayRef> = keys.iter().map(|k| Arc::clone(b.column(*k))).collect();
+                converter.convert_columns(&columns)
+            })
+            .collect::<Result<Vec<Rows>, _>>()?;
+        Ok(Part { batches, keys })
     }
-    let fields = columns
-        .keys
+}
+
+/// The converter that encodes a schema's key columns.
+pub(crate) fn key_converter(schema: &SchemaRef, keys: &[usize]) -> DfResult<RowConverter> {
+    let fields = keys
         .iter()
         .map(|k| SortField::new(schema.field(*k).data_type().clone()))
         .collect();
-    let converter = RowConverter::new(fields)?;
-    let encoded = batches
-        .iter()
-        .map(|b| {
-            let keys: Vec<ArrayRef> = columns
-                .keys
-                .iter()
-                .map(|k| Arc::clone(b.column(*k)))
-                .collect();
-            converter.convert_columns(&keys)
-        })
-        .collect::<Result<Vec<Rows>, _>>()?;
-    let mut lists = Vec::with_capacity(parts.len());
-    let mut next = 0;
-    for part in parts {
-        let count = part.iter().filter(|b| b.num_rows() > 0).count();
-        lists.push(part_entries(
-            &batches,
-            &encoded,
-            next..next + count,
-            columns.time,
-        )?);
-        next += count;
-    }
-    let merged = merge_all(lists);
-    let picks: Vec<(usize, usize)> = merged
-        .iter()
-        .filter(|e| is_kept(batches[e.batch as usize], e.row as usize, columns.active))
-        .map(|e| (e.batch as usize, e.row as usize))
-        .collect();
-    Ok(gather(schema, &batches, &picks)?)
+    Ok(RowConverter::new(fields)?)
 }
 
-/// One partition's rows, one entry per key (its newest), in key order.
-fn part_entries<'a>(
-    batches: &[&RecordBatch],
-    encoded: &'a [Rows],
-    range: std::ops::Range<usize>,
-    time: usize,
-) -> DfResult<Vec<Entry<'a>>> {
-    let mut out: Vec<Entry<'a>> = Vec::new();
-    for b in range {
-        let ts = batches[b]
+/// The newest row of every key in `parts` (each sorted by key), in key order. The key space is cut
+/// into up to `shards` ranges, merged and copied out side by side, one batch per range.
+pub(crate) fn newest_rows(
+    schema: &SchemaRef,
+    parts: &[Part],
+    columns: &Columns,
+    shards: usize,
+) -> DfResult<Vec<RecordBatch>> {
+    let batches: Vec<&RecordBatch> = parts.iter().flat_map(|p| &p.batches).collect();
+    let mut lists = Vec::with_capacity(parts.len());
+    let mut first = 0;
+    for part in parts {
+        lists.push(part_entries(part, first, columns.time)?);
+        first += part.batches.len();
+    }
+    let candidates: usize = lists.iter().map(Vec::len).sum();
+    let shards = shards.clamp(1, candidates.div_ceil(ROWS_PER_SHARD).max(1));
+    let ranges = split_by_key(lists, shards);
+    let newest_of = |lists: Vec<Vec<Entry<'_>>>| -> Result<RecordBatch, ArrowError> {
+        let picks: Vec<(usize, usize)> = merge_all(lists)
+            .iter()
+            .filter(|e| is_kept(batches[e.batch as usize], e.row as usize, columns.active))
+            .map(|e| (e.batch as usize, e.row as usize))
+            .collect();
+        gather(schema, &batches, &picks)
+    };
+    let out = std::thread::scope(|scope| {
+        let mut ranges = ranges.into_iter();
+        let own = ranges.next().unwrap_or_default();
+        let others: Vec<_> = ranges.map(|r| scope.spawn(|| newest_of(r))).collect();
+        let mut out = vec![newest_of(own)];
+        out.extend(others.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }));
+        out
+    });
+    let mut out = out
+        .into_iter()
+        .filter(|b| !b.as_ref().is_ok_and(|b| b.num_rows() == 0))
+        .collect::<Result<Vec<_>, _>>()?;
+    if out.is_empty() {
+        out.push(RecordBatch::new_empty(Arc::clone(schema)));
+    }
+    Ok(out)
+}
+
+/// Cuts key-sorted lists into `shards` key ranges (each range's share of every list), at keys of
+/// the longest list so that the ranges are about even.
+fn split_by_key(lists: Vec<Vec<Entry<'_>>>, shards: usize) -> Vec<Vec<Vec<Entry<'_>>>> {
+    let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+    if shards <= 1 || longest == 0 {
+        return vec![lists];
+    }
+    let pivot_list = lists.iter().find(|l| l.len() == longest).expect("longest");
+    let pivots: Vec<&[u8]> = (1..shards)
+        .map(|s| pivot_list[s * longest / shards].key)
+        .collect();
+    let mut ranges: Vec<Vec<Vec<Entry<'_>>>> = vec![Vec::with_capacity(lists.len()); shards];
+    for list in &lists {
+        let mut start = 0;
+        for (shard, pivot) in pivots.iter().enumerate() {
+            let end = start + list[start..].partition_point(|e| e.key < *pivot);
+            ranges[shard].push(list[start..end].to_vec());
+            start = end;
+        }
+        ranges[shards - 1].push(list[start..].to_vec());
+    }
+    ranges
+}
+
+/// One partition's rows, one entry per key (its newest), in key order. `first` is the index of
+/// the partition's first batch among all partitions' batches.
+fn part_entries(part: &Part, first: usize, time: usize) -> DfResult<Vec<Entry<'_>>> {
+    let mut out: Vec<Entry<'_>> = Vec::new();
+    for (b, (batch, rows)) in part.batches.iter().zip(&part.keys).enumerate() {
+        let ts = batch
             .column(time)
             .as_any()
             .downcast_ref::<TimestampMicrosecondArray>()
             .ok_or_else(|| datafusion::error::DataFusionError::Internal("timestamp is µs".into()))?
             .values();
-        let rows = &encoded[b];
         for (i, ts) in ts.iter().enumerate() {
             let entry = Entry {
                 key: rows.row(i).data(),
                 ts: *ts,
-                batch: b as u32,
+                batch: (first + b) as u32,
                 row: i as u32,
             };
             match out.last_mut() {
@@ -387,12 +455,22 @@ mod tests {
     }
 
     fn run(parts: Vec<Vec<RecordBatch>>, active: Option<usize>) -> Vec<(String, i64)> {
-        let columns = Columns {
-            keys: vec![0],
-            time: 1,
-            active,
-        };
-        let out = newest_rows(&schema(), &parts, &columns).expect("merge");
+        run_sharded(parts, active, 1)
+    }
+
+    fn run_sharded(
+        parts: Vec<Vec<RecordBatch>>,
+        active: Option<usize>,
+        shards: usize,
+    ) -> Vec<(String, i64)> {
+        let columns = Columns { time: 1, active };
+        let converter = key_converter(&schema(), &[0]).expect("converter");
+        let parts: Vec<Part> = parts
+            .into_iter()
+            .map(|p| Part::encode(&converter, p, &[0]).expect("encode"))
+            .collect();
+        let out = newest_rows(&schema(), &parts, &columns, shards).expect("merge");
+        let out = arrow::compute::concat_batches(&schema(), &out).expect("concat");
         let keys = out
             .column(0)
             .as_any()
@@ -437,6 +515,37 @@ mod tests {
         ];
         assert_eq!(run(parts.clone(), Some(2)), pairs(&[]));
         assert_eq!(run(parts, None), pairs(&[("a", 2), ("b", 4)]));
+    }
+
+    #[test]
+    fn a_merge_cut_into_key_ranges_answers_as_one_does() {
+        let mut seed = 7u64;
+        let mut next = move |below: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % below
+        };
+        let parts: Vec<Vec<RecordBatch>> = (0..7)
+            .map(|_| {
+                let mut rows: Vec<(String, i64, bool)> = (0..9_000)
+                    .map(|_| (format!("k{:05}", next(40_000)), next(1_000) as i64, next(5) > 0))
+                    .collect();
+                rows.sort();
+                let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+                let ts: Vec<i64> = rows.iter().map(|r| r.1).collect();
+                let active: Vec<bool> = rows.iter().map(|r| r.2).collect();
+                let half = rows.len() / 2;
+                vec![
+                    batch(&keys[..half], &ts[..half], &active[..half]),
+                    batch(&keys[half..], &ts[half..], &active[half..]),
+                ]
+            })
+            .collect();
+        let whole = run_sharded(parts.clone(), Some(2), 1);
+        assert!(whole.len() > 20_000);
+        for shards in [2, 3, 8] {
+            assert_eq!(run_sharded(parts.clone(), Some(2), shards), whole, "{shards} shards");
+        }
+        assert_eq!(run_sharded(parts.clone(), None, 4), run_sharded(parts, None, 1));
     }
 
     #[test]
