@@ -14,6 +14,7 @@ use arrow::compute::interleave;
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::row::{RowConverter, Rows, SortField};
+use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -26,7 +27,6 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
     PlanProperties,
 };
-use datafusion::common::runtime::SpawnedTask;
 use futures::TryStreamExt;
 
 /// Keeps the newest row of every key of its key-sorted partitions, and only active ones when
@@ -172,21 +172,22 @@ impl ExecutionPlan for NewestPerKeyExec {
         let shards = context.session_config().target_partitions();
         let metrics = BaselineMetrics::new(&self.metrics, partition);
         let out_schema = Arc::clone(&schema);
-        let newest = async move {
-            let mut parts = Vec::with_capacity(encoding.len());
-            for task in encoding {
-                parts.push(task.join_unwind().await.map_err(|e| {
-                    datafusion::error::DataFusionError::External(Box::new(e))
-                })??);
-            }
-            let timer = metrics.elapsed_compute().timer();
-            let out = newest_rows(&schema, &parts, &columns, shards);
-            timer.done();
-            if let Ok(batches) = &out {
-                metrics.record_output(batches.iter().map(RecordBatch::num_rows).sum());
-            }
-            out.map(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
-        };
+        let newest =
+            async move {
+                let mut parts = Vec::with_capacity(encoding.len());
+                for task in encoding {
+                    parts.push(task.join_unwind().await.map_err(|e| {
+                        datafusion::error::DataFusionError::External(Box::new(e))
+                    })??);
+                }
+                let timer = metrics.elapsed_compute().timer();
+                let out = newest_rows(&schema, &parts, &columns, shards);
+                timer.done();
+                if let Ok(batches) = &out {
+                    metrics.record_output(batches.iter().map(RecordBatch::num_rows).sum());
+                }
+                out.map(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
+            };
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             out_schema,
             futures::stream::once(newest).try_flatten(),
@@ -233,7 +234,8 @@ impl Part {
         let keys = batches
             .iter()
             .map(|b| {
-                let columns: Vec<ArrayRef> = keys.iter().map(|k| Arc::clone(b.column(*k))).collect();
+                let columns: Vec<ArrayRef> =
+                    keys.iter().map(|k| Arc::clone(b.column(*k))).collect();
                 converter.convert_columns(&columns)
             })
             .collect::<Result<Vec<Rows>, _>>()?;
@@ -521,13 +523,21 @@ mod tests {
     fn a_merge_cut_into_key_ranges_answers_as_one_does() {
         let mut seed = 7u64;
         let mut next = move |below: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) % below
         };
         let parts: Vec<Vec<RecordBatch>> = (0..7)
             .map(|_| {
                 let mut rows: Vec<(String, i64, bool)> = (0..9_000)
-                    .map(|_| (format!("k{:05}", next(40_000)), next(1_000) as i64, next(5) > 0))
+                    .map(|_| {
+                        (
+                            format!("k{:05}", next(40_000)),
+                            next(1_000) as i64,
+                            next(5) > 0,
+                        )
+                    })
                     .collect();
                 rows.sort();
                 let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
@@ -543,9 +553,16 @@ mod tests {
         let whole = run_sharded(parts.clone(), Some(2), 1);
         assert!(whole.len() > 20_000);
         for shards in [2, 3, 8] {
-            assert_eq!(run_sharded(parts.clone(), Some(2), shards), whole, "{shards} shards");
+            assert_eq!(
+                run_sharded(parts.clone(), Some(2), shards),
+                whole,
+                "{shards} shards"
+            );
         }
-        assert_eq!(run_sharded(parts.clone(), None, 4), run_sharded(parts, None, 1));
+        assert_eq!(
+            run_sharded(parts.clone(), None, 4),
+            run_sharded(parts, None, 1)
+        );
     }
 
     #[test]
