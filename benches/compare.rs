@@ -8,7 +8,7 @@
 //!   `python3 -m venv /opt/suzieq && /opt/suzieq/bin/pip install suzieq==0.25.0`),
 //!
 //! and each line gives the peers' medians as multiples of Sonde's. NetQL's parse and plan
-//! latencies come first.
+//! latencies come first; `COMPARE_EXPLAIN=1` also prints each question's EXPLAIN ANALYZE.
 //!
 //! `cargo bench --bench compare [-- NODES DAYS | -- --store DIR]` (default 1000 nodes, 30 days;
 //! `--store` reuses what `sonde simulate --end 2026-11-20T12:00:00Z` wrote). SuzieQ's load
@@ -142,6 +142,26 @@ for name, sql in questions.items():
 print(json.dumps(out))
 "#;
 
+/// Where a NetQL statement's time goes, operator by operator (`COMPARE_EXPLAIN=1`).
+async fn explain_analyze(engine: &Engine, catalog: &EngineCatalog, statement: &str, now: i64) {
+    let parsed = parse(statement).expect("parses");
+    let planned = Planner::new(catalog, now).plan(&parsed).expect("plans");
+    let batches = engine
+        .session()
+        .execute_logical_plan(planned.plan)
+        .await
+        .expect("plan")
+        .explain(false, true)
+        .expect("explain")
+        .collect()
+        .await
+        .expect("run");
+    println!(
+        "{statement}:\n{}",
+        arrow::util::pretty::pretty_format_batches(&batches).expect("format")
+    );
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -251,6 +271,11 @@ fn main() {
                 s["load_s"].as_f64().unwrap_or(f64::NAN),
                 s["coalesce_s"].as_f64().unwrap_or(f64::NAN)
             );
+        }
+        if std::env::var_os("COMPARE_EXPLAIN").is_some() {
+            for &(_, statement, _) in QUESTIONS {
+                explain_analyze(&engine, &catalog, statement, now).await;
+            }
         }
         println!("\nanswers, {RUNS} runs each, p50 (p95) in ms      Sonde          DuckDB         SuzieQ     DuckDB/Sonde  SuzieQ/Sonde");
         for &(question, statement, suzieq_name) in QUESTIONS {

@@ -14,6 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use arrow::array::RecordBatch;
 use futures::StreamExt;
 
 use sonde_engine::{Engine, EngineConfig};
@@ -27,10 +28,9 @@ const RUNS: usize = 7;
 /// Batches waiting for their fsync at once, as the server's DoPut keeps them for one stream.
 const IN_FLIGHT: usize = 32;
 
-/// Appends the whole history as a backfill over DoPut does: hour after hour, up to `IN_FLIGHT`
-/// batches waiting for the WAL at once, flushing only when the memtable pushes back.
-async fn write_history(engine: &Engine, days: i64) -> usize {
-    let mut in_flight = futures::stream::FuturesOrdered::new();
+/// The whole history as the batches a backfill sends: the sessions' first dump, then one batch
+/// per hour. They are built before the clock starts, as a DoPut stream arrives already encoded.
+fn history_batches(days: i64) -> Vec<RecordBatch> {
     let mut rng = Lcg::new(42);
     let mut active = vec![true; SESSIONS as usize];
     let dump: Vec<BgpEvent> = (0..SESSIONS)
@@ -41,11 +41,7 @@ async fn write_history(engine: &Engine, days: i64) -> usize {
             active: true,
         })
         .collect();
-    engine
-        .append("bgp", &common::bgp_batch(&dump))
-        .await
-        .expect("append");
-    let mut rows = dump.len();
+    let mut batches = vec![common::bgp_batch(&dump)];
     for hour in 0..days * 24 {
         let mut events: Vec<BgpEvent> = (0..EVENTS_PER_HOUR)
             .map(|i| {
@@ -70,22 +66,27 @@ async fn write_history(engine: &Engine, days: i64) -> usize {
             })
             .collect();
         events.sort_by_key(|e| e.ts);
+        batches.push(common::bgp_batch(&events));
+    }
+    batches
+}
+
+/// Appends the history as a backfill over DoPut does: hour after hour, up to `IN_FLIGHT` batches
+/// waiting for the WAL at once, flushing only when the memtable pushes back.
+async fn write_history(engine: &Engine, batches: &[RecordBatch]) -> usize {
+    let mut in_flight = futures::stream::FuturesOrdered::new();
+    for batch in batches {
         if in_flight.len() == IN_FLIGHT {
             let done: sonde_engine::Result<usize> = in_flight.next().await.expect("one in flight");
             done.expect("append");
         }
         engine.backpressure().await;
-        in_flight.push_back(
-            engine
-                .submit("bgp", &common::bgp_batch(&events))
-                .expect("submit"),
-        );
-        rows += events.len();
+        in_flight.push_back(engine.submit("bgp", batch).expect("submit"));
     }
     while let Some(done) = in_flight.next().await {
         done.expect("append");
     }
-    rows
+    batches.iter().map(RecordBatch::num_rows).sum()
 }
 
 /// How long each part of the backfill took.
@@ -116,8 +117,9 @@ async fn backfill(engine: &Engine, days: i64) -> Backfill {
                 .await
         })
     };
+    let batches = history_batches(days);
     let start = Instant::now();
-    let rows = write_history(engine, days).await;
+    let rows = write_history(engine, &batches).await;
     let acknowledged = start.elapsed();
     let _ = stop.send(());
     background.await.expect("background task");

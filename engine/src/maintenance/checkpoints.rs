@@ -3,7 +3,9 @@
 //!
 //! The period adapts to each table: a checkpoint is due at the first hour where the event bytes
 //! since the previous checkpoint reach `checkpoint_factor` times the checkpoint's size (the previous
-//! checkpoint's, or for the first one an encoding of the latest possible one). Checkpoints then add
+//! checkpoint's, or for the first one an encoding of the state at the newest hour within
+//! [`FIRST_ESTIMATE_BYTES`] of events: a backfill of months is never decoded whole to place its
+//! first checkpoint). Checkpoints then add
 //! at most 1/factor of the event log's bytes. A checkpoint is never placed after a row that is
 //! still only in the memtable, nor past the start of the newest hour that has files (that hour
 //! may still grow).
@@ -51,6 +53,20 @@ pub(crate) fn candidates(state: &TableState) -> Candidates {
     }
 }
 
+/// Event bytes read at most to estimate a table's first checkpoint.
+pub(crate) const FIRST_ESTIMATE_BYTES: u64 = 32 << 20;
+
+/// The hour whose state stands for the first checkpoint's size: the newest candidate within
+/// [`FIRST_ESTIMATE_BYTES`] of events, or the oldest candidate if even it is past them.
+pub(crate) fn first_estimate_hour(hours: &[(Hour, u64)]) -> Option<Hour> {
+    hours
+        .iter()
+        .take_while(|(_, acc)| *acc <= FIRST_ESTIMATE_BYTES)
+        .last()
+        .or(hours.first())
+        .map(|(hour, _)| *hour)
+}
+
 /// The first candidate hour whose events since the last checkpoint weigh at least `factor`
 /// times a checkpoint of `estimate` bytes.
 pub(crate) fn due(hours: &[(Hour, u64)], estimate: u64, factor: f64) -> Option<Hour> {
@@ -78,12 +94,12 @@ impl Maintenance<'_> {
     /// The hour of the next checkpoint due, if one is.
     async fn next_checkpoint(&self, table: &'static TableDef) -> Result<Option<Hour>> {
         let found = candidates(self.state.shared.catalog.read().table(table));
-        let Some(&(latest, _)) = found.hours.last() else {
+        let Some(first) = first_estimate_hour(&found.hours) else {
             return Ok(None);
         };
         let estimate = match found.last_size {
             Some(size) => size,
-            None => self.encode_checkpoint(table, latest).await?.len() as u64,
+            None => self.encode_checkpoint(table, first).await?.len() as u64,
         };
         Ok(due(&found.hours, estimate, self.checkpoint_factor))
     }
@@ -165,6 +181,17 @@ mod tests {
         assert_eq!(candidates(&state).hours, [(hour(1), 10)]);
         add_mem(&mut state, 9, &[at(0, 59)]);
         assert!(candidates(&state).hours.is_empty());
+    }
+
+    #[test]
+    fn the_first_estimate_reads_a_bounded_share_of_a_long_history() {
+        let mib = 1 << 20;
+        let hours: Vec<(Hour, u64)> = (1..=720).map(|h| (hour(h), h as u64 * mib)).collect();
+        assert_eq!(first_estimate_hour(&hours), Some(hour(32)));
+        assert_eq!(first_estimate_hour(&hours[..10]), Some(hour(10)));
+        let huge = [(hour(1), 100 * mib), (hour(2), 200 * mib)];
+        assert_eq!(first_estimate_hour(&huge), Some(hour(1)));
+        assert_eq!(first_estimate_hour(&[]), None);
     }
 
     #[test]
