@@ -5,10 +5,9 @@
 //! since the previous checkpoint reach `checkpoint_factor` times the checkpoint's size (the previous
 //! checkpoint's, or for the first one an encoding of the state at the newest hour within
 //! [`FIRST_ESTIMATE_BYTES`] of events: a backfill of months is never decoded whole to place its
-//! first checkpoint). Checkpoints then add
-//! at most 1/factor of the event log's bytes. A checkpoint is never placed after a row that is
-//! still only in the memtable, nor past the start of the newest hour that has files (that hour
-//! may still grow).
+//! first checkpoint). Checkpoints then add at most 1/factor of the event log's bytes. A checkpoint
+//! is never placed after a row that is still only in the memtable, nor past the start of the
+//! newest hour that has files (that hour may still grow).
 
 use sonde_schema::TableDef;
 

@@ -400,7 +400,6 @@ pub(super) fn unknown_field(table: &TableDef, field: &str, span: crate::ast::Spa
     )
 }
 
-/// One line per change in the fabric-wide log: when, where, what, Add/Del, and the object's state.
 /// `plan` without its outermost sort: the union of every table's changes is sorted once, on the
 /// change log's own order, so each table's time order would be paid for and thrown away.
 fn unsorted(plan: LogicalPlan) -> LogicalPlan {
@@ -410,6 +409,7 @@ fn unsorted(plan: LogicalPlan) -> LogicalPlan {
     }
 }
 
+/// One line per change in the fabric-wide log: when, where, what, Add/Del, and the object's state.
 fn change_log_columns(table: &TableDef) -> Vec<Expr> {
     let keys: Vec<Expr> = table
         .keys
