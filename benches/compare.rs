@@ -146,20 +146,12 @@ print(json.dumps(out))
 async fn explain_analyze(engine: &Engine, catalog: &EngineCatalog, statement: &str, now: i64) {
     let parsed = parse(statement).expect("parses");
     let planned = Planner::new(catalog, now).plan(&parsed).expect("plans");
-    let batches = engine
+    let query = engine
         .session()
         .execute_logical_plan(planned.plan)
         .await
-        .expect("plan")
-        .explain(false, true)
-        .expect("explain")
-        .collect()
-        .await
-        .expect("run");
-    println!(
-        "{statement}:\n{}",
-        arrow::util::pretty::pretty_format_batches(&batches).expect("format")
-    );
+        .expect("plan");
+    common::print_explain_analyze(statement, query).await;
 }
 
 fn ms(d: Duration) -> f64 {

@@ -156,18 +156,9 @@ async fn time_state(engine: &Engine, at: i64, runs: usize) -> (Duration, usize) 
 
 /// Where a state query's time goes, operator by operator (`STATE_AT_EXPLAIN=1`).
 async fn explain_analyze(engine: &Engine, at: i64) {
-    let sql = format!("explain analyze select * from state_at('bgp', {at})");
-    let batches = engine
-        .sql(&sql)
-        .await
-        .expect("plan")
-        .collect()
-        .await
-        .expect("run");
-    println!(
-        "{}",
-        arrow::util::pretty::pretty_format_batches(&batches).expect("format")
-    );
+    let sql = format!("select * from state_at('bgp', {at})");
+    let query = engine.sql(&sql).await.expect("plan");
+    common::print_explain_analyze(&sql, query).await;
 }
 
 const DUCKDB: &str = r#"

@@ -319,3 +319,17 @@ pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     samples[((samples.len() - 1) as f64 * p).round() as usize]
 }
+
+/// Prints what `query` did operator by operator: its EXPLAIN ANALYZE under `title`.
+pub async fn print_explain_analyze(title: &str, query: datafusion::dataframe::DataFrame) {
+    let batches = query
+        .explain(false, true)
+        .expect("explain")
+        .collect()
+        .await
+        .expect("run");
+    println!(
+        "{title}:\n{}",
+        arrow::util::pretty::pretty_format_batches(&batches).expect("format")
+    );
+}

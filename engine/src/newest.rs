@@ -269,9 +269,9 @@ pub(crate) fn newest_rows(
     }
     let candidates: usize = lists.iter().map(Vec::len).sum();
     let shards = shards.clamp(1, candidates.div_ceil(ROWS_PER_SHARD).max(1));
-    let ranges = split_by_key(lists, shards);
-    let newest_of = |lists: Vec<Vec<Entry<'_>>>| -> Result<RecordBatch, ArrowError> {
-        let picks: Vec<(usize, usize)> = merge_all(lists)
+    let ranges = split_by_key(&lists, shards);
+    let newest_of = |lists: Vec<&[Entry<'_>]>| -> Result<RecordBatch, ArrowError> {
+        let picks: Vec<(usize, usize)> = merge_all(&lists)
             .iter()
             .filter(|e| is_kept(batches[e.batch as usize], e.row as usize, columns.active))
             .map(|e| (e.batch as usize, e.row as usize))
@@ -299,26 +299,26 @@ pub(crate) fn newest_rows(
     Ok(out)
 }
 
-/// Cuts key-sorted lists into `shards` key ranges (each range's share of every list), at keys of
-/// the longest list so that the ranges are about even.
-fn split_by_key(lists: Vec<Vec<Entry<'_>>>, shards: usize) -> Vec<Vec<Vec<Entry<'_>>>> {
+/// Cuts key-sorted lists into `shards` key ranges (each range's share of every list, borrowed),
+/// at keys of the longest list so that the ranges are about even.
+fn split_by_key<'l, 'a>(lists: &'l [Vec<Entry<'a>>], shards: usize) -> Vec<Vec<&'l [Entry<'a>]>> {
     let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
     if shards <= 1 || longest == 0 {
-        return vec![lists];
+        return vec![lists.iter().map(Vec::as_slice).collect()];
     }
     let pivot_list = lists.iter().find(|l| l.len() == longest).expect("longest");
     let pivots: Vec<&[u8]> = (1..shards)
         .map(|s| pivot_list[s * longest / shards].key)
         .collect();
-    let mut ranges: Vec<Vec<Vec<Entry<'_>>>> = vec![Vec::with_capacity(lists.len()); shards];
-    for list in &lists {
+    let mut ranges: Vec<Vec<&[Entry<'a>]>> = vec![Vec::with_capacity(lists.len()); shards];
+    for list in lists {
         let mut start = 0;
         for (shard, pivot) in pivots.iter().enumerate() {
             let end = start + list[start..].partition_point(|e| e.key < *pivot);
-            ranges[shard].push(list[start..end].to_vec());
+            ranges[shard].push(&list[start..end]);
             start = end;
         }
-        ranges[shards - 1].push(list[start..].to_vec());
+        ranges[shards - 1].push(&list[start..]);
     }
     ranges
 }
@@ -355,7 +355,15 @@ fn part_entries(part: &Part, first: usize, time: usize) -> DfResult<Vec<Entry<'_
 }
 
 /// Merges key-sorted lists two at a time until one is left.
-fn merge_all(mut lists: Vec<Vec<Entry<'_>>>) -> Vec<Entry<'_>> {
+fn merge_all<'a>(lists: &[&[Entry<'a>]]) -> Vec<Entry<'a>> {
+    let mut lists: Vec<Vec<Entry<'a>>> = lists
+        .chunks(2)
+        .map(|pair| match pair {
+            [a, b] => merge_two(a, b),
+            [a] => a.to_vec(),
+            _ => Vec::new(),
+        })
+        .collect();
     while lists.len() > 1 {
         let mut pairs = Vec::with_capacity(lists.len().div_ceil(2));
         let mut drain = lists.into_iter();
