@@ -9,6 +9,7 @@ use arrow::array::RecordBatch;
 use bytes::Bytes;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SessionContext};
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
@@ -418,15 +419,17 @@ impl Engine {
         self.inner.state.collect(plan).await
     }
 
+    /// `plan` ready to run; one ordered partition when the plan asks for an order.
+    pub async fn physical_plan(&self, plan: LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        self.inner.state.physical_plan(plan).await
+    }
+
     pub async fn stream(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream> {
-        Ok(self
-            .inner
-            .state
-            .ctx
-            .execute_logical_plan(plan)
-            .await?
-            .execute_stream()
-            .await?)
+        let plan = self.inner.state.physical_plan(plan).await?;
+        Ok(datafusion::physical_plan::execute_stream(
+            plan,
+            self.inner.state.ctx.task_ctx(),
+        )?)
     }
 
     /// State of `table` at `at` (µs since the epoch).
@@ -467,6 +470,16 @@ impl Engine {
     /// Changes of `table` with `from <= timestamp <= to` (µs since the epoch).
     pub fn changes_between(&self, table: &str, from: i64, to: i64) -> Result<LogicalPlan> {
         timetravel::changes_plan(&self.inner.state.shared, self.table(table)?, from, to)
+    }
+
+    /// The changes of `tables` with `from <= timestamp <= to` (µs since the epoch) as one list in
+    /// the change log's order ([`sonde_schema::change_log_schema`]), read without a sort.
+    pub fn change_log(&self, tables: &[&str], from: i64, to: i64) -> Result<LogicalPlan> {
+        let tables = tables
+            .iter()
+            .map(|t| self.table(t))
+            .collect::<Result<Vec<_>>>()?;
+        timetravel::change_log_plan(&self.inner.state.shared, tables, from, to)
     }
 
     /// The store the engine reads and writes.

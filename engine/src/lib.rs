@@ -23,6 +23,8 @@
 
 pub mod archive;
 mod catalog;
+mod change_log;
+mod change_merge;
 mod current;
 mod engine;
 mod error;

@@ -9,6 +9,11 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use datafusion::datasource::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::execution_plan::replace_children_if_necessary;
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::sorts::sort::SortExec;
+use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, Partitioning};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use parking_lot::RwLock;
 use sonde_schema::ALL_TABLES;
@@ -42,7 +47,67 @@ impl State {
 
     /// Runs a plan and collects its batches.
     pub async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
-        Ok(self.ctx.execute_logical_plan(plan).await?.collect().await?)
+        let plan = self.physical_plan(plan).await?;
+        Ok(datafusion::physical_plan::collect(plan, self.ctx.task_ctx()).await?)
+    }
+
+    /// Plans `plan` to run, its rows in one ordered stream when it asks for an order.
+    pub async fn physical_plan(&self, plan: LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        let ordered = asks_for_order(&plan);
+        let physical = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await?
+            .create_physical_plan()
+            .await?;
+        if !ordered {
+            return Ok(physical);
+        }
+        let physical = unspread_above_sort(physical)?;
+        Ok(match physical.output_ordering() {
+            Some(ordering) if physical.output_partitioning().partition_count() > 1 => {
+                Arc::new(SortPreservingMergeExec::new(ordering.clone(), physical))
+            }
+            _ => physical,
+        })
+    }
+}
+
+/// `plan` without the round-robin repartitions DataFusion 55 puts between a final sort and the
+/// operators above it: they spread the sorted rows over several partitions, each still in order,
+/// and reading those partitions together interleaves them.
+fn unspread_above_sort(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    if let Some(repartition) = plan.downcast_ref::<RepartitionExec>()
+        && matches!(repartition.partitioning(), Partitioning::RoundRobinBatch(_))
+        && repartition.input().output_partitioning().partition_count() == 1
+    {
+        return unspread_above_sort(Arc::clone(repartition.input()));
+    }
+    if plan.downcast_ref::<SortExec>().is_some()
+        || plan.downcast_ref::<SortPreservingMergeExec>().is_some()
+    {
+        return Ok(plan);
+    }
+    let [child] = plan.children()[..] else {
+        return Ok(plan);
+    };
+    if !plan.maintains_input_order()[0] {
+        return Ok(plan);
+    }
+    let unspread = unspread_above_sort(Arc::clone(child))?;
+    Ok(replace_children_if_necessary(plan, vec![unspread])?)
+}
+
+/// Whether the rows `plan` answers are sorted: a sort under nothing but projections, filters and
+/// limits.
+fn asks_for_order(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Sort(_) => true,
+        LogicalPlan::Projection(p) => asks_for_order(&p.input),
+        LogicalPlan::Filter(f) => asks_for_order(&f.input),
+        LogicalPlan::Limit(l) => asks_for_order(&l.input),
+        LogicalPlan::SubqueryAlias(a) => asks_for_order(&a.input),
+        _ => false,
     }
 }
 

@@ -125,69 +125,6 @@ impl StateTable {
         let until_at = col(TIMESTAMP).lt_eq(timestamp_literal(self.at));
         conjunction(std::iter::once(until_at).chain(key_filters)).expect("one term at least")
     }
-
-    fn sort_order(&self, schema: &SchemaRef) -> DfResult<LexOrdering> {
-        let exprs = self
-            .table
-            .sort_columns()
-            .into_iter()
-            .map(|name| {
-                Ok(PhysicalSortExpr::new(
-                    physical_col(name, schema)?,
-                    SortOptions::default(),
-                ))
-            })
-            .collect::<DfResult<Vec<_>>>()?;
-        Ok(LexOrdering::new(exprs).expect("a table has sort columns"))
-    }
-
-    fn physical(
-        &self,
-        state: &dyn Session,
-        expr: &Expr,
-        schema: &SchemaRef,
-    ) -> DfResult<Arc<dyn PhysicalExpr>> {
-        let df_schema = DFSchema::try_from(Arc::clone(schema))?;
-        state.create_physical_expr(expr.clone(), &df_schema)
-    }
-
-    /// One partition per file, each in key order; `predicate` prunes row groups and pages.
-    fn file_scan(
-        &self,
-        files: Vec<(Path, u64)>,
-        columns: &[usize],
-        predicate: Arc<dyn PhysicalExpr>,
-    ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let schema = self.table.schema();
-        let source = ParquetSource::new(Arc::clone(&schema)).with_predicate(predicate);
-        let groups = files
-            .into_iter()
-            .map(|(path, size)| FileGroup::new(vec![PartitionedFile::new(path.to_string(), size)]))
-            .collect();
-        let config = FileScanConfigBuilder::new(self.shared.store_url.clone(), Arc::new(source))
-            .with_file_groups(groups)
-            .with_projection_indices(Some(columns.to_vec()))?
-            .with_output_ordering(vec![self.sort_order(&schema)?])
-            .build();
-        Ok(DataSourceExec::from_data_source(config))
-    }
-
-    /// The memtable's rows as one sorted partition.
-    fn memory_scan(
-        &self,
-        batches: &[RecordBatch],
-        columns: &[usize],
-    ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let schema = self.table.schema();
-        let sorted = parquet_io::sorted(self.table, batches).map_err(crate::timetravel::into_df)?;
-        let source = MemorySourceConfig::try_new(
-            &[vec![sorted]],
-            Arc::clone(&schema),
-            Some(columns.to_vec()),
-        )?
-        .try_with_sort_information(vec![self.sort_order(&schema)?])?;
-        Ok(DataSourceExec::from_data_source(source))
-    }
 }
 
 impl StateTable {
@@ -204,32 +141,26 @@ impl StateTable {
         let read_schema = Arc::new(schema.project(&columns)?);
         let output_schema = project_schema(&schema, projection)?;
         let row_filter = self.row_filter(key_filters);
-        let mut scans: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
-        if !inputs.files.is_empty() {
-            let pruning = self.physical(state, &row_filter, &schema)?;
-            scans.push(self.file_scan(inputs.files, &columns, pruning)?);
-        }
-        let batches: Vec<RecordBatch> = inputs
-            .batches
-            .into_iter()
-            .filter(|b| b.num_rows() > 0)
-            .collect();
-        if !batches.is_empty() {
-            scans.push(self.memory_scan(&batches, &columns)?);
-        }
-        let union: Arc<dyn ExecutionPlan> = match scans.len() {
-            0 => return Ok(Arc::new(EmptyExec::new(output_schema))),
-            1 => scans.pop().expect("one input"),
-            _ => UnionExec::try_new(scans)?,
+        let pruning = physical_expr(state, &row_filter, &schema)?;
+        let Some(union) = key_ordered_scan(
+            &self.shared,
+            self.table,
+            inputs.files,
+            &inputs.batches,
+            &columns,
+            pruning,
+        )?
+        else {
+            return Ok(Arc::new(EmptyExec::new(output_schema)));
         };
         let mut filtered: Arc<dyn ExecutionPlan> = Arc::new(FilterExec::try_new(
-            self.physical(state, &row_filter, &read_schema)?,
+            physical_expr(state, &row_filter, &read_schema)?,
             union,
         )?);
         if filtered.output_partitioning().partition_count() > 1 {
             filtered = Arc::new(PrefetchExec::new(filtered));
         }
-        let order = self.sort_order(&read_schema)?;
+        let order = sort_order(self.table, &read_schema)?;
         let keys = self
             .table
             .key_columns()
@@ -257,12 +188,103 @@ impl StateTable {
         let mut plan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(source);
         if let Some(filter) = conjunction(key_filters) {
             plan = Arc::new(FilterExec::try_new(
-                self.physical(state, &filter, &schema)?,
+                physical_expr(state, &filter, &schema)?,
                 plan,
             )?);
         }
         project(plan, &project_schema(&schema, projection)?)
     }
+}
+
+/// `expr` over a batch of `schema`.
+pub(crate) fn physical_expr(
+    state: &dyn Session,
+    expr: &Expr,
+    schema: &SchemaRef,
+) -> DfResult<Arc<dyn PhysicalExpr>> {
+    let df_schema = DFSchema::try_from(Arc::clone(schema))?;
+    state.create_physical_expr(expr.clone(), &df_schema)
+}
+
+/// The files (one partition each) and the memtable's rows (sorted, one partition) of `table`,
+/// each partition in key-then-time order, `columns` read; `predicate` prunes row groups and
+/// pages. `None` when there is nothing to read.
+pub(crate) fn key_ordered_scan(
+    shared: &Shared,
+    table: &'static TableDef,
+    files: Vec<(Path, u64)>,
+    batches: &[RecordBatch],
+    columns: &[usize],
+    predicate: Arc<dyn PhysicalExpr>,
+) -> DfResult<Option<Arc<dyn ExecutionPlan>>> {
+    let mut scans: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
+    if !files.is_empty() {
+        scans.push(file_scan(shared, table, files, columns, predicate)?);
+    }
+    let batches: Vec<RecordBatch> = batches
+        .iter()
+        .filter(|b| b.num_rows() > 0)
+        .cloned()
+        .collect();
+    if !batches.is_empty() {
+        scans.push(memory_scan(table, &batches, columns)?);
+    }
+    Ok(match scans.len() {
+        0 => None,
+        1 => scans.pop(),
+        _ => Some(UnionExec::try_new(scans)?),
+    })
+}
+
+/// The order every stored file of `table` is in: its key columns, then time.
+pub(crate) fn sort_order(table: &TableDef, schema: &SchemaRef) -> DfResult<LexOrdering> {
+    let exprs = table
+        .sort_columns()
+        .into_iter()
+        .map(|name| {
+            Ok(PhysicalSortExpr::new(
+                physical_col(name, schema)?,
+                SortOptions::default(),
+            ))
+        })
+        .collect::<DfResult<Vec<_>>>()?;
+    Ok(LexOrdering::new(exprs).expect("a table has sort columns"))
+}
+
+/// One partition per file, each in key order.
+fn file_scan(
+    shared: &Shared,
+    table: &TableDef,
+    files: Vec<(Path, u64)>,
+    columns: &[usize],
+    predicate: Arc<dyn PhysicalExpr>,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let schema = table.schema();
+    let source = ParquetSource::new(Arc::clone(&schema)).with_predicate(predicate);
+    let groups = files
+        .into_iter()
+        .map(|(path, size)| FileGroup::new(vec![PartitionedFile::new(path.to_string(), size)]))
+        .collect();
+    let config = FileScanConfigBuilder::new(shared.store_url.clone(), Arc::new(source))
+        .with_file_groups(groups)
+        .with_projection_indices(Some(columns.to_vec()))?
+        .with_output_ordering(vec![sort_order(table, &schema)?])
+        .build();
+    Ok(DataSourceExec::from_data_source(config))
+}
+
+/// The memtable's rows as one sorted partition.
+fn memory_scan(
+    table: &TableDef,
+    batches: &[RecordBatch],
+    columns: &[usize],
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let schema = table.schema();
+    let sorted = parquet_io::sorted(table, batches).map_err(crate::timetravel::into_df)?;
+    let source =
+        MemorySourceConfig::try_new(&[vec![sorted]], Arc::clone(&schema), Some(columns.to_vec()))?
+            .try_with_sort_information(vec![sort_order(table, &schema)?])?;
+    Ok(DataSourceExec::from_data_source(source))
 }
 
 /// `plan`'s columns named by `schema`, in its order; `plan` itself when they already are.

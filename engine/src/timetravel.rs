@@ -17,6 +17,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, col, lit, when};
 use sonde_schema::{ACTIVE, CHANGE, TIMESTAMP, TableDef};
 
+use crate::change_log::ChangeLogTable;
 use crate::error::{EngineError, Result};
 use crate::provider::{EventTable, Shared};
 use crate::state_table::StateTable;
@@ -75,6 +76,18 @@ pub(crate) fn changes_plan(
         .project(columns)?
         .sort(order)?
         .build()?)
+}
+
+/// The changes of `tables` with `from <= timestamp <= to` as one list, oldest first
+/// ([`sonde_schema::change_log_schema`]).
+pub(crate) fn change_log_plan(
+    shared: &Arc<Shared>,
+    tables: Vec<&'static TableDef>,
+    from: i64,
+    to: i64,
+) -> Result<LogicalPlan> {
+    let provider = Arc::new(ChangeLogTable::new(tables, Arc::clone(shared), from, to));
+    Ok(LogicalPlanBuilder::scan("change_log", provider_as_source(provider), None)?.build()?)
 }
 
 /// Parses an instant: RFC 3339, `YYYY-MM-DD HH:MM:SS[.f]` (UTC), or µs since the epoch.

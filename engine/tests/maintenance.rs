@@ -1,8 +1,9 @@
 //! Maintenance passes end to end, through the engine's public interface: compaction of an hour's
 //! files, checkpoints that answer state queries as the events do, retention that keeps the state of
 //! the hours it drops, and a read-only store left alone; and (in `state`) state at T against its
-//! definition.
+//! definition; and (in `change_log`) the change log against its definition.
 
+mod change_log;
 mod state;
 
 use std::path::Path;

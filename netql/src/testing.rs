@@ -6,17 +6,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::DataType;
 use async_trait::async_trait;
 use datafusion::common::ScalarValue;
 use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::functions::expr_fn::{coalesce, concat_ws};
 use datafusion::functions_window::expr_fn::row_number;
+use datafusion::logical_expr::cast;
 use datafusion::logical_expr::{
     Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, col, lit, when,
 };
 use datafusion::prelude::SessionContext;
 use sonde_schema::row::{Row, to_batch};
-use sonde_schema::{ACTIVE, CHANGE, TIMESTAMP, TableDef};
+use sonde_schema::{
+    ACTIVE, CHANGE, CHANGE_OBJECT, CHANGE_STATE, CHANGE_TABLE, HOSTNAME, TIMESTAMP, TableDef,
+};
 
 use crate::plan::Catalog;
 use crate::run;
@@ -59,6 +64,29 @@ fn time(micros: i64) -> Expr {
     ))
 }
 
+/// A table's change rows as change-log lines.
+fn change_lines(table: &TableDef) -> Vec<Expr> {
+    let text = |c: &str| coalesce(vec![cast(col(c), DataType::Utf8), lit("")]);
+    let object = if table.keys.is_empty() {
+        lit("")
+    } else {
+        concat_ws(lit(" "), table.keys.iter().map(|k| text(k.name)).collect())
+    };
+    let state = if table.values.iter().any(|v| v.name == CHANGE_STATE) {
+        text(CHANGE_STATE)
+    } else {
+        lit("")
+    };
+    vec![
+        col(TIMESTAMP),
+        col(HOSTNAME),
+        lit(table.name).alias(CHANGE_TABLE),
+        object.alias(CHANGE_OBJECT),
+        state.alias(CHANGE_STATE),
+        col(CHANGE),
+    ]
+}
+
 fn all_columns(table: &TableDef) -> Vec<Expr> {
     table
         .schema()
@@ -98,6 +126,34 @@ impl Catalog for MemCatalog {
         );
         scan.filter(col(TIMESTAMP).between(time(from), time(to)))?
             .project(columns)?
+            .build()
+    }
+
+    /// The tables' changes united and sorted, the object text standing for the keys: the engine's
+    /// order wherever the keys are text without spaces.
+    fn change_log(
+        &self,
+        tables: &[&'static TableDef],
+        from: i64,
+        to: i64,
+    ) -> DfResult<LogicalPlan> {
+        let mut union: Option<LogicalPlanBuilder> = None;
+        for table in tables {
+            let lines = LogicalPlanBuilder::from(self.changes(table.name, from, to)?)
+                .project(change_lines(table))?
+                .build()?;
+            union = Some(match union {
+                None => LogicalPlanBuilder::from(lines),
+                Some(union) => union.union(lines)?,
+            });
+        }
+        let union = union.ok_or_else(|| DataFusionError::Plan("no tables".into()))?;
+        union
+            .sort(
+                [TIMESTAMP, HOSTNAME, CHANGE_TABLE, CHANGE_OBJECT, CHANGE]
+                    .map(|c| col(c).sort(true, false))
+                    .to_vec(),
+            )?
             .build()
     }
 

@@ -9,11 +9,13 @@
 //! The state of a table at time T is, for each key (`hostname` + key columns), its newest row with
 //! `timestamp <= T`, kept only when `active`.
 
+mod change_log;
 mod column;
 pub mod families;
 pub mod row;
 mod validate;
 
+pub use change_log::{CHANGE_OBJECT, CHANGE_STATE, CHANGE_TABLE, change_log_schema};
 pub use column::{ColumnDef, ColumnType, TableDef};
 pub use families::{ALL_TABLES, table};
 pub use validate::{SchemaError, conform_batch};

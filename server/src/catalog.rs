@@ -47,6 +47,18 @@ impl netql::Catalog for EngineCatalog {
             .map_err(to_datafusion)
     }
 
+    fn change_log(
+        &self,
+        tables: &[&'static TableDef],
+        from: i64,
+        to: i64,
+    ) -> DfResult<LogicalPlan> {
+        let names: Vec<&str> = tables.iter().map(|t| t.name).collect();
+        self.engine
+            .change_log(&names, from, to)
+            .map_err(to_datafusion)
+    }
+
     async fn execute(&self, plan: LogicalPlan) -> DfResult<Vec<RecordBatch>> {
         self.engine.collect(plan).await.map_err(to_datafusion)
     }

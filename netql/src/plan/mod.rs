@@ -39,6 +39,10 @@ pub trait Catalog: Send + Sync {
     fn state_at(&self, table: &str, at: i64) -> DfResult<LogicalPlan>;
     /// The rows with `from <= timestamp <= to`, oldest first, with an Add/Del [`CHANGE`] column.
     fn changes(&self, table: &str, from: i64, to: i64) -> DfResult<LogicalPlan>;
+    /// The changes of `tables` with `from <= timestamp <= to` as one list, oldest first, in the
+    /// columns and order of [`sonde_schema::change_log_schema`].
+    fn change_log(&self, tables: &[&'static TableDef], from: i64, to: i64)
+    -> DfResult<LogicalPlan>;
     /// Runs a plan to completion.
     async fn execute(&self, plan: LogicalPlan) -> DfResult<Vec<RecordBatch>>;
 }

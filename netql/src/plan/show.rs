@@ -2,22 +2,17 @@
 //! state at a time, or its rows in a window, in NetQ's columns (each family's in its registry
 //! file, `family/<name>.rs`).
 
-use std::sync::Arc;
-
 use arrow::datatypes::DataType;
 use datafusion::common::DFSchema;
-use datafusion::functions::expr_fn::concat_ws;
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, col, ident, lit};
-use sonde_schema::{HOSTNAME, TIMESTAMP, TableDef};
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
+use sonde_schema::{CHANGE_OBJECT, CHANGE_STATE, CHANGE_TABLE, HOSTNAME, TIMESTAMP, TableDef};
 
 use crate::answer::AnswerKind;
 use crate::ast::{Family, Filter, Query, Show, ShowChanges, ShowEvents, Span, Value};
 use crate::error::{Error, Result};
 use crate::family::{self, FamilyDef, ShowDef, ViewDef, is_state_table, list};
 
-use super::expr::{
-    compare, equals_text, host_filter, host_list_filter, or_else, text, value_matches,
-};
+use super::expr::{compare, equals_text, host_filter, host_list_filter, value_matches};
 use super::scalar::{Scope, Translator};
 use super::time::DEFAULT_WINDOW_US;
 use super::{CHANGE, Planned, Planner};
@@ -219,29 +214,22 @@ impl Planner<'_> {
                 .filter(|t| is_state_table(t))
                 .collect(),
         };
-        let mut union: Option<LogicalPlanBuilder> = None;
-        for table in tables {
-            let mut rows = LogicalPlanBuilder::from(unsorted(self.catalog.changes(
-                table.name,
-                window.from,
-                window.to,
-            )?));
-            if let Some(hosts) = &query.hosts {
-                rows = rows.filter(host_filter(col(HOSTNAME), hosts))?;
-            }
-            let rows = rows.project(change_log_columns(table))?.build()?;
-            union = Some(match union {
-                None => LogicalPlanBuilder::from(rows),
-                Some(union) => union.union(rows)?,
-            });
+        let mut rows =
+            LogicalPlanBuilder::from(self.catalog.change_log(&tables, window.from, window.to)?);
+        if let Some(hosts) = &query.hosts {
+            rows = rows.filter(host_filter(col(HOSTNAME), hosts))?;
         }
-        let union = union.ok_or_else(|| Error::Internal("no tables to list changes of".into()))?;
-        let plan = union
-            .sort(
-                ["Last Changed", "Hostname", "Type", "Object", "DbState"]
-                    .map(|column| ident(column).sort(true, false))
-                    .to_vec(),
-            )?
+        // Renames only: a computed column would let DataFusion spread the rows over several
+        // partitions and lose the change log's order.
+        let plan = rows
+            .project(vec![
+                header("Hostname", col(HOSTNAME)),
+                header("Type", col(CHANGE_TABLE)),
+                header("Object", col(CHANGE_OBJECT)),
+                header("State", col(CHANGE_STATE)),
+                header("DbState", col(CHANGE)),
+                header("Last Changed", col(TIMESTAMP)),
+            ])?
             .build()?;
         Ok(Planned {
             walk: None,
@@ -398,41 +386,4 @@ pub(super) fn unknown_field(table: &TableDef, field: &str, span: crate::ast::Spa
             fields.join(", ")
         ),
     )
-}
-
-/// `plan` without its outermost sort: the union of every table's changes is sorted once, on the
-/// change log's own order, so each table's time order would be paid for and thrown away.
-fn unsorted(plan: LogicalPlan) -> LogicalPlan {
-    match plan {
-        LogicalPlan::Sort(sort) => Arc::unwrap_or_clone(sort.input),
-        other => other,
-    }
-}
-
-/// One line per change in the fabric-wide log: when, where, what, Add/Del, and the object's state.
-fn change_log_columns(table: &TableDef) -> Vec<Expr> {
-    let keys: Vec<Expr> = table
-        .keys
-        .iter()
-        .map(|k| or_else(text(col(k.name)), ""))
-        .collect();
-    let object = if keys.is_empty() {
-        lit("")
-    } else {
-        concat_ws(lit(" "), keys)
-    };
-    let has_state = table.values.iter().any(|v| v.name == "state");
-    let details = if has_state {
-        or_else(text(col("state")), "")
-    } else {
-        lit("")
-    };
-    vec![
-        header("Hostname", col(HOSTNAME)),
-        header("Type", lit(table.name)),
-        header("Object", object),
-        header("State", details),
-        header("DbState", col(CHANGE)),
-        header("Last Changed", col(TIMESTAMP)),
-    ]
 }

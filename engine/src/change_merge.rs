@@ -1,0 +1,661 @@
+//! `ChangeLogExec`: the change lines of several tables in the change log's order — time,
+//! hostname, table, the table's keys, `Add` before `Del` — from inputs whose partitions are each
+//! in key-then-time order (one file, or the sorted memtable).
+//!
+//! A partition becomes a run: its rows are put in time order by a sort of packed integers (time,
+//! the rank of the row's key in the file's own order, Add/Del), with no string compared, and its
+//! change lines are built. Runs whose time spans overlap form a group; groups are disjoint in time
+//! (an hour's files never overlap another hour's), so each is merged in a task of its own and the
+//! groups are emitted one after another. Within a group the runs are merged with a small heap,
+//! copying out stretches of one run at a time.
+
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, DynComparator, MutableArrayData, RecordBatch,
+    StringArray, StringBuilder, UInt32Array, make_array, make_comparator,
+};
+use arrow::buffer::ScalarBuffer;
+use arrow::compute::{SortOptions, cast, concat_batches, filter_record_batch, partition, take};
+use arrow::datatypes::{DataType, SchemaRef, TimestampMicrosecondType};
+use datafusion::common::runtime::SpawnedTask;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::{EquivalenceProperties, LexOrdering, OrderingRequirements};
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
+    Partitioning, PlanProperties,
+};
+use futures::{StreamExt, TryStreamExt};
+use sonde_schema::change_log_schema;
+
+/// Where a table's input holds what a change line needs.
+#[derive(Debug, Clone)]
+pub(crate) struct RunColumns {
+    pub table: &'static str,
+    pub time: usize,
+    pub hostname: usize,
+    /// The key columns after the hostname.
+    pub keys: Vec<usize>,
+    pub state: Option<usize>,
+    pub active: usize,
+    /// What each partition of the input is sorted by: hostname, keys, time.
+    pub ordering: LexOrdering,
+}
+
+/// One table's rows of the window.
+#[derive(Debug)]
+pub(crate) struct ChangeInput {
+    pub plan: Arc<dyn ExecutionPlan>,
+    pub columns: RunColumns,
+}
+
+#[derive(Debug)]
+pub(crate) struct ChangeLogExec {
+    inputs: Vec<ChangeInput>,
+    /// Applied to the change lines, after the merge.
+    filter: Option<Arc<dyn PhysicalExpr>>,
+    projection: Option<Vec<usize>>,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl ChangeLogExec {
+    pub fn try_new(
+        inputs: Vec<ChangeInput>,
+        filter: Option<Arc<dyn PhysicalExpr>>,
+        projection: Option<Vec<usize>>,
+    ) -> DfResult<Self> {
+        let schema = match &projection {
+            Some(p) => Arc::new(change_log_schema().project(p)?),
+            None => change_log_schema(),
+        };
+        // The order is not declared: it ranks keys by each table's own columns, which no sort
+        // expression over these columns states (see also `NewestPerKeyExec::new`).
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema),
+            Partitioning::UnknownPartitioning(1),
+            datafusion::physical_plan::execution_plan::EmissionType::Incremental,
+            datafusion::physical_plan::execution_plan::Boundedness::Bounded,
+        ));
+        Ok(ChangeLogExec {
+            inputs,
+            filter,
+            projection,
+            properties,
+            metrics: ExecutionPlanMetricsSet::new(),
+        })
+    }
+}
+
+impl DisplayAs for ChangeLogExec {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let tables: Vec<&str> = self.inputs.iter().map(|i| i.columns.table).collect();
+        write!(f, "ChangeLogExec: tables=[{}]", tables.join(", "))?;
+        if let Some(filter) = &self.filter {
+            write!(f, ", filter={filter}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for ChangeLogExec {
+    fn name(&self) -> &str {
+        "ChangeLogExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        self.inputs.iter().map(|i| &i.plan).collect()
+    }
+
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        vec![Distribution::UnspecifiedDistribution; self.inputs.len()]
+    }
+
+    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
+        self.inputs
+            .iter()
+            .map(|i| Some(OrderingRequirements::from(i.columns.ordering.clone())))
+            .collect()
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![false; self.inputs.len()]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false; self.inputs.len()]
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        match &self.filter {
+            Some(filter) => f(filter),
+            None => Ok(TreeNodeRecursion::Continue),
+        }
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let inputs = children
+            .into_iter()
+            .zip(&self.inputs)
+            .map(|(plan, input)| ChangeInput {
+                plan,
+                columns: input.columns.clone(),
+            })
+            .collect();
+        Ok(Arc::new(ChangeLogExec::try_new(
+            inputs,
+            self.filter.clone(),
+            self.projection.clone(),
+        )?))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
+        if partition != 0 {
+            return Err(DataFusionError::Internal(
+                "ChangeLogExec has one output partition".into(),
+            ));
+        }
+        let metrics = BaselineMetrics::new(&self.metrics, partition);
+        let compute = metrics.elapsed_compute().clone();
+        let mut building = Vec::new();
+        for input in &self.inputs {
+            for p in 0..input.plan.output_partitioning().partition_count() {
+                let rows = input.plan.execute(p, Arc::clone(&context))?;
+                let columns = input.columns.clone();
+                let compute = compute.clone();
+                building.push(SpawnedTask::spawn(async move {
+                    let batches = rows.try_collect::<Vec<_>>().await?;
+                    let _timer = compute.timer();
+                    Run::build(&columns, &batches)
+                }));
+            }
+        }
+        let finish = Finish {
+            filter: self.filter.clone(),
+            projection: self.projection.clone(),
+            batch_size: context.session_config().batch_size(),
+        };
+        let merged = async move {
+            let mut runs = Vec::with_capacity(building.len());
+            for task in building {
+                runs.extend(joined(task).await??);
+            }
+            let merging: Vec<_> = time_groups(runs)
+                .into_iter()
+                .map(|group| {
+                    let finish = finish.clone();
+                    let compute = compute.clone();
+                    SpawnedTask::spawn(async move {
+                        let _timer = compute.timer();
+                        finish.apply(merge_group(group, finish.batch_size)?)
+                    })
+                })
+                .collect();
+            Ok::<_, DataFusionError>(
+                futures::stream::iter(merging)
+                    .then(|task| async move { joined(task).await? })
+                    .map_ok(|batches| futures::stream::iter(batches.into_iter().map(Ok)))
+                    .try_flatten(),
+            )
+        };
+        let schema = Arc::clone(self.properties.eq_properties.schema());
+        let counted = futures::stream::once(merged)
+            .try_flatten()
+            .inspect_ok(move |batch| metrics.record_output(batch.num_rows()));
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, counted)))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+}
+
+async fn joined<T: Send + 'static>(task: SpawnedTask<T>) -> DfResult<T> {
+    task.join_unwind()
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+/// What is done to merged change lines: the filter, the projection, and batches of the session's
+/// size.
+#[derive(Debug, Clone)]
+struct Finish {
+    filter: Option<Arc<dyn PhysicalExpr>>,
+    projection: Option<Vec<usize>>,
+    batch_size: usize,
+}
+
+impl Finish {
+    fn apply(&self, batches: Vec<RecordBatch>) -> DfResult<Vec<RecordBatch>> {
+        let mut out = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let batch = match &self.filter {
+                Some(filter) => {
+                    let keep = filter.evaluate(&batch)?.into_array(batch.num_rows())?;
+                    filter_record_batch(&batch, keep.as_boolean())?
+                }
+                None => batch,
+            };
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            out.push(match &self.projection {
+                Some(p) => batch.project(p)?,
+                None => batch,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// One partition's change lines in the change log's order.
+struct Run {
+    table: &'static str,
+    /// The change lines ([`change_log_schema`]).
+    lines: RecordBatch,
+    time: ScalarBuffer<i64>,
+    hostname: StringArray,
+    keys: Vec<ArrayRef>,
+    active: BooleanArray,
+    first: i64,
+    last: i64,
+}
+
+impl Run {
+    fn build(columns: &RunColumns, batches: &[RecordBatch]) -> DfResult<Option<Run>> {
+        let Some(first) = batches.first() else {
+            return Ok(None);
+        };
+        let batch = concat_batches(&first.schema(), batches)?;
+        if batch.num_rows() == 0 {
+            return Ok(None);
+        }
+        let time = batch
+            .column(columns.time)
+            .as_primitive::<TimestampMicrosecondType>();
+        let active = batch.column(columns.active).as_boolean();
+        let mut ranked = vec![Arc::clone(batch.column(columns.hostname))];
+        ranked.extend(columns.keys.iter().map(|k| Arc::clone(batch.column(*k))));
+        let order = time_order(time.values(), &ranked, active)?;
+        let sorted = |column: usize| -> DfResult<ArrayRef> {
+            Ok(match &order {
+                Some(order) => take(batch.column(column), order, None)?,
+                None => Arc::clone(batch.column(column)),
+            })
+        };
+        let time_column = sorted(columns.time)?;
+        let hostname = cast(&sorted(columns.hostname)?, &DataType::Utf8)?;
+        let keys = columns
+            .keys
+            .iter()
+            .map(|k| sorted(*k))
+            .collect::<DfResult<Vec<_>>>()?;
+        let active = sorted(columns.active)?.as_boolean().clone();
+        let state = columns.state.map(sorted).transpose()?;
+        let rows = batch.num_rows();
+        let lines = RecordBatch::try_new(
+            change_log_schema(),
+            vec![
+                Arc::clone(&time_column),
+                Arc::clone(&hostname),
+                Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                    columns.table,
+                    rows,
+                ))),
+                Arc::new(object_text(&keys, rows)?),
+                Arc::new(state_text(state.as_ref(), rows)?),
+                Arc::new(change_text(&active)),
+            ],
+        )?;
+        let time = time_column
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .clone();
+        Ok(Some(Run {
+            table: columns.table,
+            first: time[0],
+            last: time[rows - 1],
+            lines,
+            time,
+            hostname: hostname.as_string::<i32>().clone(),
+            keys,
+            active,
+        }))
+    }
+
+    fn len(&self) -> usize {
+        self.lines.num_rows()
+    }
+}
+
+/// The permutation that puts a partition in time order, `None` if it already is. Rows of equal
+/// time keep the file's order of their keys, (hostname, keys), ranked by the runs of equal keys
+/// the file holds; Add comes before Del, then the file's position.
+fn time_order(
+    time: &[i64],
+    ranked: &[ArrayRef],
+    active: &BooleanArray,
+) -> DfResult<Option<UInt32Array>> {
+    let Some(&earliest) = time.iter().min() else {
+        return Ok(None);
+    };
+    let groups = partition(ranked)?;
+    let mut packed: Vec<u128> = Vec::with_capacity(time.len());
+    for (rank, rows) in groups.ranges().into_iter().enumerate() {
+        for row in rows {
+            let since = time[row].wrapping_sub(earliest) as u64 as u128;
+            let deleted = u128::from(!active.value(row));
+            packed.push(since << 64 | (rank as u128) << 33 | deleted << 32 | row as u128);
+        }
+    }
+    if packed.is_sorted() {
+        return Ok(None);
+    }
+    packed.sort_unstable();
+    Ok(Some(packed.into_iter().map(|p| p as u32).collect()))
+}
+
+/// The key columns as text joined by spaces (as `concat_ws(' ', …)` would).
+fn object_text(keys: &[ArrayRef], rows: usize) -> DfResult<StringArray> {
+    let texts = keys
+        .iter()
+        .map(|k| Ok(cast(k, &DataType::Utf8)?.as_string::<i32>().clone()))
+        .collect::<DfResult<Vec<StringArray>>>()?;
+    let bytes = texts.iter().map(|t| t.values().len()).sum::<usize>() + rows * texts.len();
+    let mut object = StringBuilder::with_capacity(rows, bytes);
+    for row in 0..rows {
+        for (i, text) in texts.iter().enumerate() {
+            if i > 0 {
+                object
+                    .write_char(' ')
+                    .expect("a string builder takes any text");
+            }
+            if text.is_valid(row) {
+                object
+                    .write_str(text.value(row))
+                    .expect("a string builder takes any text");
+            }
+        }
+        object.append_value("");
+    }
+    Ok(object.finish())
+}
+
+/// The `state` column as text, empty where it is missing.
+fn state_text(state: Option<&ArrayRef>, rows: usize) -> DfResult<StringArray> {
+    let Some(state) = state else {
+        return Ok(StringArray::from_iter_values(std::iter::repeat_n("", rows)));
+    };
+    let text = cast(state, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    if text.null_count() == 0 {
+        return Ok(text.clone());
+    }
+    Ok(text.iter().map(|s| Some(s.unwrap_or(""))).collect())
+}
+
+fn change_text(active: &BooleanArray) -> StringArray {
+    active
+        .iter()
+        .map(|a| Some(if a == Some(true) { "Add" } else { "Del" }))
+        .collect()
+}
+
+/// The runs in groups whose time spans do not overlap, in time order.
+fn time_groups(mut runs: Vec<Run>) -> Vec<Vec<Run>> {
+    runs.sort_by_key(|r| (r.first, r.last));
+    let mut groups: Vec<Vec<Run>> = Vec::new();
+    let mut end = i64::MIN;
+    for run in runs {
+        match groups.last_mut() {
+            Some(group) if run.first <= end => {
+                end = end.max(run.last);
+                group.push(run);
+            }
+            _ => {
+                end = run.last;
+                groups.push(vec![run]);
+            }
+        }
+    }
+    groups
+}
+
+/// A group's runs merged into change-log order, in batches of about `batch_size` lines.
+fn merge_group(runs: Vec<Run>, batch_size: usize) -> DfResult<Vec<RecordBatch>> {
+    if let [run] = runs.as_slice() {
+        let rows = run.len();
+        return Ok((0..rows)
+            .step_by(batch_size)
+            .map(|start| run.lines.slice(start, batch_size.min(rows - start)))
+            .collect());
+    }
+    let order = Order::new(&runs);
+    let mut out = Copier::new(&runs, batch_size);
+    let mut next = vec![0usize; runs.len()];
+    let mut heap = Heap::new((0..runs.len()).collect(), |a, b| {
+        order.cmp(a, next[a], b, next[b]) == Ordering::Less
+    });
+    while let Some(top) = heap.top() {
+        let start = next[top];
+        let mut end = start + 1;
+        let second = heap.runner_up(|a, b| order.cmp(a, next[a], b, next[b]) == Ordering::Less);
+        match second {
+            Some(second) => {
+                while end < runs[top].len()
+                    && order.cmp(top, end, second, next[second]) == Ordering::Less
+                {
+                    end += 1;
+                }
+            }
+            None => end = runs[top].len(),
+        }
+        out.copy(top, start, end)?;
+        next[top] = end;
+        let less = |a: usize, b: usize| order.cmp(a, next[a], b, next[b]) == Ordering::Less;
+        if end == runs[top].len() {
+            heap.pop(less);
+        } else {
+            heap.sift_down(0, less);
+        }
+    }
+    out.finish()
+}
+
+/// The change log's order between the heads of two runs.
+struct Order<'a> {
+    runs: &'a [Run],
+    /// Comparators of two runs' key columns, made when two rows of one table first tie.
+    keys: RefCell<HashMap<(usize, usize), Vec<DynComparator>>>,
+}
+
+impl<'a> Order<'a> {
+    fn new(runs: &'a [Run]) -> Self {
+        Order {
+            runs,
+            keys: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn cmp(&self, a: usize, i: usize, b: usize, j: usize) -> Ordering {
+        let (x, y) = (&self.runs[a], &self.runs[b]);
+        x.time[i]
+            .cmp(&y.time[j])
+            .then_with(|| x.hostname.value(i).cmp(y.hostname.value(j)))
+            .then_with(|| x.table.cmp(y.table))
+            .then_with(|| {
+                if x.table == y.table {
+                    self.keys_cmp(a, i, b, j)
+                } else {
+                    Ordering::Equal
+                }
+            })
+            .then_with(|| y.active.value(j).cmp(&x.active.value(i)))
+            .then(a.cmp(&b))
+    }
+
+    fn keys_cmp(&self, a: usize, i: usize, b: usize, j: usize) -> Ordering {
+        let mut cache = self.keys.borrow_mut();
+        let comparators = cache.entry((a, b)).or_insert_with(|| {
+            self.runs[a]
+                .keys
+                .iter()
+                .zip(&self.runs[b].keys)
+                .map(|(x, y)| {
+                    make_comparator(x.as_ref(), y.as_ref(), SortOptions::default())
+                        .expect("one table's key columns compare with each other")
+                })
+                .collect()
+        });
+        comparators
+            .iter()
+            .map(|c| c(i, j))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    }
+}
+
+/// A binary min-heap of run indices whose order changes as the runs advance, so `less` is given
+/// to each operation rather than kept.
+struct Heap {
+    items: Vec<usize>,
+}
+
+impl Heap {
+    fn new(items: Vec<usize>, less: impl Fn(usize, usize) -> bool) -> Self {
+        let mut heap = Heap { items };
+        for i in (0..heap.items.len() / 2).rev() {
+            heap.sift_down(i, &less);
+        }
+        heap
+    }
+
+    fn top(&self) -> Option<usize> {
+        self.items.first().copied()
+    }
+
+    /// The smaller child of the top: the run that comes next after the top's.
+    fn runner_up(&self, less: impl Fn(usize, usize) -> bool) -> Option<usize> {
+        match self.items.as_slice() {
+            [_, a, b, ..] => Some(if less(*b, *a) { *b } else { *a }),
+            [_, a] => Some(*a),
+            _ => None,
+        }
+    }
+
+    fn pop(&mut self, less: impl Fn(usize, usize) -> bool) {
+        let last = self.items.pop();
+        if let (Some(last), false) = (last, self.items.is_empty()) {
+            self.items[0] = last;
+            self.sift_down(0, less);
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize, less: impl Fn(usize, usize) -> bool) {
+        loop {
+            let (left, right) = (2 * i + 1, 2 * i + 2);
+            let mut smallest = i;
+            if left < self.items.len() && less(self.items[left], self.items[smallest]) {
+                smallest = left;
+            }
+            if right < self.items.len() && less(self.items[right], self.items[smallest]) {
+                smallest = right;
+            }
+            if smallest == i {
+                return;
+            }
+            self.items.swap(i, smallest);
+            i = smallest;
+        }
+    }
+}
+
+/// Copies stretches of runs into output batches.
+struct Copier<'a> {
+    runs: &'a [Run],
+    batch_size: usize,
+    stretches: Vec<(usize, usize, usize)>,
+    pending: usize,
+    out: Vec<RecordBatch>,
+}
+
+impl<'a> Copier<'a> {
+    fn new(runs: &'a [Run], batch_size: usize) -> Self {
+        Copier {
+            runs,
+            batch_size,
+            stretches: Vec::new(),
+            pending: 0,
+            out: Vec::new(),
+        }
+    }
+
+    fn copy(&mut self, run: usize, start: usize, end: usize) -> DfResult<()> {
+        let mut start = start;
+        while start < end {
+            let take = (end - start).min(self.batch_size - self.pending);
+            self.stretches.push((run, start, start + take));
+            self.pending += take;
+            start += take;
+            if self.pending == self.batch_size {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> DfResult<()> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        let schema: SchemaRef = change_log_schema();
+        let columns = (0..schema.fields().len())
+            .map(|c| -> DfResult<ArrayRef> {
+                let sources: Vec<_> = self
+                    .runs
+                    .iter()
+                    .map(|r| r.lines.column(c).to_data())
+                    .collect();
+                let mut column =
+                    MutableArrayData::new(sources.iter().collect(), false, self.pending);
+                for &(run, start, end) in &self.stretches {
+                    column.try_extend(run, start, end)?;
+                }
+                Ok(make_array(column.freeze()))
+            })
+            .collect::<DfResult<Vec<_>>>()?;
+        self.out.push(RecordBatch::try_new(schema, columns)?);
+        self.stretches.clear();
+        self.pending = 0;
+        Ok(())
+    }
+
+    fn finish(mut self) -> DfResult<Vec<RecordBatch>> {
+        self.flush()?;
+        Ok(self.out)
+    }
+}
