@@ -12,7 +12,9 @@
 //! Queries run in one DataFusion `SessionContext` where every table is registered (files pruned by
 //! hour from time filters, united with the memtable). Two primitives carry time travel: the
 //! state of a table at T and its changes between T1 and T2 ([`Engine::state_at`],
-//! [`Engine::changes_between`], and the SQL table functions `state_at` and `changes`).
+//! [`Engine::changes_between`], and the SQL table functions `state_at` and `changes`). The change
+//! log of several tables ([`Engine::change_log`]) lists their changes in one ordered list, merged
+//! from the files' own order rather than sorted.
 //!
 //! Choices the design left open: the checkpoint period adapts to each table (a checkpoint is written
 //! once the events since the previous one weigh `checkpoint_factor` times as much, 4 by default, so

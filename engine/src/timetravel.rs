@@ -2,7 +2,8 @@
 //! - state at T: for each key the newest row with `timestamp <= T`, kept only when active. It reads
 //!   the newest usable checkpoint before T plus the events after it, so its cost follows the
 //!   checkpoint period, not the length of history ([`StateTable`] plans it as a streaming merge).
-//! - changes between T1 and T2: the rows with `T1 <= timestamp <= T2`, each marked Add or Del.
+//! - changes between T1 and T2: the rows with `T1 <= timestamp <= T2`, each marked Add or Del;
+//!   for several tables at once, as one list in time order ([`ChangeLogTable`]).
 //!
 //! Both are also SQL table functions: `state_at('bgp', '2026-11-20T10:00:00Z')` and
 //! `changes('bgp', t1, t2)`; times are RFC 3339 strings, timestamps, or µs since the epoch.
