@@ -15,7 +15,8 @@ pub async fn run(args: SqlArgs, global: QueryArgs) -> anyhow::Result<ExitCode> {
             let engine = Engine::open(global.store.reader_config()?)
                 .await
                 .context("cannot open the store")?;
-            engine.sql(&args.query).await?.collect().await?
+            let frame = engine.sql(&args.query).await?;
+            engine.collect(frame.into_unoptimized_plan()).await?
         }
     };
     let text = if global.json {

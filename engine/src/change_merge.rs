@@ -17,12 +17,12 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, DynComparator, MutableArrayData, RecordBatch,
-    StringArray, StringBuilder, UInt32Array, make_array, make_comparator,
+    Array, ArrayData, ArrayRef, AsArray, BooleanArray, DynComparator, MutableArrayData,
+    RecordBatch, StringArray, StringBuilder, UInt32Array, make_array, make_comparator,
 };
 use arrow::buffer::ScalarBuffer;
 use arrow::compute::{SortOptions, cast, concat_batches, filter_record_batch, partition, take};
-use arrow::datatypes::{DataType, SchemaRef, TimestampMicrosecondType};
+use arrow::datatypes::{DataType, TimestampMicrosecondType};
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result as DfResult};
@@ -281,8 +281,6 @@ struct Run {
     hostname: StringArray,
     keys: Vec<ArrayRef>,
     active: BooleanArray,
-    first: i64,
-    last: i64,
 }
 
 impl Run {
@@ -308,7 +306,7 @@ impl Run {
             })
         };
         let time_column = sorted(columns.time)?;
-        let hostname = cast(&sorted(columns.hostname)?, &DataType::Utf8)?;
+        let hostname = sorted(columns.hostname)?;
         let keys = columns
             .keys
             .iter()
@@ -337,8 +335,6 @@ impl Run {
             .clone();
         Ok(Some(Run {
             table: columns.table,
-            first: time[0],
-            last: time[rows - 1],
             lines,
             time,
             hostname: hostname.as_string::<i32>().clone(),
@@ -349,6 +345,14 @@ impl Run {
 
     fn len(&self) -> usize {
         self.lines.num_rows()
+    }
+
+    fn first(&self) -> i64 {
+        self.time[0]
+    }
+
+    fn last(&self) -> i64 {
+        self.time[self.len() - 1]
     }
 }
 
@@ -427,17 +431,17 @@ fn change_text(active: &BooleanArray) -> StringArray {
 
 /// The runs in groups whose time spans do not overlap, in time order.
 fn time_groups(mut runs: Vec<Run>) -> Vec<Vec<Run>> {
-    runs.sort_by_key(|r| (r.first, r.last));
+    runs.sort_by_key(|r| (r.first(), r.last()));
     let mut groups: Vec<Vec<Run>> = Vec::new();
     let mut end = i64::MIN;
     for run in runs {
         match groups.last_mut() {
-            Some(group) if run.first <= end => {
-                end = end.max(run.last);
+            Some(group) if run.first() <= end => {
+                end = end.max(run.last());
                 group.push(run);
             }
             _ => {
-                end = run.last;
+                end = run.last();
                 groups.push(vec![run]);
             }
         }
@@ -458,17 +462,14 @@ fn merge_group(runs: Vec<Run>, batch_size: usize) -> DfResult<Vec<RecordBatch>> 
     let mut out = Copier::new(&runs, batch_size);
     let mut next = vec![0usize; runs.len()];
     let mut heap = Heap::new((0..runs.len()).collect(), |a, b| {
-        order.cmp(a, next[a], b, next[b]) == Ordering::Less
+        order.precedes(a, next[a], b, next[b])
     });
     while let Some(top) = heap.top() {
         let start = next[top];
         let mut end = start + 1;
-        let second = heap.runner_up(|a, b| order.cmp(a, next[a], b, next[b]) == Ordering::Less);
-        match second {
+        match heap.runner_up(|a, b| order.precedes(a, next[a], b, next[b])) {
             Some(second) => {
-                while end < runs[top].len()
-                    && order.cmp(top, end, second, next[second]) == Ordering::Less
-                {
+                while end < runs[top].len() && order.precedes(top, end, second, next[second]) {
                     end += 1;
                 }
             }
@@ -476,7 +477,7 @@ fn merge_group(runs: Vec<Run>, batch_size: usize) -> DfResult<Vec<RecordBatch>> 
         }
         out.copy(top, start, end)?;
         next[top] = end;
-        let less = |a: usize, b: usize| order.cmp(a, next[a], b, next[b]) == Ordering::Less;
+        let less = |a: usize, b: usize| order.precedes(a, next[a], b, next[b]);
         if end == runs[top].len() {
             heap.pop(less);
         } else {
@@ -499,6 +500,11 @@ impl<'a> Order<'a> {
             runs,
             keys: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Whether row `i` of run `a` comes before row `j` of run `b`.
+    fn precedes(&self, a: usize, i: usize, b: usize, j: usize) -> bool {
+        self.cmp(a, i, b, j) == Ordering::Less
     }
 
     fn cmp(&self, a: usize, i: usize, b: usize, j: usize) -> Ordering {
@@ -595,18 +601,22 @@ impl Heap {
 }
 
 /// Copies stretches of runs into output batches.
-struct Copier<'a> {
-    runs: &'a [Run],
+struct Copier {
+    /// Each output column's data in every run.
+    sources: Vec<Vec<ArrayData>>,
     batch_size: usize,
     stretches: Vec<(usize, usize, usize)>,
     pending: usize,
     out: Vec<RecordBatch>,
 }
 
-impl<'a> Copier<'a> {
-    fn new(runs: &'a [Run], batch_size: usize) -> Self {
+impl Copier {
+    fn new(runs: &[Run], batch_size: usize) -> Self {
+        let sources = (0..change_log_schema().fields().len())
+            .map(|c| runs.iter().map(|r| r.lines.column(c).to_data()).collect())
+            .collect();
         Copier {
-            runs,
+            sources,
             batch_size,
             stretches: Vec::new(),
             pending: 0,
@@ -632,14 +642,10 @@ impl<'a> Copier<'a> {
         if self.pending == 0 {
             return Ok(());
         }
-        let schema: SchemaRef = change_log_schema();
-        let columns = (0..schema.fields().len())
-            .map(|c| -> DfResult<ArrayRef> {
-                let sources: Vec<_> = self
-                    .runs
-                    .iter()
-                    .map(|r| r.lines.column(c).to_data())
-                    .collect();
+        let columns = self
+            .sources
+            .iter()
+            .map(|sources| -> DfResult<ArrayRef> {
                 let mut column =
                     MutableArrayData::new(sources.iter().collect(), false, self.pending);
                 for &(run, start, end) in &self.stretches {
@@ -648,7 +654,8 @@ impl<'a> Copier<'a> {
                 Ok(make_array(column.freeze()))
             })
             .collect::<DfResult<Vec<_>>>()?;
-        self.out.push(RecordBatch::try_new(schema, columns)?);
+        self.out
+            .push(RecordBatch::try_new(change_log_schema(), columns)?);
         self.stretches.clear();
         self.pending = 0;
         Ok(())

@@ -96,10 +96,10 @@ impl Queries {
 
     async fn sql_plan(&self, sql: &str) -> Result<Arc<dyn ExecutionPlan>, Status> {
         let frame = self.engine().sql(sql).await.map_err(status)?;
-        frame
-            .create_physical_plan()
+        self.engine()
+            .physical_plan(frame.into_unoptimized_plan())
             .await
-            .map_err(|e| status(e.into()))
+            .map_err(status)
     }
 
     /// Runs `query` and streams its rows under the schema [`Queries::schema`] announces.
