@@ -181,10 +181,11 @@ impl ExecutionPlan for ChangeLogExec {
         }
         let metrics = BaselineMetrics::new(&self.metrics, partition);
         let compute = metrics.elapsed_compute().clone();
+        let whole_files = whole_file_batches(&context);
         let mut building = Vec::new();
         for input in &self.inputs {
             for p in 0..input.plan.output_partitioning().partition_count() {
-                let rows = input.plan.execute(p, Arc::clone(&context))?;
+                let rows = input.plan.execute(p, Arc::clone(&whole_files))?;
                 let columns = input.columns.clone();
                 let compute = compute.clone();
                 building.push(SpawnedTask::spawn(async move {
@@ -232,6 +233,28 @@ impl ExecutionPlan for ChangeLogExec {
     fn metrics(&self) -> Option<MetricsSet> {
         Some(self.metrics.clone_inner())
     }
+}
+
+/// Rows per batch the inputs are read in: an hour's file usually comes whole, so a run is
+/// neither split by the scan nor concatenated again from the pieces.
+const INPUT_BATCH_ROWS: usize = 1 << 18;
+
+/// `context` with batches of [`INPUT_BATCH_ROWS`] for the inputs.
+fn whole_file_batches(context: &TaskContext) -> Arc<TaskContext> {
+    let config = context
+        .session_config()
+        .clone()
+        .with_batch_size(INPUT_BATCH_ROWS);
+    Arc::new(TaskContext::new(
+        context.task_id(),
+        context.session_id(),
+        config,
+        context.scalar_functions().clone(),
+        context.higher_order_functions().clone(),
+        context.aggregate_functions().clone(),
+        context.window_functions().clone(),
+        context.runtime_env(),
+    ))
 }
 
 async fn joined<T: Send + 'static>(task: SpawnedTask<T>) -> DfResult<T> {

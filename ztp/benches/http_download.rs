@@ -5,6 +5,10 @@
 //! process (this binary again) with as many workers as nginx has worker processes, so both
 //! servers face the same clients from outside their process.
 //!
+//! With two CPUs or more, the one-client part runs with the servers on CPU 0 and the client on
+//! the others (`taskset`, util-linux), since a single loopback stream's rate otherwise depends
+//! on where the scheduler puts the two ends.
+//!
 //! `cargo bench -p sonde-ztp --bench http_download`. Knobs: `HTTP_DOWNLOAD_MIB` (file size,
 //! default 256), `HTTP_DOWNLOAD_RUNS` (single-client runs per server, default 7),
 //! `HTTP_DOWNLOAD_CONCURRENT_RUNS` (default 3), `HTTP_DOWNLOAD_CLIENTS` (default 32),
@@ -76,12 +80,29 @@ fn main() {
     println!(
         "image {mib} MiB, {workers} server worker(s), {cpus} CPU(s); MB/s = 10^6 bytes/s, medians"
     );
+    // One stream over loopback is bimodal when the scheduler may put the client and the server
+    // on one CPU or on two (2–12 GB/s for either server here): the servers get CPU 0 and the
+    // client the others for this part, the same for both.
+    let pinned = cpus >= 2;
+    if pinned {
+        let others = format!("1-{}", cpus - 1);
+        pin(sonde.child.id(), "0");
+        pin(nginx.child.id(), "0");
+        pin_alone(std::process::id(), &others);
+        println!("1 client: the servers on CPU 0, the client on CPU {others}");
+    }
     let mut single = (Vec::new(), Vec::new());
     for _ in 0..runs {
         single.0.push(client_rt.block_on(rate(sonde.addr, len, 1)));
         single.1.push(client_rt.block_on(rate(nginx.addr, len, 1)));
     }
     report("1 client", &mut single.0, &mut single.1);
+    if pinned {
+        let all = format!("0-{}", cpus - 1);
+        pin(sonde.child.id(), &all);
+        pin(nginx.child.id(), &all);
+        pin_alone(std::process::id(), &all);
+    }
     let mut many = (Vec::new(), Vec::new());
     for _ in 0..concurrent_runs {
         many.0
@@ -101,6 +122,37 @@ fn main() {
     drop(nginx);
     drop(sonde);
     drop(dir);
+}
+
+/// Puts process `pid` and its threads on `cpus`, a `taskset` list such as `0` or `1-3`.
+fn pin_alone(pid: u32, cpus: &str) {
+    let _ = Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(Stdio::null())
+        .status();
+}
+
+/// [`pin_alone`] for `pid` and its child processes (nginx's workers).
+fn pin(pid: u32, cpus: &str) {
+    for process in std::iter::once(pid).chain(children(pid)) {
+        pin_alone(process, cpus);
+    }
+}
+
+/// The processes whose parent is `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            // `pid (comm) state ppid …`: the comm may hold spaces, so read after its `)`.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            after.split_whitespace().nth(1) == Some(pid.to_string().as_str())
+        })
+        .collect()
 }
 
 /// Writes `images/image.bin` of `mib` MiB; its length.
@@ -379,10 +431,24 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 fn report(what: &str, sonde: &mut [f64], nginx: &mut [f64]) {
+    if sonde.is_empty() || nginx.is_empty() {
+        return;
+    }
     let (s, n) = (median(sonde), median(nginx));
     let ratio = s / n;
     let verdict = if ratio >= 0.9 { "meets" } else { "misses" };
     println!(
         "{what:>11}: sonde {s:>8.0} MB/s  nginx {n:>8.0} MB/s  sonde/nginx {ratio:.2} ({verdict} the 0.9 target)"
+    );
+    let range = |rates: &[f64]| {
+        let low = rates.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = rates.iter().copied().fold(0.0, f64::max);
+        format!("{low:.0}–{high:.0}")
+    };
+    println!(
+        "{:>11}  runs: sonde {} MB/s, nginx {} MB/s",
+        "",
+        range(sonde),
+        range(nginx)
     );
 }

@@ -8,13 +8,14 @@
 //! [`HttpOptions::write_timeout`]. Pipelined requests are read from the same buffer after the
 //! previous answer is written, so answers go out in request order.
 //!
-//! Sending: the head is written with `MSG_MORE` when a file follows, so it rides in the same
-//! segment as the file's first bytes (nginx's `tcp_nopush`); the file then goes out with
-//! `sendfile(2)` in calls as large as the socket takes, on the tokio socket's readiness. The
-//! file is opened with `O_NOFOLLOW`, so a name swapped for a symlink after resolution is not
-//! followed. A file that shrank under the answer ends the connection (the length was promised).
-//! `sendfile` from a file not in the page cache blocks the worker for the disk read, as
-//! nginx's does without `aio threads`; images are read often and stay cached.
+//! Sending: while a file answer goes out the socket is corked (nginx's `tcp_nopush`), so the
+//! head rides in the same segment as the file's first bytes and only full segments leave until
+//! the last; the file goes out with `sendfile(2)` in calls as large as the socket takes, on the
+//! tokio socket's readiness. The file is opened with `O_NOFOLLOW`, so a name swapped for a
+//! symlink after resolution is not followed. A file that shrank under the answer ends the
+//! connection (the length was promised). `sendfile` from a file not in the page cache blocks the
+//! worker for the disk read, as nginx's does without `aio threads`; images are read often and
+//! stay cached.
 //!
 //! The send buffer is fixed ([`HttpOptions::send_buffer`], 512 KiB by default, which Linux
 //! doubles) rather than left to autotuning: with autotuning each connection's buffer grows to
@@ -353,13 +354,22 @@ impl<'a> Connection<'a> {
                     }
                 };
                 response.write_head(&mut self.out, &date, keep);
+                self.cork(true);
                 if self.write_all(*len > 0).await.is_err() {
                     return (response.status, 0, false);
                 }
                 let (sent, result) = self.send_file(&file, *offset, *len).await;
+                self.cork(false);
                 (response.status, sent, result.is_ok())
             }
         }
+    }
+
+    /// Holds back partial segments while a file goes out (`TCP_CORK`, nginx's `tcp_nopush`), or
+    /// lets them go with the rest at the end. Without it, each `sendfile` ends in a short
+    /// segment pushed at once; one client on loopback got 0.3–0.75× nginx's throughput.
+    fn cork(&self, on: bool) {
+        let _ = rustix::net::sockopt::set_tcp_cork(&self.stream, on);
     }
 
     /// Writes `self.out`, with `MSG_MORE` when more follows at once.
