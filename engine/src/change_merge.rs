@@ -20,7 +20,7 @@ use arrow::array::{
     Array, ArrayData, ArrayRef, AsArray, BooleanArray, DynComparator, MutableArrayData,
     RecordBatch, StringArray, StringBuilder, UInt32Array, make_array, make_comparator,
 };
-use arrow::buffer::ScalarBuffer;
+use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::compute::{SortOptions, cast, concat_batches, filter_record_batch, partition, take};
 use arrow::datatypes::{DataType, TimestampMicrosecondType};
 use datafusion::common::runtime::SpawnedTask;
@@ -37,6 +37,8 @@ use datafusion::physical_plan::{
 };
 use futures::{StreamExt, TryStreamExt};
 use sonde_schema::change_log_schema;
+
+use crate::radix;
 
 /// Where a table's input holds what a change line needs.
 #[derive(Debug, Clone)]
@@ -343,13 +345,10 @@ impl Run {
             vec![
                 Arc::clone(&time_column),
                 Arc::clone(&hostname),
-                Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                    columns.table,
-                    rows,
-                ))),
+                Arc::new(repeated(columns.table, rows)?),
                 Arc::new(object_text(&keys, rows)?),
                 Arc::new(state_text(state.as_ref(), rows)?),
-                Arc::new(change_text(&active)),
+                Arc::new(change_text(&active)?),
             ],
         )?;
         let time = time_column
@@ -387,23 +386,56 @@ fn time_order(
     ranked: &[ArrayRef],
     active: &BooleanArray,
 ) -> DfResult<Option<UInt32Array>> {
-    let Some(&earliest) = time.iter().min() else {
+    let (Some(&earliest), Some(&latest)) = (time.iter().min(), time.iter().max()) else {
         return Ok(None);
     };
-    let groups = partition(ranked)?;
-    let mut packed: Vec<u128> = Vec::with_capacity(time.len());
-    for (rank, rows) in groups.ranges().into_iter().enumerate() {
+    let groups = partition(ranked)?.ranges();
+    let time_bits = bits_for(latest.wrapping_sub(earliest) as u64);
+    let rank_bits = bits_for(groups.len() as u64);
+    if time_bits + rank_bits + 1 > 64 {
+        return Ok(wide_time_order(time, earliest, &groups, active));
+    }
+    let mut keys: Vec<u64> = Vec::with_capacity(time.len());
+    for (rank, rows) in groups.into_iter().enumerate() {
         for row in rows {
+            let since = time[row].wrapping_sub(earliest) as u64;
+            let deleted = u64::from(!active.value(row));
+            keys.push(since << (rank_bits + 1) | (rank as u64) << 1 | deleted);
+        }
+    }
+    if keys.is_sorted() {
+        return Ok(None);
+    }
+    let order = radix::sorted_rows(&keys, time_bits + rank_bits + 1);
+    Ok(Some(UInt32Array::from(order)))
+}
+
+/// Bits that hold `value`.
+fn bits_for(value: u64) -> u32 {
+    u64::BITS - value.leading_zeros()
+}
+
+/// [`time_order`] for a partition whose time span and keys do not fit one 64-bit key: a sort of
+/// packed 128-bit keys.
+fn wide_time_order(
+    time: &[i64],
+    earliest: i64,
+    groups: &[std::ops::Range<usize>],
+    active: &BooleanArray,
+) -> Option<UInt32Array> {
+    let mut packed: Vec<u128> = Vec::with_capacity(time.len());
+    for (rank, rows) in groups.iter().enumerate() {
+        for row in rows.clone() {
             let since = time[row].wrapping_sub(earliest) as u64 as u128;
             let deleted = u128::from(!active.value(row));
             packed.push(since << 64 | (rank as u128) << 33 | deleted << 32 | row as u128);
         }
     }
     if packed.is_sorted() {
-        return Ok(None);
+        return None;
     }
     packed.sort_unstable();
-    Ok(Some(packed.into_iter().map(|p| p as u32).collect()))
+    Some(packed.into_iter().map(|p| p as u32).collect())
 }
 
 /// The key columns as text joined by spaces (as `concat_ws(' ', …)` would).
@@ -435,7 +467,7 @@ fn object_text(keys: &[ArrayRef], rows: usize) -> DfResult<StringArray> {
 /// The `state` column as text, empty where it is missing.
 fn state_text(state: Option<&ArrayRef>, rows: usize) -> DfResult<StringArray> {
     let Some(state) = state else {
-        return Ok(StringArray::from_iter_values(std::iter::repeat_n("", rows)));
+        return repeated("", rows);
     };
     let text = cast(state, &DataType::Utf8)?;
     let text = text.as_string::<i32>();
@@ -445,11 +477,42 @@ fn state_text(state: Option<&ArrayRef>, rows: usize) -> DfResult<StringArray> {
     Ok(text.iter().map(|s| Some(s.unwrap_or(""))).collect())
 }
 
-fn change_text(active: &BooleanArray) -> StringArray {
-    active
-        .iter()
-        .map(|a| Some(if a == Some(true) { "Add" } else { "Del" }))
-        .collect()
+/// `Add` where the row is active, `Del` where not.
+fn change_text(active: &BooleanArray) -> DfResult<StringArray> {
+    let mut values = Vec::with_capacity(active.len() * 3);
+    for row in 0..active.len() {
+        let add = active.is_valid(row) && active.value(row);
+        values.extend_from_slice(if add { b"Add" } else { b"Del" });
+    }
+    Ok(StringArray::try_new(
+        equal_steps(active.len(), 3)?,
+        values.into(),
+        None,
+    )?)
+}
+
+/// `text` on each of `rows` rows, built at once rather than value by value.
+fn repeated(text: &str, rows: usize) -> DfResult<StringArray> {
+    Ok(StringArray::try_new(
+        equal_steps(rows, text.len())?,
+        text.as_bytes().repeat(rows).into(),
+        None,
+    )?)
+}
+
+/// The offsets of `rows` values of `len` bytes each.
+fn equal_steps(rows: usize, len: usize) -> DfResult<OffsetBuffer<i32>> {
+    let fits = rows
+        .checked_mul(len)
+        .is_some_and(|bytes| i32::try_from(bytes).is_ok() && i32::try_from(rows).is_ok());
+    if !fits {
+        return Err(DataFusionError::Execution(format!(
+            "{rows} change lines of {len} bytes overflow a text column"
+        )));
+    }
+    let (rows, len) = (rows as i32, len as i32);
+    let offsets: Vec<i32> = (0..=rows).map(|i| i * len).collect();
+    Ok(OffsetBuffer::new(ScalarBuffer::from(offsets)))
 }
 
 /// The runs in groups whose time spans do not overlap, in time order.

@@ -96,6 +96,10 @@ pub(crate) struct CurrentState {
     slots: HashMap<Box<[u8]>, Slot>,
     batches: Vec<RecordBatch>,
     batch_rows: usize,
+    /// The memory of `batches` and of the encoded keys, kept as they change: summing it on each
+    /// append made a stream of single-row appends quadratic.
+    batch_bytes: usize,
+    key_bytes: usize,
     /// The newest timestamp applied.
     max_ts: i64,
     /// Deletions before this were not seen (the checkpoint it was built from leaves them out).
@@ -134,6 +138,8 @@ impl CurrentState {
             slots: HashMap::new(),
             batches: Vec::new(),
             batch_rows: 0,
+            batch_bytes: 0,
+            key_bytes: 0,
             max_ts: i64::MIN,
             complete_from,
             answer: None,
@@ -151,14 +157,8 @@ impl CurrentState {
 
     /// Bytes held: the rows' batches, the encoded keys and the index.
     pub fn bytes(&self) -> usize {
-        let rows: usize = self
-            .batches
-            .iter()
-            .map(RecordBatch::get_array_memory_size)
-            .sum();
-        let keys: usize = self.slots.keys().map(|k| k.len()).sum();
         let index = self.slots.capacity() * (size_of::<(Box<[u8]>, Slot)>() + 1);
-        rows + keys + index
+        self.batch_bytes + self.key_bytes + index
     }
 
     /// Makes every row of `batch` its key's newest unless the key already has a newer one.
@@ -186,6 +186,7 @@ impl CurrentState {
                 Some(_) => continue,
                 None if slot.ts < self.complete_from => return Err(Stale::BeforeBuild),
                 None => {
+                    self.key_bytes += key.as_ref().len();
                     self.slots.insert(key.as_ref().into(), slot);
                 }
             }
@@ -195,12 +196,21 @@ impl CurrentState {
         if referenced {
             self.batches.push(batch.clone());
             self.batch_rows += batch.num_rows();
+            self.batch_bytes += batch.get_array_memory_size();
             self.answer = None;
         }
-        if self.batch_rows > 2 * self.slots.len() + 4096 {
+        if self.batch_rows > 2 * self.slots.len() + 4096 || self.batches.len() > self.batch_bound()
+        {
             self.compact()?;
         }
         Ok(())
+    }
+
+    /// Batches held at most. Appends of new keys alone never trigger the rows' bound, and each
+    /// small batch costs its buffers' overhead; the bound grows with the keys so a compaction's
+    /// copy stays a few rows per append.
+    fn batch_bound(&self) -> usize {
+        (self.slots.len() / 8).max(1024)
     }
 
     /// Copies every key's newest row into one batch and lets the old batches go.
@@ -220,6 +230,7 @@ impl CurrentState {
             slot.row = row as u32;
         }
         self.batch_rows = batch.num_rows();
+        self.batch_bytes = batch.get_array_memory_size();
         self.batches = vec![batch];
         Ok(())
     }
@@ -351,6 +362,31 @@ mod tests {
         let rows = state.active_rows().expect("rows");
         assert_eq!(rows.num_rows(), 200);
         assert!(names(&rows).iter().all(|(_, s)| s == "down"));
+    }
+
+    #[test]
+    fn single_row_appends_of_new_keys_are_compacted_and_their_bytes_kept_exactly() {
+        let mut state = CurrentState::new(&interfaces::TABLE, i64::MIN).expect("state");
+        for i in 0..3000 {
+            let name = format!("swp{i}");
+            state
+                .apply(&interface_rows(&[(i, name.as_str(), "up", true)]))
+                .expect("apply");
+            let summed: usize = state
+                .batches
+                .iter()
+                .map(RecordBatch::get_array_memory_size)
+                .sum();
+            let keys: usize = state.slots.keys().map(|k| k.len()).sum();
+            assert_eq!((state.batch_bytes, state.key_bytes), (summed, keys));
+        }
+        assert_eq!(state.keys(), 3000);
+        assert!(
+            state.batches.len() <= 1024,
+            "{} batches",
+            state.batches.len()
+        );
+        assert_eq!(state.active_rows().expect("rows").num_rows(), 3000);
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod parquet_io;
 pub mod paths;
 mod prefetch;
 mod provider;
+mod radix;
 mod state;
 mod state_table;
 mod store;

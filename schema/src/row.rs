@@ -236,11 +236,11 @@ pub fn to_batch_from_hosts<'a>(
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(table.keys.len() + table.values.len() + 3);
     let times: TimestampMicrosecondArray = rows.iter().map(|r| Some(r.time)).collect();
     columns.push(Arc::new(times.with_timezone("UTC")));
-    let mut hosts = StringBuilder::new();
+    let mut hosts = StringBuilder::with_capacity(rows.len(), rows.len() * TYPICAL_HOSTNAME);
     hostnames.for_each(|host| hosts.append_value(host));
     columns.push(Arc::new(hosts.finish()));
     for (i, column) in table.keys.iter().chain(table.values).enumerate() {
-        columns.push(build_column(column, rows.iter().map(|r| &r.values[i])));
+        columns.push(build_column(column, rows, i));
     }
     columns.push(Arc::new(arrow_array::BooleanArray::from(
         rows.iter().map(|r| r.active).collect::<Vec<_>>(),
@@ -248,12 +248,28 @@ pub fn to_batch_from_hosts<'a>(
     RecordBatch::try_new(table.schema(), columns)
 }
 
-fn build_column<'a>(column: &ColumnDef, values: impl Iterator<Item = &'a Value>) -> ArrayRef {
+/// Bytes a hostname is given in a new batch's buffer before it grows.
+const TYPICAL_HOSTNAME: usize = 16;
+
+/// Column `i` of `rows`, in buffers sized for them: a builder's default capacity (1024 values)
+/// made every small batch allocate and keep kilobytes per column.
+fn build_column(column: &ColumnDef, rows: &[Row], i: usize) -> ArrayRef {
+    let values = || rows.iter().map(move |r| &r.values[i]);
+    let n = rows.len();
+    let text_bytes = || {
+        values()
+            .map(|v| match v {
+                Value::Str(s) => s.len(),
+                Value::StrList(items) => items.iter().map(String::len).sum(),
+                _ => 0,
+            })
+            .sum::<usize>()
+    };
     // `$get` borrows the value out of the row: a string is copied once, into the array.
     macro_rules! build {
         ($builder:expr, $variant:ident, $get:expr) => {{
             let mut builder = $builder;
-            for value in values {
+            for value in values() {
                 match value {
                     Value::$variant(v) => builder.append_value($get(v)),
                     _ => builder.append_null(),
@@ -263,14 +279,18 @@ fn build_column<'a>(column: &ColumnDef, values: impl Iterator<Item = &'a Value>)
         }};
     }
     match column.ty {
-        ColumnType::Str => build!(StringBuilder::new(), Str, String::as_str),
-        ColumnType::Bool => build!(BooleanBuilder::new(), Bool, |v: &bool| *v),
-        ColumnType::U32 => build!(UInt32Builder::new(), U32, |v: &u32| *v),
-        ColumnType::U64 => build!(UInt64Builder::new(), U64, |v: &u64| *v),
-        ColumnType::I64 => build!(Int64Builder::new(), I64, |v: &i64| *v),
-        ColumnType::F64 => build!(Float64Builder::new(), F64, |v: &f64| *v),
+        ColumnType::Str => build!(
+            StringBuilder::with_capacity(n, text_bytes()),
+            Str,
+            String::as_str
+        ),
+        ColumnType::Bool => build!(BooleanBuilder::with_capacity(n), Bool, |v: &bool| *v),
+        ColumnType::U32 => build!(UInt32Builder::with_capacity(n), U32, |v: &u32| *v),
+        ColumnType::U64 => build!(UInt64Builder::with_capacity(n), U64, |v: &u64| *v),
+        ColumnType::I64 => build!(Int64Builder::with_capacity(n), I64, |v: &i64| *v),
+        ColumnType::F64 => build!(Float64Builder::with_capacity(n), F64, |v: &f64| *v),
         ColumnType::Time => {
-            let times: TimestampMicrosecondArray = values
+            let times: TimestampMicrosecondArray = values()
                 .map(|v| match v {
                     Value::Time(t) => Some(*t),
                     _ => None,
@@ -279,8 +299,15 @@ fn build_column<'a>(column: &ColumnDef, values: impl Iterator<Item = &'a Value>)
             Arc::new(times.with_timezone("UTC"))
         }
         ColumnType::StrList => {
-            let mut builder = ListBuilder::new(StringBuilder::new());
-            for value in values {
+            let items = values()
+                .map(|v| match v {
+                    Value::StrList(items) => items.len(),
+                    _ => 0,
+                })
+                .sum();
+            let mut builder =
+                ListBuilder::with_capacity(StringBuilder::with_capacity(items, text_bytes()), n);
+            for value in values() {
                 match value {
                     Value::StrList(items) => {
                         items.iter().for_each(|s| builder.values().append_value(s));
