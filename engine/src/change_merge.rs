@@ -14,6 +14,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -392,22 +393,28 @@ fn time_order(
     let groups = partition(ranked)?.ranges();
     let time_bits = bits_for(latest.wrapping_sub(earliest) as u64);
     let rank_bits = bits_for(groups.len() as u64);
+    let since = |row: usize| time[row].wrapping_sub(earliest) as u64;
+    let deleted = |row: usize| u64::from(!active.value(row));
     if time_bits + rank_bits + 1 > 64 {
-        return Ok(wide_time_order(time, earliest, &groups, active));
+        return Ok(wide_time_order(ranked_rows(&groups), since, deleted));
     }
-    let mut keys: Vec<u64> = Vec::with_capacity(time.len());
-    for (rank, rows) in groups.into_iter().enumerate() {
-        for row in rows {
-            let since = time[row].wrapping_sub(earliest) as u64;
-            let deleted = u64::from(!active.value(row));
-            keys.push(since << (rank_bits + 1) | (rank as u64) << 1 | deleted);
-        }
-    }
+    let keys: Vec<u64> = ranked_rows(&groups)
+        .map(|(rank, row)| since(row) << (rank_bits + 1) | (rank as u64) << 1 | deleted(row))
+        .collect();
     if keys.is_sorted() {
         return Ok(None);
     }
     let order = radix::sorted_rows(&keys, time_bits + rank_bits + 1);
     Ok(Some(UInt32Array::from(order)))
+}
+
+/// Each row with the rank of its run of equal keys, in row order (the runs cover the rows in
+/// order).
+fn ranked_rows(groups: &[Range<usize>]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    groups
+        .iter()
+        .enumerate()
+        .flat_map(|(rank, rows)| rows.clone().map(move |row| (rank, row)))
 }
 
 /// Bits that hold `value`.
@@ -418,19 +425,18 @@ fn bits_for(value: u64) -> u32 {
 /// [`time_order`] for a partition whose time span and keys do not fit one 64-bit key: a sort of
 /// packed 128-bit keys.
 fn wide_time_order(
-    time: &[i64],
-    earliest: i64,
-    groups: &[std::ops::Range<usize>],
-    active: &BooleanArray,
+    ranked_rows: impl Iterator<Item = (usize, usize)>,
+    since: impl Fn(usize) -> u64,
+    deleted: impl Fn(usize) -> u64,
 ) -> Option<UInt32Array> {
-    let mut packed: Vec<u128> = Vec::with_capacity(time.len());
-    for (rank, rows) in groups.iter().enumerate() {
-        for row in rows.clone() {
-            let since = time[row].wrapping_sub(earliest) as u64 as u128;
-            let deleted = u128::from(!active.value(row));
-            packed.push(since << 64 | (rank as u128) << 33 | deleted << 32 | row as u128);
-        }
-    }
+    let mut packed: Vec<u128> = ranked_rows
+        .map(|(rank, row)| {
+            u128::from(since(row)) << 64
+                | (rank as u128) << 33
+                | u128::from(deleted(row)) << 32
+                | row as u128
+        })
+        .collect();
     if packed.is_sorted() {
         return None;
     }
@@ -504,15 +510,13 @@ fn repeated(text: &str, rows: usize) -> DfResult<StringArray> {
 fn equal_steps(rows: usize, len: usize) -> DfResult<OffsetBuffer<i32>> {
     let fits = rows
         .checked_mul(len)
-        .is_some_and(|bytes| i32::try_from(bytes).is_ok() && i32::try_from(rows).is_ok());
+        .is_some_and(|bytes| i32::try_from(bytes).is_ok());
     if !fits {
         return Err(DataFusionError::Execution(format!(
             "{rows} change lines of {len} bytes overflow a text column"
         )));
     }
-    let (rows, len) = (rows as i32, len as i32);
-    let offsets: Vec<i32> = (0..=rows).map(|i| i * len).collect();
-    Ok(OffsetBuffer::new(ScalarBuffer::from(offsets)))
+    Ok(OffsetBuffer::from_lengths(std::iter::repeat_n(len, rows)))
 }
 
 /// The runs in groups whose time spans do not overlap, in time order.
@@ -750,5 +754,34 @@ impl Copier {
     fn finish(mut self) -> DfResult<Vec<RecordBatch>> {
         self.flush()?;
         Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Int64Array;
+
+    use super::*;
+
+    #[test]
+    fn the_wide_order_is_the_narrow_one() {
+        // Keys in file order (runs of equal keys), times out of order within the file.
+        let keys: ArrayRef = Arc::new(Int64Array::from(vec![1, 1, 1, 2, 2, 3, 3, 3, 4]));
+        let time = [30, 10, 20, 10, 10, 5, 40, 10, 20];
+        let active = BooleanArray::from(vec![
+            true, true, false, true, false, true, true, false, true,
+        ]);
+        let narrow = time_order(&time, &[keys], &active)
+            .expect("orders")
+            .expect("out of order");
+        let groups = [0..3, 3..5, 5..8, 8..9];
+        let wide = wide_time_order(
+            ranked_rows(&groups),
+            |row| (time[row] - 5) as u64,
+            |row| u64::from(!active.value(row)),
+        )
+        .expect("out of order");
+        assert_eq!(narrow, wide);
+        assert_eq!(narrow.values().to_vec(), vec![5, 1, 3, 4, 7, 2, 8, 0, 6]);
     }
 }
